@@ -1,0 +1,137 @@
+#pragma once
+/// @file nifti.hpp
+/// NIfTI-1 / NIfTI-2 volume reader through the reference library nifti_clib (Debian libnifti2, <nifti/nifti2_io.h>).
+///
+/// Format source: NIfTI-1 and NIfTI-2 specifications, https://nifti.nimh.nih.gov/nifti-1 and
+/// https://nifti.nimh.nih.gov/nifti-2 ; reader library https://github.com/NIFTI-Imaging/nifti_clib.
+/// Reads .nii, .nii.gz and .hdr/.img pairs (also ANALYZE 7.5, which the library accepts).
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nifti/nifti2_io.h>
+
+#include "reconlab/array.hpp"
+#include "reconlab/error.hpp"
+
+namespace reconlab::io {
+
+/// A 3D scalar volume.
+struct NiftiVolume {
+  /// Voxel values (after scl_slope/scl_inter scaling), dims (nx, ny, 1, 1, nz): the NIfTI i index is x, j is y and
+  /// the slices k lie along the batch axis. Same bytes as the file's data array (i fastest).
+  RArray data;
+  /// Voxel size (pixdim[1..3]) in millimetres (converted from metres/micrometres per xyz_units; unknown units are
+  /// taken as mm).
+  std::array<double, 3> voxel_mm{0.0, 0.0, 0.0};
+};
+
+namespace nifti_detail {
+
+struct ImageDeleter {
+  void operator()(nifti_image* p) const { nifti_image_free(p); }
+};
+
+template <class T>
+inline void convert(const void* src, float* dst, std::int64_t n, double slope, double inter) {
+  const T* s = static_cast<const T*>(src);
+  if (slope != 0.0)
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<double>(s[i]) * slope + inter);
+  else
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
+}
+
+}  // namespace nifti_detail
+
+/// Reads a NIfTI (or ANALYZE) volume as float32. Voxel values are scaled v * scl_slope + scl_inter when
+/// scl_slope != 0 (NIfTI rule), else left as stored. Supported datatypes: uint8, int8, int16, uint16, int32, uint32,
+/// int64, uint64, float32, float64 (RGB, complex and float128 are rejected). Dims 5..7 must be 1.
+/// A 4D file (nt > 1) is an Error unless `volume` picks one of its volumes (0-based); `volume` = -1 (default) asks
+/// for a file holding exactly one volume. Example: /usr/share/mricron/templates/ch2.nii.gz (Colin27) ->
+/// data dims (181, 217, 1, 1, 181), values 0..255, voxel_mm {1, 1, 1}.
+/// Throws Error naming the file for: missing file, not a NIfTI/ANALYZE file (bad magic), unsupported datatype,
+/// more than one volume (without `volume`), out-of-range `volume`, dims beyond 4, data that cannot be read (truncated).
+inline NiftiVolume read_nifti(const std::string& path, Index volume = -1) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw Error("NIfTI file " + path + ": missing file");
+  nifti_set_debug_level(0);  // errors are reported through reconlab::Error, not stderr
+  if (is_nifti_file(path.c_str()) < 0)
+    throw Error("NIfTI file " + path + ": bad magic: not a NIfTI-1/NIfTI-2/ANALYZE file");
+  std::unique_ptr<nifti_image, nifti_detail::ImageDeleter> hdr(nifti_image_read(path.c_str(), 0));
+  if (!hdr) throw Error("NIfTI file " + path + ": bad header: the NIfTI library cannot parse it");
+
+  const int dt = hdr->datatype;
+  switch (dt) {
+    case DT_UINT8: case DT_INT8: case DT_INT16: case DT_UINT16: case DT_INT32: case DT_UINT32: case DT_INT64:
+    case DT_UINT64: case DT_FLOAT32: case DT_FLOAT64:
+      break;
+    default:
+      throw Error("NIfTI file " + path + ": unsupported datatype " + std::string(nifti_datatype_string(dt)) +
+                  " (code " + std::to_string(dt) + "; supported: integer types, FLOAT32, FLOAT64)");
+  }
+  const std::int64_t nx = hdr->nx, ny = hdr->ny, nz = hdr->nz, nt = hdr->nt;
+  if (nx < 1 || ny < 1 || nz < 1 || nt < 1)
+    throw Error("NIfTI file " + path + ": bad header: dims " + std::to_string(nx) + " x " + std::to_string(ny) + " x " +
+                std::to_string(nz) + " x " + std::to_string(nt));
+  if (hdr->nu > 1 || hdr->nv > 1 || hdr->nw > 1)
+    throw Error("NIfTI file " + path + ": unsupported dims: dims 5..7 (" + std::to_string(hdr->nu) + " x " +
+                std::to_string(hdr->nv) + " x " + std::to_string(hdr->nw) + ") exceed 1");
+  if (volume < 0 && nt > 1)
+    throw Error("NIfTI file " + path + ": holds " + std::to_string(nt) +
+                " volumes (4D); pass a volume index to read one of them");
+  const std::int64_t t = volume < 0 ? 0 : volume;
+  if (t >= nt)
+    throw Error("NIfTI file " + path + ": volume " + std::to_string(t) + " out of range (file holds " +
+                std::to_string(nt) + ")");
+
+  // Now read the data; the library reports truncated/unreadable data by returning null or leaving data empty.
+  std::unique_ptr<nifti_image, nifti_detail::ImageDeleter> img(nifti_image_read(path.c_str(), 1));
+  if (!img || !img->data)
+    throw Error("NIfTI file " + path + ": truncated data: the image data cannot be read (" +
+                std::to_string(nx * ny * nz * nt) + " voxels of " + std::to_string(hdr->nbyper) + " bytes expected)");
+
+  NiftiVolume out;
+  out.data = RArray(nx, ny, 1, 1, nz);
+  const std::int64_t n = nx * ny * nz;
+  const auto* base = static_cast<const unsigned char*>(img->data) + t * n * img->nbyper;
+  const double slope = img->scl_slope, inter = img->scl_inter;
+  float* dst = out.data.data();
+  using namespace nifti_detail;
+  switch (dt) {
+    case DT_UINT8: convert<std::uint8_t>(base, dst, n, slope, inter); break;
+    case DT_INT8: convert<std::int8_t>(base, dst, n, slope, inter); break;
+    case DT_INT16: convert<std::int16_t>(base, dst, n, slope, inter); break;
+    case DT_UINT16: convert<std::uint16_t>(base, dst, n, slope, inter); break;
+    case DT_INT32: convert<std::int32_t>(base, dst, n, slope, inter); break;
+    case DT_UINT32: convert<std::uint32_t>(base, dst, n, slope, inter); break;
+    case DT_INT64: convert<std::int64_t>(base, dst, n, slope, inter); break;
+    case DT_UINT64: convert<std::uint64_t>(base, dst, n, slope, inter); break;
+    case DT_FLOAT32: convert<float>(base, dst, n, slope, inter); break;
+    case DT_FLOAT64: convert<double>(base, dst, n, slope, inter); break;
+    default: break;
+  }
+  double unit = 1.0;
+  switch (img->xyz_units) {
+    case NIFTI_UNITS_METER: unit = 1000.0; break;
+    case NIFTI_UNITS_MICRON: unit = 0.001; break;
+    default: unit = 1.0;
+  }
+  out.voxel_mm = {img->dx * unit, img->dy * unit, img->dz * unit};
+  return out;
+}
+
+/// Slice k = z of a volume, as a 2D image with dims (nx, ny, 1, 1, 1) (x = NIfTI i, y = NIfTI j).
+/// Throws Error when z is outside [0, nz).
+inline RArray axial_slice(const NiftiVolume& v, Index z) {
+  const Index nx = v.data.dimension(0), ny = v.data.dimension(1), nz = v.data.dimension(4);
+  if (z < 0 || z >= nz)
+    throw Error("axial_slice: slice " + std::to_string(z) + " out of range [0, " + std::to_string(nz) + ")");
+  RArray out(nx, ny, 1, 1, 1);
+  std::copy(v.data.data() + z * nx * ny, v.data.data() + (z + 1) * nx * ny, out.data());
+  return out;
+}
+
+}  // namespace reconlab::io
