@@ -19,6 +19,7 @@ struct CsTvOptions {
   int max_iterations = 200; ///< >= 1
   double tolerance = 1e-5;  ///< stop when ||x_k - x_{k-1}|| <= tolerance * ||x_k||
   bool record_objective = true;
+  double step_ratio = 0.1;  ///< sigma / tau (0.1 converges fastest on images scaled to max 1); tau = 0.99 / (3 sqrt(ratio)), sigma = 0.99 sqrt(ratio) / 3
 };
 
 /// Isotropic TV of a complex image, sum over pixels of sqrt(|dx|^2 + |dy|^2) (forward differences, Neumann).
@@ -40,7 +41,9 @@ inline CArray cs_tv(const CartesianSampling<EigenFftw>& A, const CArray& y, cons
   require(opt.max_iterations >= 1, "cs-tv: max_iterations must be >= 1");
   require_finite(y, "cs-tv k-space");
   FiniteDifference<EigenFftw> G;
-  const float tau = 0.99f / 3.0f, sigma = 0.99f / 3.0f, lam = static_cast<float>(opt.lambda);
+  require(opt.step_ratio > 0, "cs-tv: step_ratio must be > 0");
+  const float tau = static_cast<float>(0.99 / (3.0 * std::sqrt(opt.step_ratio)));
+  const float sigma = static_cast<float>(0.99 * std::sqrt(opt.step_ratio) / 3.0), lam = static_cast<float>(opt.lambda);
   CArray x = A.adjoint(y);
   CArray xbar = x;
   CArray q = EigenFftw::zeros_like(y);
