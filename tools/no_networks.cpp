@@ -1,0 +1,10 @@
+// Built instead of unet_method.cpp when reconlab is configured with RECONLAB_BUILD_NETWORKS=OFF.
+#include "methods.hpp"
+
+namespace reconlab::tool {
+
+std::unique_ptr<Reconstructor> make_unet_reconstructor(const std::string&) {
+  throw Error("this reconlab was built without networks (RECONLAB_BUILD_NETWORKS=OFF): --method unet is unavailable");
+}
+
+}  // namespace reconlab::tool

@@ -1,0 +1,225 @@
+/// @file reconlab.cpp
+/// The `reconlab` command-line tool, in the spirit of `bart`: one executable, one subcommand per job, arrays in
+/// .npy (C order) or BART .cfl. Every error prints one line "reconlab: error: ..." and exits with status 1.
+///
+///   reconlab metrics --target T --prediction P [--data-range D]     -> JSON {psnr, ssim, nmse, rmse, data_range}
+///   reconlab rof --weight W IN OUT                                    TV denoising of a real image
+///   reconlab mask --type random|equispaced|equispaced-fraction|poisson --shape NY,NX --center-fraction F
+///                 --acceleration R --seed S OUT
+///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet --kspace K --mask M [--lambda L]
+///                 [--weights W] [--iterations N] OUT
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "methods.hpp"
+#include "reconlab/io/array_file.hpp"
+#include "reconlab/masks.hpp"
+#include "reconlab/metrics.hpp"
+#include "reconlab/solvers/reconstructors.hpp"
+
+using namespace reconlab;
+
+namespace {
+
+/// Real image from a file: real dtypes as they are; complex files must have zero imaginary part, unless
+/// `magnitude` (then |z|).
+RArray read_real_image(const std::string& path, bool magnitude, const std::string& role) {
+  CArray a = io::read_array(path);
+  require_finite(a, role + " " + path);
+  if (magnitude) return a.abs();
+  for (Index i = 0; i < a.size(); ++i)
+    require(a.data()[i].imag() == 0.0f,
+            role + " " + path + " is complex; pass a real image (or its magnitude)");
+  return a.real();
+}
+
+/// 2D check: dims (nx, ny, 1, 1, 1).
+void require_2d(const Dims& d, const std::string& what) {
+  require(d[2] == 1 && d[3] == 1 && d[4] == 1 && d[0] > 0 && d[1] > 0,
+          what + " must be a 2D image (ny, nx), got dims " + dims_string(d) + " (x, y, coil, frame, batch)");
+}
+
+/// Reads a mask for k-space of dims kd: 2D (ny, nx), or 1D over columns (nx) broadcast along y (fastMRI style).
+RArray read_mask(const std::string& path, const Dims& kd) {
+  CArray m = io::read_array(path);
+  const Dims md = dims_of(m);
+  RArray out(kd[0], kd[1], 1, 1, 1);
+  if (md[0] == kd[0] && md[1] == kd[1] && md[2] == 1 && md[3] == 1 && md[4] == 1) {
+    out = m.real();
+  } else if (md[0] == kd[0] && md[1] == 1 && md[2] == 1 && md[3] == 1 && md[4] == 1) {
+    for (Index y = 0; y < kd[1]; ++y)
+      for (Index x = 0; x < kd[0]; ++x) out(x, y, 0, 0, 0) = m(x, 0, 0, 0, 0).real();
+  } else {
+    throw Error("mask " + path + " has dims " + dims_string(md) + "; k-space needs (ny, nx) = (" +
+                std::to_string(kd[1]) + ", " + std::to_string(kd[0]) + ") or a column mask of length " +
+                std::to_string(kd[0]));
+  }
+  for (Index i = 0; i < out.size(); ++i) out.data()[i] = out.data()[i] != 0.0f ? 1.0f : 0.0f;
+  return out;
+}
+
+std::vector<Index> parse_shape(const std::string& s) {
+  std::vector<Index> v;
+  std::stringstream ss(s);
+  std::string tok;
+  while (std::getline(ss, tok, ',')) {
+    try {
+      std::size_t used = 0;
+      const long long n = std::stoll(tok, &used);
+      require(used == tok.size() && n > 0, "");
+      v.push_back(n);
+    } catch (...) {
+      throw Error("--shape must be NY,NX with positive integers, got '" + s + "'");
+    }
+  }
+  require(v.size() == 2, "--shape must be NY,NX, got '" + s + "'");
+  return v;
+}
+
+nlohmann::json metrics_json(const Metrics& m) {
+  auto num = [](double v) -> nlohmann::json { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  return {{"psnr", num(m.psnr)}, {"ssim", num(m.ssim)}, {"nmse", num(m.nmse)}, {"rmse", num(m.rmse)},
+          {"data_range", num(m.data_range)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"reconlab: MRI reconstruction from undersampled k-space (arrays in .npy or BART .cfl)"};
+  app.require_subcommand(1);
+
+  std::string target, prediction;
+  std::optional<double> data_range;
+  auto* cmd_metrics = app.add_subcommand("metrics", "PSNR, SSIM, NMSE, RMSE (fastMRI / scikit-image definitions)");
+  cmd_metrics->add_option("--target", target, "ground truth image (real, or complex: magnitude is used)")->required();
+  cmd_metrics->add_option("--prediction", prediction, "reconstruction (real or complex: magnitude)")->required();
+  cmd_metrics->add_option("--data-range", data_range, "data range for PSNR/SSIM (default: max of target)");
+
+  double weight = 0.1;
+  int rof_iters = 200;
+  double rof_eps = 2e-4;
+  std::string in_path, out_path;
+  auto* cmd_rof = app.add_subcommand("rof", "ROF / TV denoising of a real image (Chambolle 2004)");
+  cmd_rof->add_option("--weight", weight, "TV weight w of 0.5||u-f||^2 + w TV(u), in the image's units")->required();
+  cmd_rof->add_option("--iterations", rof_iters, "maximum iterations")->capture_default_str();
+  cmd_rof->add_option("--eps", rof_eps, "stopping tolerance on the relative energy change")->capture_default_str();
+  cmd_rof->add_option("IN", in_path, "real image (.npy or .cfl)")->required();
+  cmd_rof->add_option("OUT", out_path, "denoised image")->required();
+
+  std::string mask_type, shape;
+  double center_fraction = 0.08, acceleration = 4;
+  int64_t seed = 0;
+  Index calib = 0;
+  std::string mask_out;
+  auto* cmd_mask = app.add_subcommand("mask", "k-space sampling mask (fastMRI column masks, Poisson disc)");
+  cmd_mask->add_option("--type", mask_type, "random | equispaced | equispaced-fraction | poisson")
+      ->required()
+      ->check(CLI::IsMember({"random", "equispaced", "equispaced-fraction", "poisson"}));
+  cmd_mask->add_option("--shape", shape, "NY,NX")->required();
+  cmd_mask->add_option("--center-fraction", center_fraction, "fully sampled centre fraction (column masks)")
+      ->capture_default_str();
+  cmd_mask->add_option("--acceleration", acceleration, "target acceleration R")->capture_default_str();
+  cmd_mask->add_option("--seed", seed, "random seed (same seed, same mask)")->capture_default_str();
+  cmd_mask->add_option("--calib", calib, "poisson: side of the fully sampled centre (default: centre fraction "
+                                         "times min(NY, NX))");
+  cmd_mask->add_option("OUT", mask_out, "mask file (.npy float32 (ny, nx), or .cfl)")->required();
+
+  std::string method, kspace_path, mask_path, weights;
+  std::optional<double> lambda;
+  std::optional<int> iterations;
+  std::string recon_out;
+  auto* cmd_recon = app.add_subcommand("recon", "reconstruct single-coil centred k-space");
+  cmd_recon->add_option("--method", method, "zero-filled | rof | cs-tv | bart-pics | unet")
+      ->required()
+      ->check(CLI::IsMember({"zero-filled", "rof", "cs-tv", "bart-pics", "unet"}));
+  cmd_recon->add_option("--kspace", kspace_path, "centred k-space (ny, nx), complex .npy or .cfl")->required();
+  cmd_recon->add_option("--mask", mask_path, "sampling mask (ny, nx) or column mask (nx)")->required();
+  cmd_recon->add_option("--lambda", lambda,
+                        "regularisation: rof weight / cs-tv lambda (relative to the zero-filled maximum), "
+                        "bart-pics lambda");
+  cmd_recon->add_option("--iterations", iterations, "iterations (rof, cs-tv, bart-pics)");
+  cmd_recon->add_option("--weights", weights, "unet: trained weights (final.pt, model.json beside it)");
+  cmd_recon->add_option("OUT", recon_out, "complex image (.npy or .cfl)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*cmd_metrics) {
+      RArray t = read_real_image(target, true, "target");
+      RArray p = read_real_image(prediction, true, "prediction");
+      require_2d(dims_of(t), "target");
+      require(dims_of(t) == dims_of(p), "target dims " + dims_string(dims_of(t)) + " and prediction dims " +
+                                            dims_string(dims_of(p)) + " differ");
+      std::cout << metrics_json(compute_metrics(t, p, data_range)).dump() << "\n";
+    } else if (*cmd_rof) {
+      RArray f = read_real_image(in_path, false, "input");
+      solvers::SolverStatus st;
+      RArray u = solvers::rof_denoise(f, {.weight = weight, .max_iterations = rof_iters, .eps = rof_eps}, &st);
+      io::write_array(out_path, u);
+      std::cout << nlohmann::json{{"iterations", st.iterations}, {"converged", st.converged}}.dump() << "\n";
+    } else if (*cmd_mask) {
+      const auto s = parse_shape(shape);
+      const Index ny = s[0], nx = s[1];
+      SamplingMask m;
+      if (mask_type == "random")
+        m = random_column_mask(nx, ny, center_fraction, acceleration, seed);
+      else if (mask_type == "equispaced")
+        m = equispaced_column_mask(nx, ny, center_fraction, acceleration, seed);
+      else if (mask_type == "equispaced-fraction")
+        m = equispaced_fraction_column_mask(nx, ny, center_fraction, acceleration, seed);
+      else
+        m = poisson_disc_mask(nx, ny, acceleration,
+                              calib > 0 ? calib : static_cast<Index>(std::round(center_fraction * std::min(nx, ny))),
+                              seed);
+      io::write_array(mask_out, m.mask);
+      std::cout << nlohmann::json{{"type", mask_type},         {"shape", {ny, nx}},
+                                  {"sampled", m.num_sampled()}, {"acceleration", m.acceleration()},
+                                  {"seed", seed},               {"description", m.description}}
+                       .dump()
+                << "\n";
+    } else if (*cmd_recon) {
+      Acquisition acq;
+      acq.kspace = io::read_array(kspace_path);
+      const Dims kd = dims_of(acq.kspace);
+      require_2d(kd, "k-space");
+      acq.mask = read_mask(mask_path, kd);
+      validate_acquisition(acq);
+      std::unique_ptr<Reconstructor> rec;
+      if (method == "zero-filled") {
+        rec = std::make_unique<solvers::ZeroFilledReconstructor>();
+      } else if (method == "rof") {
+        rec = std::make_unique<solvers::RofReconstructor>(
+            solvers::RofOptions{.weight = lambda.value_or(0.05), .max_iterations = iterations.value_or(200)});
+      } else if (method == "cs-tv") {
+        rec = std::make_unique<solvers::CsTvReconstructor>(
+            solvers::CsTvOptions{.lambda = lambda.value_or(2e-3), .max_iterations = iterations.value_or(300)});
+      } else if (method == "bart-pics") {
+        rec = std::make_unique<solvers::BartPicsReconstructor>(
+            solvers::BartPicsOptions{.lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100)});
+      } else {
+        require(!weights.empty(), "--method unet needs --weights (a trained final.pt)");
+        rec = tool::make_unet_reconstructor(weights);
+      }
+      CArray img = rec->reconstruct(acq);
+      io::write_array(recon_out, img);
+      std::cout << nlohmann::json{{"method", rec->name()}, {"parameters", rec->parameters()},
+                                  {"acceleration", acceleration_of(acq.mask)}, {"output", recon_out}}
+                       .dump()
+                << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (auto& c : msg)
+      if (c == '\n') c = ' ';
+    std::cerr << "reconlab: error: " << msg << "\n";
+    return 1;
+  }
+  return 0;
+}
