@@ -1,0 +1,110 @@
+#pragma once
+/// @file figures.hpp
+/// Paper figures through gnuplot (Debian's gnuplot-nox, pngcairo terminal): box plots of a metric per method
+/// and acceleration, image panels (ground truth, reconstructions, error maps), masks, and training curves.
+/// Images are handed to gnuplot as raw float32 files (x fastest), drawn with `with image`, row 0 at the top.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "reconlab/array.hpp"
+#include "reconlab/io/atomic.hpp"
+#include "reconlab/study/results.hpp"
+
+namespace reconlab::study {
+
+/// Runs gnuplot on `script` (written next to the figure as <png>.gp, so the figure can be re-made by hand).
+/// Throws Error if gnuplot is missing or fails.
+inline void run_gnuplot(const std::filesystem::path& png, const std::string& script) {
+  const auto gp = std::filesystem::path(png).replace_extension(".gp");
+  io::atomic_write_text(gp, script);
+  const std::string cmd = "gnuplot '" + gp.string() + "' > '" + gp.string() + ".log' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  require(rc == 0, "gnuplot failed for " + png.string() + " (see " + gp.string() + ".log; is gnuplot installed?)");
+}
+
+/// Writes the (x, y) plane of `img` as raw float32 for gnuplot; returns the path.
+inline std::filesystem::path write_f32(const std::filesystem::path& path, const RArray& img) {
+  io::atomic_write(path, [&](const std::filesystem::path& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(img.data()), sizeof(float) * img.dimension(0) * img.dimension(1));
+  });
+  return path;
+}
+
+/// Box plots of `metric` ("psnr", "ssim" or "nmse") of one dataset: one box per method, grouped by R.
+inline void boxplot_figure(const ResultsTable& table, const std::string& dataset, const std::string& metric,
+                           const std::vector<std::string>& methods, const std::vector<double>& rs,
+                           const std::filesystem::path& png) {
+  std::ostringstream data;
+  for (const auto& r : table.rows()) {
+    if (r.dataset != dataset) continue;
+    const auto it = std::find(methods.begin(), methods.end(), r.method);
+    const auto rt = std::find(rs.begin(), rs.end(), r.acceleration);
+    if (it == methods.end() || rt == rs.end()) continue;
+    const double v = metric == "psnr" ? r.metrics.psnr : metric == "ssim" ? r.metrics.ssim : r.metrics.nmse;
+    const double x = double(rt - rs.begin()) * (double(methods.size()) + 1) + double(it - methods.begin()) + 1;
+    data << x << " " << v << " " << (it - methods.begin()) << "\n";
+  }
+  const auto dat = std::filesystem::path(png).replace_extension(".dat");
+  io::atomic_write_text(dat, data.str());
+  std::ostringstream gp;
+  gp << "set terminal pngcairo size 1000,500 font 'Sans,10'\nset output '" << png.string() << "'\n"
+     << "set style data boxplot\nset style boxplot nooutliers\nset style fill solid 0.4 border -1\n"
+     << "set boxwidth 0.6\nset key off\nset grid ytics\nset ylabel '" << metric << "'\n"
+     << "set title '" << dataset << ": " << metric << " per method (groups: R = ";
+  for (std::size_t i = 0; i < rs.size(); ++i) gp << (i ? ", " : "") << rs[i];
+  gp << ")'\nset xtics rotate by -30 (";
+  for (std::size_t g = 0; g < rs.size(); ++g)
+    for (std::size_t m = 0; m < methods.size(); ++m)
+      gp << (g || m ? ", " : "") << "'" << methods[m] << " R" << rs[g] << "' "
+         << double(g) * (double(methods.size()) + 1) + double(m) + 1;
+  gp << ")\nplot '" << dat.string() << "' using 1:2:(0.6):1 lc variable\n";
+  run_gnuplot(png, gp.str());
+}
+
+/// One labelled image of a panel.
+struct PanelImage {
+  std::string title;
+  RArray image;  ///< dims (nx, ny, 1, 1, 1)
+  float lo, hi;  ///< grey-scale window
+};
+
+/// A grid of images (`columns` per row), each with its title, in grey scale; row 0 of each image at the top.
+inline void image_panel(const std::vector<PanelImage>& images, int columns, const std::filesystem::path& png,
+                        const std::string& title) {
+  require(!images.empty() && columns > 0, "image_panel: nothing to draw");
+  const int rows = int((images.size() + columns - 1) / columns);
+  const Index nx = images[0].image.dimension(0), ny = images[0].image.dimension(1);
+  const int w = 260 * columns, h = int(260.0 * rows * double(ny) / double(nx)) + 40;
+  std::ostringstream gp;
+  gp << "set terminal pngcairo size " << w << "," << h << " font 'Sans,9'\nset output '" << png.string() << "'\n"
+     << "set multiplot layout " << rows << "," << columns << " title '" << title << "'\n"
+     << "unset key\nunset colorbox\nunset tics\nunset border\nset palette grey\nset size ratio -1\n"
+     << "set margins 0,0,0,2\n";
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const auto f = std::filesystem::path(png).replace_extension("." + std::to_string(i) + ".f32");
+    write_f32(f, images[i].image);
+    gp << "set title '" << images[i].title << "'\nset cbrange [" << images[i].lo << ":" << images[i].hi << "]\n"
+       << "plot '" << f.string() << "' binary array=(" << nx << "," << ny << ") format='%float' flipy with image\n";
+  }
+  gp << "unset multiplot\n";
+  run_gnuplot(png, gp.str());
+}
+
+/// Training curve from a trainer loss.csv (epoch,train_loss,val_loss,...): both losses against epoch, log scale.
+inline void loss_curve_figure(const std::filesystem::path& loss_csv, const std::filesystem::path& png,
+                              const std::string& title) {
+  std::ostringstream gp;
+  gp << "set terminal pngcairo size 800,500 font 'Sans,10'\nset output '" << png.string() << "'\n"
+     << "set datafile separator ','\nset key top right\nset grid\nset logscale y\nset xlabel 'epoch'\n"
+     << "set ylabel 'loss'\nset title '" << title << "'\n"
+     << "plot '" << loss_csv.string() << "' every ::1 using 1:2 with linespoints title 'train', '' every ::1 "
+     << "using 1:3 with linespoints title 'validation'\n";
+  run_gnuplot(png, gp.str());
+}
+
+}  // namespace reconlab::study
