@@ -12,9 +12,9 @@
 ///
 /// Mapping to reconlab's CArray (x, y, coil, frame, batch), used by read_cfl and write_cfl (inverse of each other):
 ///   x = d0, y = d1, coil = d3, batch = d4 (the MAPS slot), frame = d10; every other dim must be 1.
-/// One exception for files written with coils in slot 2 (e.g. shared/data/brain8ch/brain_clean.cfl, header
-/// "230 180 8 1 1"): when d2 > 1 and d3 == 1, d2 is read as the coil axis. d2 > 1 together with d3 > 1 is a 3D
-/// multi-coil dataset and an Error. Use read_cfl_raw for BART's full dims.
+/// Files written by non-BART tools with the coils in slot 2 (e.g. shared/data/brain8ch/brain_clean, header
+/// "230 180 8 1 1") are read with read_cfl(base, 2): coil = d2, and then d3 must be 1. Nothing is guessed: with the
+/// default coil_dim 3, d2 > 1 (a z/partition axis) is an Error. Use read_cfl_raw for BART's full dims.
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -124,33 +124,35 @@ inline CflRaw read_cfl_raw(const std::string& base_in) {
   return out;
 }
 
-/// Reads BART dataset `base` as a CArray with dims (x, y, coil, frame, batch) = (d0, d1, d3, d10, d4); see the
-/// mapping at the top of this file (d2 is accepted as the coil axis when d3 == 1). brain8ch/brain_clean (230 180 8)
-/// -> (230, 180, 8, 1, 1); bartws_pics_img (1 180 230 1 2) -> (1, 180, 1, 1, 2).
-/// Throws Error as read_cfl_raw does, and when a dim other than 0, 1, 2 (see above), 3, 4, 10 exceeds 1, naming it.
-inline CArray read_cfl(const std::string& base) {
+/// Reads BART dataset `base` as a CArray with dims (x, y, coil, frame, batch) = (d0, d1, d[coil_dim], d10, d4); see
+/// the mapping at the top of this file. coil_dim is 3 (BART's COIL_DIM, default) or 2 (coils stored in slot 2).
+/// brain8ch/brain_clean (230 180 8 1 1) with coil_dim 2 -> (230, 180, 8, 1, 1); brain8ch/brain_fov (230 180 1 1 1)
+/// -> (230, 180, 1, 1, 1).
+/// Throws Error as read_cfl_raw does, for coil_dim not 2 or 3, and, naming the dim, when a dim other than 0, 1,
+/// coil_dim, 4 and 10 exceeds 1 (e.g. bartws_ksp, 1 x 180 x 230 x 8: dim 2 = 230 is a z axis; use read_cfl_raw).
+inline CArray read_cfl(const std::string& base, int coil_dim = 3) {
+  if (coil_dim != 2 && coil_dim != 3)
+    throw Error("read_cfl " + base + ": coil_dim must be 3 (BART) or 2, got " + std::to_string(coil_dim));
   CflRaw raw = read_cfl_raw(base);
   std::vector<long> d = raw.dims;
   d.resize(std::max<std::size_t>(d.size(), 16), 1);
   const std::string name = cfl_detail::strip_ext(base) + ".hdr";
-  long coil = d[3];
-  if (d[2] > 1) {
-    if (d[3] > 1)
-      throw Error("cfl header " + name + ": unsupported dims " + cfl_detail::dims_text(raw.dims) +
-                  ": dim 2 (z/partition) = " + std::to_string(d[2]) + " with dim 3 (coil) = " + std::to_string(d[3]) +
-                  "; 3D data is not supported (use read_cfl_raw)");
-    coil = d[2];  // coils stored in slot 2 (non-BART writers)
-  }
+  const std::size_t cd = static_cast<std::size_t>(coil_dim);
   for (std::size_t i = 0; i < d.size(); ++i) {
-    if (i <= 4 || i == 10) continue;
-    if (d[i] > 1)
+    if (i <= 1 || i == cd || i == 4 || i == 10) continue;
+    if (d[i] > 1) {
+      std::string hint;
+      if (i == 2) hint = "; dim 2 is z/partition (3D data is not supported; if this file stores coils in dim 2, call "
+                         "read_cfl(base, 2); else use read_cfl_raw)";
+      if (i == 3) hint = "; dim 3 is BART's coil dim but coil_dim 2 was asked";
       throw Error("cfl header " + name + ": unsupported dims " + cfl_detail::dims_text(raw.dims) + ": dim " +
-                  std::to_string(i) + " = " + std::to_string(d[i]) +
-                  " (only dims 0, 1, 3 (coil), 4 (maps -> batch) and 10 (time -> frame) may exceed 1)");
+                  std::to_string(i) + " = " + std::to_string(d[i]) + " > 1 (only dims 0, 1, " +
+                  std::to_string(coil_dim) + " (coil), 4 (maps -> batch) and 10 (time -> frame) may exceed 1)" + hint);
+    }
   }
-  const Index nx = d[0], ny = d[1], nc = coil, nb = d[4], nf = d[10];
+  const Index nx = d[0], ny = d[1], nc = d[cd], nb = d[4], nf = d[10];
   CArray out(nx, ny, nc, nf, nb);
-  // BART order: x, y, [z|coil], coil, maps(batch), ..., time(frame). Ours: x, y, coil, frame, batch.
+  // BART order: x, y, coil (slot 2 or 3), maps (batch), ..., time (frame). Ours: x, y, coil, frame, batch.
   const Index plane = nx * ny * nc;
   const cfloat* src = raw.data.data();
   for (Index f = 0; f < nf; ++f)
@@ -189,15 +191,18 @@ inline void write_cfl_raw(const std::string& base_in, const std::vector<long>& d
 }
 
 /// Writes a CArray (x, y, coil, frame, batch) as a 16-dim BART dataset [x, y, 1, coil, batch, 1, 1, 1, 1, 1, frame,
-/// 1, 1, 1, 1, 1] (batch in MAPS_DIM 4, frame in TIME_DIM 10): the inverse of read_cfl. Atomic (.hdr last).
-/// Throws Error when a file cannot be written.
-inline void write_cfl(const std::string& base, const CArray& a) {
+/// 1, 1, 1, 1, 1] (batch in MAPS_DIM 4, frame in TIME_DIM 10): the inverse of read_cfl(base). With coil_dim 2 the
+/// coils go to slot 2 instead ([x, y, coil, 1, batch, ...]), the inverse of read_cfl(base, 2). Atomic (.hdr last).
+/// Throws Error for coil_dim not 2 or 3, an empty array, or when a file cannot be written.
+inline void write_cfl(const std::string& base, const CArray& a, int coil_dim = 3) {
+  if (coil_dim != 2 && coil_dim != 3)
+    throw Error("write_cfl " + base + ": coil_dim must be 3 (BART) or 2, got " + std::to_string(coil_dim));
   const Index nx = a.dimension(0), ny = a.dimension(1), nc = a.dimension(2), nf = a.dimension(3),
               nb = a.dimension(4);
   std::vector<long> dims(16, 1);
   dims[0] = nx;
   dims[1] = ny;
-  dims[3] = nc;
+  dims[static_cast<std::size_t>(coil_dim)] = nc;
   dims[4] = nb;
   dims[10] = nf;
   for (long d : dims)

@@ -5,7 +5,9 @@
 /// Format source: NIfTI-1 and NIfTI-2 specifications, https://nifti.nimh.nih.gov/nifti-1 and
 /// https://nifti.nimh.nih.gov/nifti-2 ; reader library https://github.com/NIFTI-Imaging/nifti_clib.
 /// Reads .nii, .nii.gz and .hdr/.img pairs (also ANALYZE 7.5, which the library accepts).
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -46,7 +48,7 @@ inline void convert(const void* src, float* dst, std::int64_t n, double slope, d
 }  // namespace nifti_detail
 
 /// Reads a NIfTI (or ANALYZE) volume as float32. Voxel values are scaled v * scl_slope + scl_inter when
-/// scl_slope != 0 (NIfTI rule), else left as stored. Supported datatypes: uint8, int8, int16, uint16, int32, uint32,
+/// scl_slope is finite and != 0 (NIfTI rule), else left as stored. Supported datatypes: uint8, int8, int16, uint16, int32, uint32,
 /// int64, uint64, float32, float64 (RGB, complex and float128 are rejected). Dims 5..7 must be 1.
 /// A 4D file (nt > 1) is an Error unless `volume` picks one of its volumes (0-based); `volume` = -1 (default) asks
 /// for a file holding exactly one volume. Example: /usr/share/mricron/templates/ch2.nii.gz (Colin27) ->
@@ -97,7 +99,10 @@ inline NiftiVolume read_nifti(const std::string& path, Index volume = -1) {
   out.data = RArray(nx, ny, 1, 1, nz);
   const std::int64_t n = nx * ny * nz;
   const auto* base = static_cast<const unsigned char*>(img->data) + t * n * img->nbyper;
-  const double slope = img->scl_slope, inter = img->scl_inter;
+  // NIfTI rule: scale only when scl_slope is finite and non-zero.
+  const bool scaled = std::isfinite(img->scl_slope) && img->scl_slope != 0.0;
+  const double slope = scaled ? img->scl_slope : 0.0;
+  const double inter = scaled && std::isfinite(img->scl_inter) ? img->scl_inter : 0.0;
   float* dst = out.data.data();
   using namespace nifti_detail;
   switch (dt) {

@@ -13,8 +13,9 @@
 /// NpyArray always holds its samples in C order (last axis fastest).
 ///
 /// Mapping to reconlab arrays: a C-order shape (s0, ..., s_{k-1}) with k <= 5 becomes dims (s_{k-1}, ..., s0)
-/// padded with 1s (x = last axis): the bytes are the same. (2, 320, 256) -> (256, 320, 1, 1, 2); (ny, nx) ->
-/// (nx, ny, 1, 1, 1). Rank > 5 is an Error.
+/// padded with 1s (x = last axis): the bytes are the same. (ny, nx) -> (nx, ny, 1, 1, 1); (2, 320, 256) ->
+/// (256, 320, 2, 1, 1). Callers that know what the leading axes mean name them (axes "byx" puts the 2 on batch:
+/// (256, 320, 1, 1, 2)); see npy_shape_to_dims. Rank > 5 is an Error.
 #include <algorithm>
 #include <bit>
 #include <cctype>
@@ -389,23 +390,43 @@ inline NpyArray read_npy(const std::string& path) {
   return out;
 }
 
-/// Dims (x, y, coil, frame, batch) for a C-order shape of rank <= 5: reversed and padded with 1s.
-/// Throws Error (naming `path`) for rank > 5.
-inline Dims npy_shape_to_dims(const std::vector<Index>& shape, const std::string& path = "<array>") {
+/// Dims (x, y, coil, frame, batch) for a C-order shape of rank <= 5.
+/// `axes` names the file's axes, slowest first, with letters from "bfcyx" (batch, frame, coil, y, x) in that order
+/// (a pure reshape: the bytes stay put). Empty (default) means the last rank letters of "bfcyx": the shape is reversed
+/// and padded with 1s, so (320, 256) -> (256, 320, 1, 1, 1) and (2, 320, 256) -> (256, 320, 2, 1, 1) (the leading
+/// axis lands on coil); with axes "byx" (2, 320, 256) -> (256, 320, 1, 1, 2), with "fyx" (30, 184, 256) ->
+/// (256, 184, 1, 30, 1). Throws Error (naming `path`) for rank > 5, or when `axes` has the wrong length, a letter
+/// outside "bfcyx", or letters out of order / repeated.
+inline Dims npy_shape_to_dims(const std::vector<Index>& shape, const std::string& path = "<array>",
+                              const std::string& axes = "") {
   if (shape.size() > 5)
     throw Error("npy file " + path + ": rank " + std::to_string(shape.size()) + " shape " +
                 npy_detail::shape_string(shape) + " has more than 5 axes (x, y, coil, frame, batch)");
+  static const std::string order = "bfcyx";  // C-order names of dims 4, 3, 2, 1, 0
+  const std::string ax = axes.empty() ? order.substr(5 - shape.size()) : axes;
+  if (ax.size() != shape.size())
+    throw Error("npy file " + path + ": axes \"" + ax + "\" name " + std::to_string(ax.size()) +
+                " axes but the shape " + npy_detail::shape_string(shape) + " has " + std::to_string(shape.size()));
   Dims d{1, 1, 1, 1, 1};
-  for (std::size_t i = 0; i < shape.size(); ++i) d[i] = shape[shape.size() - 1 - i];
+  std::size_t last = 0;
+  for (std::size_t i = 0; i < ax.size(); ++i) {
+    const std::size_t pos = order.find(ax[i]);
+    if (pos == std::string::npos || (i > 0 && pos <= last))
+      throw Error("npy file " + path + ": bad axes \"" + ax +
+                  "\": use letters of \"bfcyx\" (batch, frame, coil, y, x) in that order, each at most once");
+    last = pos;
+    d[4 - pos] = shape[i];
+  }
   return d;
 }
 
-/// Reads a .npy file as a complex array with dims = reversed C-order shape padded with 1s (x = last axis);
-/// e.g. (2, 320, 256) complex64 -> dims (256, 320, 1, 1, 2). Real dtypes are accepted (imaginary part 0).
-/// Throws Error as read_npy does, and for rank > 5.
-inline CArray read_npy_complex(const std::string& path) {
+/// Reads a .npy file as a complex array with dims from npy_shape_to_dims(shape, path, axes): by default the
+/// reversed C-order shape padded with 1s (x = last axis), e.g. (2, 320, 256) complex64 -> dims (256, 320, 2, 1, 1);
+/// with axes "byx" -> (256, 320, 1, 1, 2). Real dtypes are accepted (imaginary part 0).
+/// Throws Error as read_npy and npy_shape_to_dims do.
+inline CArray read_npy_complex(const std::string& path, const std::string& axes = "") {
   NpyArray a = read_npy(path);
-  const Dims d = npy_shape_to_dims(a.shape, path);
+  const Dims d = npy_shape_to_dims(a.shape, path, axes);
   CArray out(d[0], d[1], d[2], d[3], d[4]);
   if (a.is_complex)
     std::copy(a.data_c.begin(), a.data_c.end(), out.data());
@@ -414,15 +435,15 @@ inline CArray read_npy_complex(const std::string& path) {
   return out;
 }
 
-/// Reads a .npy file as a real (float32) array with dims = reversed C-order shape padded with 1s; e.g. a
-/// (320, 256) uint8 mask -> dims (256, 320, 1, 1, 1) holding 0/1. Throws Error as read_npy does, for rank > 5,
-/// and for complex files ("complex dtype ... use read_npy_complex").
-inline RArray read_npy_real(const std::string& path) {
+/// Reads a .npy file as a real (float32) array with dims from npy_shape_to_dims(shape, path, axes); e.g. a
+/// (320, 256) uint8 mask -> dims (256, 320, 1, 1, 1) holding 0/1. Throws Error as read_npy and npy_shape_to_dims
+/// do, and for complex files ("complex dtype ... use read_npy_complex").
+inline RArray read_npy_real(const std::string& path, const std::string& axes = "") {
   NpyArray a = read_npy(path);
   if (a.is_complex)
     throw Error("npy file " + path + ": complex dtype '" + a.descr +
                 "' where a real array was expected (use read_npy_complex)");
-  const Dims d = npy_shape_to_dims(a.shape, path);
+  const Dims d = npy_shape_to_dims(a.shape, path, axes);
   RArray out(d[0], d[1], d[2], d[3], d[4]);
   std::copy(a.data_r.begin(), a.data_r.end(), out.data());
   return out;
