@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
     const std::string knee_file = data + "/knee/knee_complex_2x320x256.npy";
     const bool have_knee = fs::exists(knee_file);
     if (have_knee) {
-      CArray knee = io::read_npy_complex(knee_file);  // dims (256, 320, 1, 1, 2)
+      CArray knee = io::read_npy_complex(knee_file, "byx");  // dims (256, 320, 1, 1, 2)
       for (Index s = 0; s < knee.dimension(4); ++s) {
         Eigen::array<Index, 5> off{0, 0, 0, 0, s}, ext{knee.dimension(0), knee.dimension(1), 1, 1, 1};
         CArray img = knee.slice(off, ext);
@@ -229,14 +229,10 @@ int main(int argc, char** argv) {
                          {"test_mask_seed", "seed + 7000 + case index (+ 1 for R = 8)"}};
     manifest["versions"] = {{"reconlab", "0.1.0"},
                             {"libtorch", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)},
-                            {"fftw", fftwf_version},
+                            {"fftw", std::string(fftwf_version)},
                             {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                                           "." + std::to_string(EIGEN_MINOR_VERSION)}};
-    try {
-      auto r = solvers::run_bart("version", {}, {});
-      (void)r;
-    } catch (const Error&) {
-    }
+    manifest["versions"]["bart"] = solvers::bart_version();
     io::atomic_write_text(manifest_path, manifest.dump(1));
 
     // ---- Regularisation weights on the validation split --------------------------------------------------------

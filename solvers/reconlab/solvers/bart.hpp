@@ -37,6 +37,19 @@ inline std::string find_bart() {
   throw Error("bart not found: install the Debian package 'bart' (apt-get install bart) or set RECONLAB_BART");
 }
 
+/// BART's version string (`bart version`), e.g. "v0.8.00". Throws Error when bart is missing.
+inline std::string bart_version() {
+  const std::string cmd = "'" + find_bart() + "' version 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
 /// Result of one BART call: its output array and the exact command line that produced it.
 struct BartResult {
   CArray output;
