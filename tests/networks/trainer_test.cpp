@@ -1,0 +1,261 @@
+// Tests of reconlab::networks::train and load_weights: the loss falls, resuming reproduces an uninterrupted run,
+// non-finite data and losses are errors, checkpoints and weight files are checked against the architecture.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "reconlab/networks/trainer.hpp"
+#include "reconlab/networks/unet.hpp"
+
+namespace fs = std::filesystem;
+using reconlab::networks::load_weights;
+using reconlab::networks::train;
+using reconlab::networks::TrainOptions;
+using reconlab::networks::Unet;
+using reconlab::networks::UnetOptions;
+
+namespace {
+
+/// A fresh, empty folder under the system temp folder, removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name) {
+    path = fs::temp_directory_path() /
+           ("reconlab_trainer_test_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+/// `n` smooth 1-channel images (n, 1, size, size) in [0, 1] and noisy copies (sigma 0.1): a denoising task.
+std::pair<torch::Tensor, torch::Tensor> denoising_set(int64_t n, int64_t size, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto coarse = torch::rand({n, 1, size / 8, size / 8});
+  auto clean = torch::nn::functional::interpolate(
+      coarse, torch::nn::functional::InterpolateFuncOptions()
+                  .size(std::vector<int64_t>{size, size})
+                  .mode(torch::kBilinear)
+                  .align_corners(false));
+  auto noisy = clean + 0.1 * torch::randn_like(clean);
+  return {noisy.contiguous(), clean.contiguous()};
+}
+
+UnetOptions tiny_unet() {
+  return UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 2};
+}
+
+TrainOptions quick_options(const fs::path& dir, int epochs) {
+  TrainOptions o;
+  o.epochs = epochs;
+  o.batch_size = 2;
+  o.learning_rate = 3e-3;
+  o.seed = 7;
+  o.checkpoint_dir = dir.string();
+  o.progress = false;
+  // One thread: bitwise reproducible, and immune to OpenMP spin-waiting when other jobs share the 2 cores
+  // (2 threads ran this file 15x slower under a parallel compile).
+  o.threads = 1;
+  return o;
+}
+
+int count_lines(const fs::path& path) {
+  std::ifstream in(path);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  return lines;
+}
+
+}  // namespace
+
+TEST(Trainer, LossFallsOnTinyDenoisingSet) {
+  TempDir dir("falls");
+  auto [x, y] = denoising_set(8, 32, 1);
+  auto [vx, vy] = denoising_set(2, 32, 2);
+  torch::manual_seed(0);
+  Unet net(tiny_unet());
+  auto o = quick_options(dir.path, 6);
+  o.learning_rate = 1e-2;
+  o.lr_schedule = "cosine";
+  auto r = train(net, x, y, vx, vy, o);
+  ASSERT_EQ(r.train_loss.size(), 6u);
+  ASSERT_EQ(r.val_loss.size(), 6u);
+  EXPECT_EQ(r.epochs_run, 6);
+  EXPECT_FALSE(r.resumed);
+  EXPECT_LT(r.train_loss.back(), 0.7 * r.train_loss.front());
+  EXPECT_TRUE(std::isfinite(r.val_loss.back()));
+  EXPECT_TRUE(fs::exists(dir.path / "checkpoint.pt"));
+  EXPECT_TRUE(fs::exists(dir.path / "final.pt"));
+  EXPECT_EQ(count_lines(dir.path / "loss.csv"), 7);  // header + one line per epoch
+  std::ifstream csv(dir.path / "loss.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "epoch,train_loss,val_loss,lr,seconds");
+  for (const auto& entry : fs::directory_iterator(dir.path))  // no temporary files left behind
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+
+  // final.pt holds the trained weights.
+  torch::manual_seed(123);
+  Unet loaded(tiny_unet());
+  load_weights(loaded, dir.path / "final.pt");
+  auto a = net->named_parameters(), b = loaded->named_parameters();
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+
+  // So does the model part of checkpoint.pt.
+  torch::manual_seed(321);
+  Unet from_checkpoint(tiny_unet());
+  load_weights(from_checkpoint, dir.path / "checkpoint.pt");
+  auto c = from_checkpoint->named_parameters();
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), c[p.key()])) << p.key();
+
+  // Resuming a checkpoint with another architecture is refused.
+  Unet deeper(UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 3});
+  o.epochs = 7;
+  EXPECT_THROW(train(deeper, x, y, vx, vy, o), reconlab::Error);
+}
+
+TEST(Trainer, ResumeReproducesUninterruptedRun) {
+  TempDir dir_a("resume_a"), dir_b("resume_b");
+  auto [x, y] = denoising_set(6, 32, 3);
+  auto [vx, vy] = denoising_set(2, 32, 4);
+
+  torch::manual_seed(0);
+  Unet straight(UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 2,
+                            .drop_prob = 0.1});
+  auto o_a = quick_options(dir_a.path, 4);
+  o_a.lr_schedule = "step";
+  o_a.step_size = 2;
+  o_a.gamma = 0.5;
+  auto r_a = train(straight, x, y, vx, vy, o_a);
+
+  torch::manual_seed(0);
+  Unet first(UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 2,
+                         .drop_prob = 0.1});
+  auto o_b = o_a;
+  o_b.checkpoint_dir = dir_b.path.string();
+  o_b.epochs = 2;
+  auto r_b1 = train(first, x, y, vx, vy, o_b);
+  EXPECT_EQ(r_b1.epochs_run, 2);
+  EXPECT_FALSE(r_b1.resumed);
+
+  torch::manual_seed(999);  // different initial weights: they must come from the checkpoint
+  Unet second(UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 2,
+                          .drop_prob = 0.1});
+  o_b.epochs = 4;
+  auto r_b2 = train(second, x, y, vx, vy, o_b);
+  EXPECT_TRUE(r_b2.resumed);
+  EXPECT_EQ(r_b2.epochs_run, 2);
+  ASSERT_EQ(r_b2.train_loss.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_DOUBLE_EQ(r_a.train_loss[i], r_b2.train_loss[i]) << "epoch " << i + 1;
+    EXPECT_DOUBLE_EQ(r_a.val_loss[i], r_b2.val_loss[i]) << "epoch " << i + 1;
+  }
+  auto pa = straight->named_parameters(), pb = second->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pa) EXPECT_TRUE(torch::allclose(p.value(), pb[p.key()], 1e-6, 1e-7)) << p.key();
+  EXPECT_EQ(count_lines(dir_b.path / "loss.csv"), 5);
+
+  // Running again with everything done trains nothing and keeps the weights.
+  auto r_b3 = train(second, x, y, vx, vy, o_b);
+  EXPECT_TRUE(r_b3.resumed);
+  EXPECT_EQ(r_b3.epochs_run, 0);
+  EXPECT_EQ(r_b3.train_loss.size(), 4u);
+
+  // A checkpoint written with another seed is refused.
+  auto o_c = o_b;
+  o_c.seed = 8;
+  EXPECT_THROW(train(second, x, y, vx, vy, o_c), reconlab::Error);
+}
+
+TEST(Trainer, NonFiniteTargetsAreRejected) {
+  TempDir dir("nan_targets");
+  auto [x, y] = denoising_set(4, 16, 5);
+  y[1][0][3][4] = std::numeric_limits<float>::quiet_NaN();
+  torch::manual_seed(0);
+  Unet net(tiny_unet());
+  try {
+    train(net, x, y, torch::Tensor(), torch::Tensor(), quick_options(dir.path, 1));
+    FAIL() << "expected reconlab::Error";
+  } catch (const reconlab::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("targets"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, DivergingLossThrowsNamingEpochAndBatch) {
+  TempDir dir("diverge");
+  auto [x, y] = denoising_set(8, 16, 6);
+  torch::manual_seed(0);
+  Unet net(tiny_unet());
+  auto o = quick_options(dir.path, 3);
+  o.learning_rate = 1e30;
+  o.loss = "l2";
+  try {
+    train(net, x, y, torch::Tensor(), torch::Tensor(), o);
+    FAIL() << "expected reconlab::Error";
+  } catch (const reconlab::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("non-finite"), std::string::npos) << what;
+    EXPECT_NE(what.find("epoch"), std::string::npos) << what;
+    EXPECT_NE(what.find("batch"), std::string::npos) << what;
+  }
+}
+
+TEST(Trainer, RejectsBadShapesAndOptions) {
+  TempDir dir("bad");
+  auto [x, y] = denoising_set(4, 16, 7);
+  torch::manual_seed(0);
+  Unet net(tiny_unet());
+  auto o = quick_options(dir.path, 1);
+  EXPECT_THROW(train(net, x.squeeze(1), y, {}, {}, o), reconlab::Error);             // 3-D input
+  EXPECT_THROW(train(net, x, y.slice(0, 0, 3), {}, {}, o), reconlab::Error);         // N mismatch
+  EXPECT_THROW(train(net, x.slice(0, 0, 0), y.slice(0, 0, 0), {}, {}, o), reconlab::Error);  // N = 0
+  EXPECT_THROW(train(net, x.to(torch::kFloat64), y, {}, {}, o), reconlab::Error);    // dtype
+  EXPECT_THROW(train(net, x, y, x, {}, o), reconlab::Error);                         // half a validation set
+  EXPECT_THROW(train(net, x, torch::cat({y, y}, 1), {}, {}, o), reconlab::Error);   // output != target shape
+  auto bad = o;
+  bad.loss = "huber";
+  EXPECT_THROW(train(net, x, y, {}, {}, bad), reconlab::Error);
+  bad = o;
+  bad.lr_schedule = "warmup";
+  EXPECT_THROW(train(net, x, y, {}, {}, bad), reconlab::Error);
+  bad = o;
+  bad.batch_size = 0;
+  EXPECT_THROW(train(net, x, y, {}, {}, bad), reconlab::Error);
+}
+
+TEST(Trainer, LoadWeightsRejectsMissingAndMismatchedFiles) {
+  TempDir dir("load");
+  torch::manual_seed(0);
+  Unet small(tiny_unet());
+  EXPECT_THROW(load_weights(small, dir.path / "missing.pt"), reconlab::Error);
+
+  std::ofstream(dir.path / "garbage.pt") << "not a torch archive";
+  EXPECT_THROW(load_weights(small, dir.path / "garbage.pt"), reconlab::Error);
+
+  Unet wider(UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 4, .num_pool_layers = 2});
+  reconlab::networks::save_weights(wider, dir.path / "wider.pt");
+  try {
+    load_weights(small, dir.path / "wider.pt");
+    FAIL() << "expected reconlab::Error";
+  } catch (const reconlab::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("wider.pt"), std::string::npos) << e.what();
+  }
+
+  Unet deeper(UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 3});
+  torch::save(deeper, (dir.path / "deeper.pt").string());
+  EXPECT_THROW(load_weights(small, dir.path / "deeper.pt"), reconlab::Error);
+
+  // A matching file written by torch::save loads.
+  torch::manual_seed(1);
+  Unet same(tiny_unet());
+  torch::save(same, (dir.path / "same.pt").string());
+  load_weights(small, dir.path / "same.pt");
+  auto a = small->named_parameters(), b = same->named_parameters();
+  for (const auto& p : a) EXPECT_TRUE(torch::equal(p.value(), b[p.key()])) << p.key();
+}
