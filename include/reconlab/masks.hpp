@@ -266,7 +266,8 @@ namespace detail {
 
 /// One Poisson-disc draw with per-pixel radii (SigPy sigpy/mri/samp.py `_poisson`, after Bridson 2007):
 /// active-list dart throwing, candidates at distance sqrt(U*3+1) * r in a random direction from an active point,
-/// rejected when inside the (elliptical, radius_x/radius_y) disc of an accepted sample. Returns mask[y*nx + x].
+/// rejected when inside the (elliptical, radius_x/radius_y) disc of an accepted sample or on an already sampled
+/// pixel. Returns mask[y*nx + x].
 inline std::vector<std::uint8_t> poisson_once(Index nx, Index ny, const std::vector<double>& radius_x,
                                               const std::vector<double>& radius_y, int max_attempts,
                                               std::uint32_t seed) {
@@ -293,7 +294,8 @@ inline std::vector<std::uint8_t> poisson_once(Index nx, Index ny, const std::vec
       const Index ex = std::min<Index>(static_cast<Index>(qx + rx + 1), nx);
       const Index sy = std::max<Index>(static_cast<Index>(qy - ry), 0);
       const Index ey = std::min<Index>(static_cast<Index>(qy + ry + 1), ny);
-      done = true;
+      // A pixel holds at most one sample (keeps the active list within nx*ny entries).
+      done = !mask[static_cast<std::size_t>(static_cast<Index>(qy) * nx + static_cast<Index>(qx))];
       for (Index x = sx; x < ex && done; ++x)
         for (Index y = sy; y < ey; ++y) {
           const std::size_t j = static_cast<std::size_t>(y * nx + x);
