@@ -140,6 +140,45 @@ struct EigenFftw {
     return out;
   }
 
+  /// Coil expansion for SENSE: out(x, y, c, f, b) = maps(x, y, c) * img(x, y, 0, f, b).
+  /// `maps`: dims (nx, ny, coils, 1, 1); `img`: dims (nx, ny, 1, frames, batch). Returns (nx, ny, coils, frames,
+  /// batch). Shapes are checked by the SENSE operator (sense.hpp), not here.
+  static Array coil_expand(const Array& maps, const Array& img) {
+    const Dims dm = dims(maps), di = dims(img);
+    const Index plane = di[0] * di[1], nc = dm[2], outer = di[3] * di[4];
+    Array out(di[0], di[1], nc, di[3], di[4]);
+    const cfloat* mp = maps.data();
+    const cfloat* ip = img.data();
+    cfloat* op = out.data();
+    for (Index o = 0; o < outer; ++o)
+      for (Index c = 0; c < nc; ++c) {
+        const cfloat* m = mp + c * plane;
+        const cfloat* x = ip + o * plane;
+        cfloat* d = op + (o * nc + c) * plane;
+        for (Index i = 0; i < plane; ++i) d[i] = m[i] * x[i];
+      }
+    return out;
+  }
+  /// Coil combination, the adjoint of coil_expand: out(x, y, 0, f, b) = sum_c conj(maps(x, y, c)) coils(x, y, c, f, b).
+  /// `maps`: (nx, ny, coils, 1, 1); `coils`: (nx, ny, coils, frames, batch). Returns (nx, ny, 1, frames, batch).
+  static Array coil_combine(const Array& maps, const Array& coils) {
+    const Dims dm = dims(maps), dc = dims(coils);
+    const Index plane = dc[0] * dc[1], nc = dm[2], outer = dc[3] * dc[4];
+    Array out(dc[0], dc[1], 1, dc[3], dc[4]);
+    out.setZero();
+    const cfloat* mp = maps.data();
+    const cfloat* cp = coils.data();
+    cfloat* op = out.data();
+    for (Index o = 0; o < outer; ++o)
+      for (Index c = 0; c < nc; ++c) {
+        const cfloat* m = mp + c * plane;
+        const cfloat* y = cp + (o * nc + c) * plane;
+        cfloat* d = op + o * plane;
+        for (Index i = 0; i < plane; ++i) d[i] += std::conj(m[i]) * y[i];
+      }
+    return out;
+  }
+
   /// Forward difference along axis 0 (x) or 1 (y) with Neumann boundary: d[i] = a[i+1] - a[i], 0 at the last.
   static Array forward_diff(const Array& a, int axis) {
     const Dims d = dims(a);
