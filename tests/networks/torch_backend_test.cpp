@@ -5,6 +5,7 @@
 #include "../common/operator_battery.hpp"
 #include "reconlab/networks/torch_backend.hpp"
 #include "reconlab/operators.hpp"
+#include "reconlab/sense.hpp"
 
 using namespace reconlab;
 using reconlab::networks::Torch;
@@ -78,4 +79,20 @@ TEST(TorchBackend, OperatorBatteryOnTorch) {
                               false);
   Dims g = make_dims(20, 16, 2, 1, 2);
   run_operator_battery<Torch>(FiniteDifference<Torch>(), x, x2, Torch::from_eigen(random_array(g, 5)), 1e-5, false);
+}
+
+// The SENSE primitives and operator agree between the two backends (sense.hpp).
+
+TEST(TorchBackend, SenseOperatorMatchesEigenBackendAndPassesBattery) {
+  const CArray maps = random_array(make_dims(20, 14, 4), 31);
+  const RArray mask = random_mask(20, 14, 32);
+  const CArray x = random_array(make_dims(20, 14, 1, 1, 2), 33);
+  const CArray k = random_array(make_dims(20, 14, 4, 1, 2), 34);
+  SenseOperator<EigenFftw> Ae(mask, maps);
+  SenseOperator<Torch> At(Torch::from_eigen(mask), Torch::from_eigen(maps));
+  EXPECT_LT(rel_diff(Torch::to_eigen(At.apply(Torch::from_eigen(x))), Ae.apply(x)), 1e-5);
+  EXPECT_LT(rel_diff(Torch::to_eigen(At.adjoint(Torch::from_eigen(k))), Ae.adjoint(k)), 1e-5);
+  EXPECT_LT(rel_diff(Torch::to_eigen(At.normal(Torch::from_eigen(x))), Ae.normal(x)), 1e-5);
+  run_operator_battery<Torch>(At, Torch::from_eigen(x), Torch::from_eigen(random_array(make_dims(20, 14, 1, 1, 2), 35)),
+                              Torch::from_eigen(k), 1e-5, false);
 }

@@ -44,6 +44,14 @@ struct Torch {
   }
   static Array multiply_mask(const Mask& m, const Array& x) { return x * m; }
 
+  /// Coil expansion for SENSE (contract as EigenFftw::coil_expand): maps of sizes (1, 1, coils, y, x) times an
+  /// image of sizes (batch, frame, 1, y, x) -> (batch, frame, coils, y, x).
+  static Array coil_expand(const Array& maps, const Array& img) { return img * maps; }
+  /// Coil combination sum_c conj(maps) * coils over the coil axis (dim 2), kept: (batch, frame, 1, y, x).
+  static Array coil_combine(const Array& maps, const Array& coils) {
+    return (torch::conj(maps) * coils).sum(2, /*keepdim=*/true);
+  }
+
   /// Forward difference along axis 0 (x, tensor dim -1) or 1 (y, dim -2), Neumann: zero at the last index.
   static Array forward_diff(const Array& a, int axis) {
     const int64_t dim = axis == 0 ? -1 : -2;
