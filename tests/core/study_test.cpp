@@ -1,0 +1,60 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "reconlab/study/results.hpp"
+
+using namespace reconlab;
+
+namespace {
+std::filesystem::path tmp(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("reconlab_study_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(d);
+  return d / name;
+}
+}  // namespace
+
+TEST(ResultsTable, PersistsAndResumes) {
+  const auto path = tmp("metrics.csv");
+  std::filesystem::remove(path);
+  {
+    study::ResultsTable t(path);
+    EXPECT_TRUE(t.rows().empty());
+    t.add({"ds", "c1", 4, "zero-filled", {30.5, 0.8, 0.05, 0.01, 1.0}, 0.2});
+    t.add({"ds", "c1", 8, "zero-filled", {27.25, 0.7, 0.09, 0.02, 1.0}, 0.2});
+  }
+  study::ResultsTable resumed(path);
+  ASSERT_EQ(resumed.rows().size(), 2u);
+  EXPECT_TRUE(resumed.has("ds", "c1", 4, "zero-filled"));
+  EXPECT_FALSE(resumed.has("ds", "c1", 4, "cs-tv"));
+  EXPECT_DOUBLE_EQ(resumed.rows()[1].metrics.psnr, 27.25);
+  // No temporary file is left beside the table.
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(path.parent_path())) files += e.path().filename() != "metrics.csv";
+  EXPECT_EQ(files, 0);
+}
+
+TEST(ResultsTable, MalformedFileIsAClearError) {
+  const auto path = tmp("bad.csv");
+  {
+    std::ofstream f(path);
+    f << "not,the,header\n";
+  }
+  EXPECT_THROW(study::ResultsTable t(path), Error);
+}
+
+TEST(Summary, MeanAndSampleStd) {
+  // Values 1, 2, 3, 4: mean 2.5, sample std sqrt(5/3) = 1.29.
+  auto [m, s] = study::mean_std({1, 2, 3, 4});
+  EXPECT_DOUBLE_EQ(m, 2.5);
+  EXPECT_NEAR(s, std::sqrt(5.0 / 3.0), 1e-12);
+  const auto path = tmp("sum.csv");
+  std::filesystem::remove(path);
+  study::ResultsTable t(path);
+  for (int i = 1; i <= 4; ++i) t.add({"brain", "c" + std::to_string(i), 4, "cs-tv", {double(i), 0.5, 0.1, 0.0, 1.0}, 1.0});
+  const std::string md = study::summary_markdown(t, {"zero-filled", "cs-tv"});
+  EXPECT_THAT(md, ::testing::HasSubstr("| 4 | cs-tv | 2.50 ± 1.29 |"));
+  EXPECT_THAT(md, ::testing::Not(::testing::HasSubstr("zero-filled")));
+}
