@@ -6,8 +6,12 @@
 ///   reconlab rof --weight W IN OUT                                    TV denoising of a real image
 ///   reconlab mask --type random|equispaced|equispaced-fraction|poisson --shape NY,NX --center-fraction F
 ///                 --acceleration R --seed S OUT
-///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet --kspace K --mask M [--lambda L]
+///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet|cg-sense|grappa|cs-wavelet|bart-pics-wavelet
+///                 --kspace K [--mask M] [--sens MAPS] [--estimate-maps lowres|ecalib] [--lambda L]
 ///                 [--weights W] [--iterations N] OUT
+///     k-space may be multi-coil: .npy (coils, ny, nx) (coils the slowest axis), .cfl with coils in BART dim 3;
+///     maps alike. Without --mask the mask is where any coil's sample is non-zero; without --sens, SENSE methods
+///     estimate maps from the ACS region (parallel_imaging.hpp).
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -18,6 +22,7 @@
 #include "reconlab/io/array_file.hpp"
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
+#include "reconlab/solvers/parallel_imaging.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 
 using namespace reconlab;
@@ -127,16 +132,26 @@ int main(int argc, char** argv) {
                                          "times min(NY, NX))");
   cmd_mask->add_option("OUT", mask_out, "mask file (.npy float32 (ny, nx), or .cfl)")->required();
 
-  std::string method, kspace_path, mask_path, weights;
+  std::string method, kspace_path, mask_path, weights, sens_path, maps_source = "lowres";
   std::optional<double> lambda;
   std::optional<int> iterations;
   std::string recon_out;
-  auto* cmd_recon = app.add_subcommand("recon", "reconstruct single-coil centred k-space");
-  cmd_recon->add_option("--method", method, "zero-filled | rof | cs-tv | bart-pics | unet")
+  auto* cmd_recon = app.add_subcommand("recon", "reconstruct single- or multi-coil centred k-space");
+  cmd_recon->add_option("--method", method,
+                        "zero-filled | rof | cs-tv | bart-pics | unet (single-coil); zero-filled (RSS) | cg-sense | "
+                        "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet (multi-coil)")
       ->required()
-      ->check(CLI::IsMember({"zero-filled", "rof", "cs-tv", "bart-pics", "unet"}));
-  cmd_recon->add_option("--kspace", kspace_path, "centred k-space (ny, nx), complex .npy or .cfl")->required();
-  cmd_recon->add_option("--mask", mask_path, "sampling mask (ny, nx) or column mask (nx)")->required();
+      ->check(CLI::IsMember({"zero-filled", "rof", "cs-tv", "bart-pics", "unet", "cg-sense", "grappa", "cs-wavelet",
+                             "bart-pics-wavelet"}));
+  cmd_recon->add_option("--kspace", kspace_path,
+                        "centred k-space, complex .npy (ny, nx) or (coils, ny, nx), or .cfl (coils in dim 3)")
+      ->required();
+  cmd_recon->add_option("--mask", mask_path,
+                        "sampling mask (ny, nx) or column mask (nx); default: the non-zero samples of the k-space");
+  cmd_recon->add_option("--sens", sens_path, "coil sensitivity maps (coils, ny, nx) .npy or .cfl (multi-coil)");
+  cmd_recon->add_option("--estimate-maps", maps_source, "maps when --sens is absent: lowres (ours) | ecalib (BART)")
+      ->check(CLI::IsMember({"lowres", "ecalib"}))
+      ->capture_default_str();
   cmd_recon->add_option("--lambda", lambda,
                         "regularisation: rof weight / cs-tv lambda (relative to the zero-filled maximum), "
                         "bart-pics lambda");
@@ -188,11 +203,40 @@ int main(int argc, char** argv) {
       Acquisition acq;
       acq.kspace = io::read_array(kspace_path);
       const Dims kd = dims_of(acq.kspace);
-      require_2d(kd, "k-space");
-      acq.mask = read_mask(mask_path, kd);
+      require(kd[3] == 1 && kd[4] == 1 && kd[0] > 0 && kd[1] > 0,
+              "k-space must be (ny, nx) or (coils, ny, nx), got dims " + dims_string(kd) + " (x, y, coil, frame, batch)");
+      const bool multicoil = kd[2] > 1;
+      if (!mask_path.empty()) {
+        acq.mask = read_mask(mask_path, kd);
+      } else {
+        acq.mask = RArray(kd[0], kd[1], 1, 1, 1);
+        acq.mask.setZero();
+        for (Index c = 0; c < kd[2]; ++c)
+          for (Index y = 0; y < kd[1]; ++y)
+            for (Index x = 0; x < kd[0]; ++x)
+              if (acq.kspace(x, y, c, 0, 0) != cfloat(0)) acq.mask(x, y, 0, 0, 0) = 1;
+      }
+      if (!sens_path.empty()) acq.sensitivities = io::read_array(sens_path);
       validate_acquisition(acq);
+      if (multicoil || acq.sensitivities) solvers::validate_multicoil(acq);
+      const auto source = maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
+      using CsPenalty = solvers::CsSenseReconstructor::Penalty;
       std::unique_ptr<Reconstructor> rec;
-      if (method == "zero-filled") {
+      if (method == "cg-sense") {
+        rec = std::make_unique<solvers::CgSenseReconstructor>(
+            solvers::CgSenseOptions{.iterations = iterations.value_or(30), .lambda = lambda.value_or(0.0)}, source);
+      } else if (method == "grappa") {
+        rec = std::make_unique<solvers::GrappaReconstructor>();
+      } else if (method == "cs-wavelet" || (method == "cs-tv" && multicoil)) {
+        rec = std::make_unique<solvers::CsSenseReconstructor>(method == "cs-tv" ? CsPenalty::TV : CsPenalty::Wavelet,
+                                                              lambda.value_or(2e-3), iterations.value_or(200), source);
+      } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
+        rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
+                                                                    lambda.value_or(0.005), iterations.value_or(100));
+      } else if (multicoil && (method == "rof" || method == "unet")) {
+        throw Error("--method " + method + " takes single-coil k-space; this k-space has " + std::to_string(kd[2]) +
+                    " coils");
+      } else if (method == "zero-filled") {
         rec = std::make_unique<solvers::ZeroFilledReconstructor>();
       } else if (method == "rof") {
         rec = std::make_unique<solvers::RofReconstructor>(
