@@ -25,7 +25,8 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 1200
 
-study: build
+study: configure
+	cmake --build $(BUILD) -j $(JOBS) --target brain_unet reconlab
 	$(BUILD)/studies/brain_unet --preset $(PRESET) --out $(OUT)
 
 bench: build

@@ -36,33 +36,36 @@ inline std::filesystem::path write_f32(const std::filesystem::path& path, const 
 }
 
 /// Box plots of `metric` ("psnr", "ssim" or "nmse") of one dataset: one box per method, grouped by R.
+/// Each box is its own data block of the .dat file (gnuplot `index`), drawn at a fixed x position.
 inline void boxplot_figure(const ResultsTable& table, const std::string& dataset, const std::string& metric,
                            const std::vector<std::string>& methods, const std::vector<double>& rs,
                            const std::filesystem::path& png) {
-  std::ostringstream data;
-  for (const auto& r : table.rows()) {
-    if (r.dataset != dataset) continue;
-    const auto it = std::find(methods.begin(), methods.end(), r.method);
-    const auto rt = std::find(rs.begin(), rs.end(), r.acceleration);
-    if (it == methods.end() || rt == rs.end()) continue;
-    const double v = metric == "psnr" ? r.metrics.psnr : metric == "ssim" ? r.metrics.ssim : r.metrics.nmse;
-    const double x = double(rt - rs.begin()) * (double(methods.size()) + 1) + double(it - methods.begin()) + 1;
-    data << x << " " << v << " " << (it - methods.begin()) << "\n";
-  }
+  std::ostringstream data, plots, xtics;
+  int block = 0;
+  for (std::size_t g = 0; g < rs.size(); ++g)
+    for (std::size_t m = 0; m < methods.size(); ++m) {
+      std::vector<double> values;
+      for (const auto& r : table.rows())
+        if (r.dataset == dataset && r.method == methods[m] && r.acceleration == rs[g])
+          values.push_back(metric == "psnr" ? r.metrics.psnr : metric == "ssim" ? r.metrics.ssim : r.metrics.nmse);
+      if (values.empty()) continue;
+      for (double v : values) data << v << "\n";
+      data << "\n\n";
+      const double x = double(g) * (double(methods.size()) + 1) + double(m) + 1;
+      plots << (block ? ", " : "") << "DAT index " << block << " using (" << x << "):1 lc " << (m + 1);
+      xtics << (block ? ", " : "") << "'" << methods[m] << " R" << rs[g] << "' " << x;
+      ++block;
+    }
+  require(block > 0, "boxplot_figure: no rows for dataset " + dataset);
   const auto dat = std::filesystem::path(png).replace_extension(".dat");
   io::atomic_write_text(dat, data.str());
   std::ostringstream gp;
   gp << "set terminal pngcairo size 1000,500 font 'Sans,10'\nset output '" << png.string() << "'\n"
-     << "set style data boxplot\nset style boxplot nooutliers\nset style fill solid 0.4 border -1\n"
+     << "DAT = '" << dat.string() << "'\n"
+     << "set style data boxplot\nset style boxplot outliers pointtype 7\nset style fill solid 0.4 border -1\n"
      << "set boxwidth 0.6\nset key off\nset grid ytics\nset ylabel '" << metric << "'\n"
-     << "set title '" << dataset << ": " << metric << " per method (groups: R = ";
-  for (std::size_t i = 0; i < rs.size(); ++i) gp << (i ? ", " : "") << rs[i];
-  gp << ")'\nset xtics rotate by -30 (";
-  for (std::size_t g = 0; g < rs.size(); ++g)
-    for (std::size_t m = 0; m < methods.size(); ++m)
-      gp << (g || m ? ", " : "") << "'" << methods[m] << " R" << rs[g] << "' "
-         << double(g) * (double(methods.size()) + 1) + double(m) + 1;
-  gp << ")\nplot '" << dat.string() << "' using 1:2:(0.6):1 lc variable\n";
+     << "set title '" << dataset << ": " << metric << " per method and R'\n"
+     << "set xtics rotate by -30 (" << xtics.str() << ")\nplot " << plots.str() << "\n";
   run_gnuplot(png, gp.str());
 }
 

@@ -3,10 +3,12 @@
 /// A trained image-domain U-Net as a reconlab::Reconstructor (the "U-Net" baseline of fastMRI, Zbontar et al.
 /// 2018, Sec. 5.2: a U-Net maps the zero-filled magnitude image to the fully sampled one).
 ///
-/// Input convention (written into model.json and checked on load): one channel, the magnitude of the
-/// single-coil zero-filled image divided by its maximum (so inputs lie in [0, 1]); the network predicts the
-/// target magnitude on the same scale; the output is multiplied back by that maximum. Phase is not modelled:
-/// the output is a real (magnitude) image.
+/// Input convention (written into model.json and checked on load): one channel, the magnitude m of the
+/// single-coil zero-filled image standardised by its own mean and standard deviation, (m - mean) / std, as
+/// fastMRI's NormUnet does (Sriram et al. 2020, "End-to-end variational networks", Sec. 3.1); the network
+/// predicts the target magnitude in the same standardised units; the output is mapped back by * std + mean.
+/// Standardising (rather than dividing by the maximum) keeps the input statistics alike across contrasts and
+/// scanners. Phase is not modelled: the output is a real (magnitude) image.
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -20,7 +22,7 @@
 namespace reconlab::networks {
 
 /// The normalisation contract between training and inference, stored as model.json beside the weights.
-inline constexpr const char* kMagnitudeInput = "zero-filled magnitude / max(zero-filled magnitude)";
+inline constexpr const char* kMagnitudeInput = "(|zero-filled| - mean) / std";
 
 /// U-Net options <-> JSON (model.json).
 inline nlohmann::json unet_options_json(const UnetOptions& o) {
@@ -53,14 +55,23 @@ inline UnetOptions read_unet_options(const std::filesystem::path& model_json) {
   }
 }
 
-/// Zero-filled magnitude and its scale: the network input of shape (1, 1, ny, nx) and max|zero-filled|.
-inline std::pair<torch::Tensor, float> unet_input(const Acquisition& acq) {
+/// The network input of one acquisition: the standardised zero-filled magnitude, shape (1, 1, ny, nx), with the
+/// mean and standard deviation used (std floored at 1e-12 of the mean magnitude scale to avoid division by zero).
+struct UnetInput {
+  torch::Tensor x;
+  float mean, std;
+  /// Maps an image (magnitude, same units as the acquisition) to the network's standardised units.
+  torch::Tensor standardise(const torch::Tensor& image) const { return (image - mean) / std; }
+};
+
+/// Builds UnetInput from a single-coil acquisition (see the file comment). Throws Error on invalid input.
+inline UnetInput unet_input(const Acquisition& acq) {
   RArray mag = solvers::zero_filled(acq).abs();
-  Eigen::Tensor<float, 0> mx = mag.maximum();
-  const float scale = mx() > 0 ? mx() : 1.0f;
-  RArray norm = mag * (1.0f / scale);
-  auto t = Torch::from_eigen(norm);  // (1, 1, 1, ny, nx)
-  return {t.reshape({1, 1, t.size(3), t.size(4)}), scale};
+  auto t = Torch::from_eigen(mag);  // (1, 1, 1, ny, nx)
+  t = t.reshape({1, 1, t.size(3), t.size(4)});
+  const float mean = t.mean().item<float>();
+  const float sd = std::max(t.std().item<float>(), 1e-12f * std::max(std::abs(mean), 1.0f));
+  return {(t - mean) / sd, mean, sd};
 }
 
 /// Reconstructs with a trained U-Net (see the file comment for the input convention).
@@ -86,9 +97,9 @@ class UnetReconstructor : public Reconstructor {
   }
   CArray reconstruct(const Acquisition& acq) override {
     solvers::require_single_coil(acq, "unet");
-    auto [x, scale] = unet_input(acq);
+    const UnetInput in = unet_input(acq);
     torch::NoGradGuard no_grad;
-    auto y = model_->forward(x).reshape({1, 1, 1, x.size(2), x.size(3)}) * scale;
+    auto y = model_->forward(in.x).reshape({1, 1, 1, in.x.size(2), in.x.size(3)}) * in.std + in.mean;
     return to_complex(Torch::to_eigen_real(y));
   }
 
