@@ -34,6 +34,7 @@
 
 #include "reconlab/error.hpp"
 #include "reconlab/io/atomic.hpp"
+#include "reconlab/networks/losses.hpp"
 
 namespace reconlab::networks {
 
@@ -51,7 +52,8 @@ struct TrainOptions {
   uint64_t seed = 0;
   /// Folder of checkpoint.pt, loss.csv and final.pt (created if missing; must not be empty).
   std::string checkpoint_dir;
-  /// "l1" (mean absolute error, fastMRI's choice) or "l2" (mean squared error).
+  /// "l1" (mean absolute error, fastMRI's choice), "l2" (mean squared error), "ssim" (fastMRI's SSIMLoss) or a
+  /// weighted mix such as "0.84*ssim+0.16*l1" (see losses.hpp for the definitions).
   std::string loss = "l1";
   /// Learning rate of epoch e (0-based), with lr0 = learning_rate:
   ///   "constant"     lr0
@@ -231,7 +233,9 @@ inline void require_images(const torch::Tensor& t, const std::string& what) {
 }
 
 inline torch::Tensor loss_of(const std::string& loss, const torch::Tensor& out, const torch::Tensor& target) {
-  return loss == "l2" ? torch::mse_loss(out, target) : torch::l1_loss(out, target);
+  if (loss == "l1") return torch::l1_loss(out, target);
+  if (loss == "l2") return torch::mse_loss(out, target);
+  return compute_loss(parse_loss(loss), out, target);
 }
 
 inline torch::Tensor to_double_tensor(const std::vector<double>& v) {
@@ -311,7 +315,11 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
           "train: learning_rate must be finite and > 0, got " + std::to_string(o.learning_rate));
   require(std::isfinite(o.weight_decay) && o.weight_decay >= 0,
           "train: weight_decay must be finite and >= 0, got " + std::to_string(o.weight_decay));
-  require(o.loss == "l1" || o.loss == "l2", "train: loss must be \"l1\" or \"l2\", got \"" + o.loss + "\"");
+  try {
+    parse_loss(o.loss);
+  } catch (const Error& e) {
+    throw Error(std::string("train: ") + e.what());
+  }
   require(o.lr_schedule == "constant" || o.lr_schedule == "step" || o.lr_schedule == "exponential" ||
               o.lr_schedule == "cosine",
           "train: lr_schedule must be constant, step, exponential or cosine, got \"" + o.lr_schedule + "\"");

@@ -1,0 +1,231 @@
+#pragma once
+/// @file cascade_nets.hpp
+/// Networks with data consistency on reconlab's operators, for single-coil Cartesian k-space:
+///   KspaceUnet  a U-Net on (Re, Im, mask) k-space channels with built-in hard DC, then F^H;
+///   Cascade     stage 1 a trained, frozen KspaceUnet; F^H; stage 2 an image-space residual U-Net;
+///   Dncn        Deep Cascade of CNNs (DnCn, Schlemper et al. 2017/2018): N x (small residual CNN + DC);
+///   Modl        MoDL (Aggarwal et al. 2019): K x (shared residual CNN; DC by CG on (A^H A + lambda I)).
+///
+/// Every network has the trainer's one-tensor interface: forward(packed) with packed float32 (N, 3, H, W) =
+/// (Re y, Im y, mask) (see data_consistency.hpp) returns the magnitude image float32 (N, 1, H, W), and
+/// reconstruct(packed) returns the complex image complex64 (N, 1, 1, H, W) (backend layout). Inputs are expected in
+/// the units of NetworkReconstructor: k-space scaled so that the zero-filled magnitude has maximum 1.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include "reconlab/networks/data_consistency.hpp"
+#include "reconlab/networks/unet.hpp"
+
+namespace reconlab::networks {
+
+/// Options of KspaceUnetImpl.
+struct KspaceUnetOptions {
+  int64_t base_channels = 16;   ///< U-Net channels of the first level (>= 1)
+  int64_t num_pool_layers = 4;  ///< U-Net depth (1..10)
+};
+
+/// k-space U-Net with hard data consistency (the k-space stage of the k-space/image cascades, e.g. Souza and
+/// Frayne, "A hybrid frequency-domain/image-domain deep network for MR reconstruction", SIBGRAPI 2019; k-space
+/// learning as in Han, Sunwoo and Ye, "k-space deep learning for accelerated MRI", IEEE TMI 39(2), 2020).
+/// The U-Net sees (Re y, Im y, mask) and predicts (Re k, Im k) as a residual on y (UnetOptions::residual); the
+/// measured samples are then put back exactly (hard_replace_kspace) and the image is F^H k.
+class KspaceUnetImpl : public torch::nn::Module {
+ public:
+  explicit KspaceUnetImpl(const KspaceUnetOptions& o = {}) : options_(o) {
+    unet_ = register_module("unet", Unet(UnetOptions{.in_channels = 3, .out_channels = 2,
+                                                     .base_channels = o.base_channels,
+                                                     .num_pool_layers = o.num_pool_layers, .residual = true}));
+  }
+  /// Completed k-space complex64 (N, 1, 1, H, W) after hard DC.
+  torch::Tensor complete_kspace(const torch::Tensor& packed) {
+    const auto m = unpack_kspace(packed);
+    auto k = channels_to_complex(unet_->forward(packed));
+    return hard_replace_kspace(k, m.kspace, m.mask);
+  }
+  /// Complex image F^H k, (N, 1, 1, H, W).
+  torch::Tensor reconstruct(const torch::Tensor& packed) { return Fft2c<Torch>().adjoint(complete_kspace(packed)); }
+  /// Magnitude (N, 1, H, W).
+  torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
+  const KspaceUnetOptions& options() const { return options_; }
+
+ private:
+  KspaceUnetOptions options_;
+  Unet unet_{nullptr};
+};
+TORCH_MODULE(KspaceUnet);
+
+/// Options of CascadeImpl.
+struct CascadeOptions {
+  KspaceUnetOptions stage1;     ///< the k-space U-Net (trained first, then frozen)
+  int64_t base_channels = 16;   ///< stage-2 image U-Net channels
+  int64_t num_pool_layers = 4;  ///< stage-2 image U-Net depth
+};
+
+/// k-space then image cascade: x1 = F^H(DC(kspace_unet(y))) (stage 1, frozen: no gradients, always in eval mode),
+/// x2 = x1 + unet2(Re x1, Im x1) (stage 2, residual image-space refinement on complex channels).
+/// Training (the study): stage 1 alone first (L1 on the magnitude), then stage 2 with stage 1 frozen on the mix
+/// "0.5*l1+0.5*l2" of the magnitude: L1 for edges (Zhao et al. 2017), L2 for the large residual errors left by the
+/// k-space stage in early training. set_stage1() installs trained stage-1 weights and freezes them.
+class CascadeImpl : public torch::nn::Module {
+ public:
+  explicit CascadeImpl(const CascadeOptions& o = {}) : options_(o) {
+    stage1_ = register_module("stage1", KspaceUnet(o.stage1));
+    stage2_ = register_module("stage2", Unet(UnetOptions{.in_channels = 2, .out_channels = 2,
+                                                         .base_channels = o.base_channels,
+                                                         .num_pool_layers = o.num_pool_layers, .residual = true}));
+    freeze_stage1();
+  }
+  /// Copies the weights of a trained k-space U-Net (same options) into stage 1 and freezes it.
+  void set_stage1(KspaceUnet& trained) {
+    torch::NoGradGuard g;
+    auto dst = stage1_->named_parameters();
+    for (const auto& p : trained->named_parameters()) dst[p.key()].copy_(p.value());
+    freeze_stage1();
+  }
+  torch::Tensor reconstruct(const torch::Tensor& packed) {
+    torch::Tensor x1;
+    {
+      torch::NoGradGuard g;
+      x1 = stage1_->reconstruct(packed);
+    }
+    return channels_to_complex(stage2_->forward(complex_to_channels(x1)));
+  }
+  torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
+  /// Keeps stage 1 in eval mode whatever the trainer asks.
+  void train(bool on = true) override {
+    torch::nn::Module::train(on);
+    stage1_->eval();
+  }
+  KspaceUnet& stage1() { return stage1_; }
+  const CascadeOptions& options() const { return options_; }
+
+ private:
+  void freeze_stage1() {
+    for (auto& p : stage1_->parameters()) p.set_requires_grad(false);
+    stage1_->eval();
+  }
+  CascadeOptions options_;
+  KspaceUnet stage1_{nullptr};
+  Unet stage2_{nullptr};
+};
+TORCH_MODULE(Cascade);
+
+/// Schlemper's CNN block D: `layers` 3x3 convolutions (with bias, padding 1), ReLU after all but the last,
+/// `features` channels inside, 2 -> 2 channels (Re, Im), residual: out = x + cnn(x).
+/// Input and output float32 (N, 2, H, W).
+class ResidualCnnImpl : public torch::nn::Module {
+ public:
+  /// Throws Error if layers < 2 or features < 1.
+  ResidualCnnImpl(int64_t layers, int64_t features) {
+    require(layers >= 2 && features >= 1, "ResidualCnn: needs layers >= 2 and features >= 1");
+    namespace nn = torch::nn;
+    seq_ = register_module("layers", nn::Sequential());
+    for (int64_t l = 0; l < layers; ++l) {
+      const int64_t in = l == 0 ? 2 : features, out = l == layers - 1 ? 2 : features;
+      seq_->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1)));
+      if (l != layers - 1) seq_->push_back(nn::ReLU());
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return x + seq_->forward(x); }
+
+ private:
+  torch::nn::Sequential seq_{nullptr};
+};
+TORCH_MODULE(ResidualCnn);
+
+/// Options of DncnImpl.
+struct DncnOptions {
+  int64_t cascades = 5;      ///< N_c (Schlemper: 5 for 2D)
+  int64_t conv_layers = 5;   ///< n_d convolutions per CNN (Schlemper: 5)
+  int64_t features = 64;     ///< n_f channels (Schlemper: 64)
+  bool shared_weights = false;  ///< one CNN for all cascades (fewer parameters) or one per cascade (Schlemper)
+  DcMode dc = DcMode::soft;  ///< DC after each CNN (Schlemper: soft with lambda; hard for noiseless data)
+};
+
+/// Deep Cascade of CNNs, DnCn (Schlemper et al., "A deep cascade of convolutional neural networks for dynamic MR
+/// image reconstruction", IEEE TMI 37(2), 2018, Sec. II): x_0 = A^H y (zero-filled); for c = 1..N_c:
+/// x_c = DC_c(x_{c-1} + D_c(x_{c-1})), with D_c a ResidualCnn on (Re, Im) and DC_c a DataConsistency layer (own
+/// lambda per cascade).
+class DncnImpl : public torch::nn::Module {
+ public:
+  /// Throws Error if cascades < 1 (and as ResidualCnn).
+  explicit DncnImpl(const DncnOptions& o = {}) : options_(o) {
+    require(o.cascades >= 1, "Dncn: cascades must be >= 1");
+    cnns_ = register_module("cnns", torch::nn::ModuleList());
+    dcs_ = register_module("dcs", torch::nn::ModuleList());
+    for (int64_t c = 0; c < (o.shared_weights ? 1 : o.cascades); ++c)
+      cnns_->push_back(ResidualCnn(o.conv_layers, o.features));
+    for (int64_t c = 0; c < o.cascades; ++c) dcs_->push_back(DataConsistency(o.dc));
+  }
+  torch::Tensor reconstruct(const torch::Tensor& packed) {
+    const auto m = unpack_kspace(packed);
+    auto x = CartesianSampling<Torch>(m.mask).adjoint(m.kspace);
+    for (int64_t c = 0; c < options_.cascades; ++c) {
+      auto& cnn = *cnns_[options_.shared_weights ? 0 : c]->as<ResidualCnnImpl>();
+      x = channels_to_complex(cnn.forward(complex_to_channels(x)));
+      x = dcs_[c]->as<DataConsistencyImpl>()->forward(x, m.kspace, m.mask);
+    }
+    return x;
+  }
+  torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
+  const DncnOptions& options() const { return options_; }
+
+ private:
+  DncnOptions options_;
+  torch::nn::ModuleList cnns_{nullptr}, dcs_{nullptr};
+};
+TORCH_MODULE(Dncn);
+
+/// Options of ModlImpl.
+struct ModlOptions {
+  int64_t iterations = 5;     ///< K unrolled iterations (MoDL: 10)
+  int64_t cg_iterations = 10; ///< CG steps per DC (MoDL: 10)
+  int64_t conv_layers = 5;    ///< MoDL's D_w has 5 layers of 64 features
+  int64_t features = 64;
+  double lambda_init = 0.05;  ///< MoDL's initial lambda (> 0; learned as log lambda)
+};
+
+/// MoDL (Aggarwal, Mani and Jacob, "MoDL: Model-based deep learning architecture for inverse problems", IEEE TMI
+/// 38(2), 2019, eqs. 9-11): x_0 = A^H y; for k = 1..K: z_k = x_{k-1} + D_w(x_{k-1}) (one CNN shared by all k), and
+/// x_k = (A^H A + lambda I)^{-1} (A^H y + lambda z_k), solved by conjugate_gradient_batched on the operator's
+/// normal CartesianSampling<Torch>::normal, started at z_k, with a learned lambda > 0.
+class ModlImpl : public torch::nn::Module {
+ public:
+  /// Throws Error if iterations or cg_iterations < 1 or lambda_init <= 0.
+  explicit ModlImpl(const ModlOptions& o = {}) : options_(o) {
+    require(o.iterations >= 1 && o.cg_iterations >= 1, "Modl: iterations and cg_iterations must be >= 1");
+    require(o.lambda_init > 0 && std::isfinite(o.lambda_init), "Modl: lambda_init must be finite and > 0");
+    cnn_ = register_module("cnn", ResidualCnn(o.conv_layers, o.features));
+    log_lambda_ = register_parameter("log_lambda", torch::full({}, std::log(o.lambda_init)));
+  }
+  /// The DC step alone: argmin_x ||A x - y||^2 + lambda ||x - z||^2 by CG (complex (N, 1, 1, H, W) in and out).
+  torch::Tensor dc_step(const torch::Tensor& z, const torch::Tensor& y, const torch::Tensor& mask) {
+    CartesianSampling<Torch> A(mask);
+    auto lambda = torch::exp(log_lambda_);
+    auto normal = [&](const torch::Tensor& v) { return A.normal(v) + lambda * v; };
+    return conjugate_gradient_batched(normal, A.adjoint(y) + lambda * z, z, static_cast<int>(options_.cg_iterations));
+  }
+  torch::Tensor reconstruct(const torch::Tensor& packed) {
+    const auto m = unpack_kspace(packed);
+    auto x = CartesianSampling<Torch>(m.mask).adjoint(m.kspace);
+    for (int64_t k = 0; k < options_.iterations; ++k) {
+      auto z = channels_to_complex(cnn_->forward(complex_to_channels(x)));
+      x = dc_step(z, m.kspace, m.mask);
+    }
+    return x;
+  }
+  torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
+  double lambda() const { return std::exp(log_lambda_.item<double>()); }
+  /// The shared CNN D_w (for tests and inspection).
+  ResidualCnn& cnn() { return cnn_; }
+  const ModlOptions& options() const { return options_; }
+
+ private:
+  ModlOptions options_;
+  ResidualCnn cnn_{nullptr};
+  torch::Tensor log_lambda_;
+};
+TORCH_MODULE(Modl);
+
+}  // namespace reconlab::networks
