@@ -55,11 +55,14 @@ inline AcsRegion find_acs(const RArray& mask) {
 struct LowResMapsOptions {
   /// Pixels whose low-resolution RSS is below threshold * its maximum get zero maps (outside the object).
   double threshold = 0.05;
+  /// The window spans at most this many samples along each axis, centred in the ACS region (a line mask's ACS
+  /// block is full width along the read-out; a window that long would make the maps high-resolution and streaky).
+  Index max_size = 32;
 };
 
 /// Our own coil sensitivity estimate, the low-resolution method: the ACS block of each coil's k-space (the region
 /// find_acs returns), tapered by a separable Hann window, zero-padded and inverse transformed gives low-resolution
-/// coil images c_j; the maps are s_j = c_j / sqrt(sum_k |c_k|^2) where that RSS exceeds `threshold` times its
+/// coil images c_j (the window at most opt.max_size samples per axis, centred in the ACS block); the maps are s_j = c_j / sqrt(sum_k |c_k|^2) where that RSS exceeds `threshold` times its
 /// maximum, 0 elsewhere. Method: Pruessmann et al., MRM 42 (1999), "Sensitivity assessment" (reference-image
 /// division, here with the RSS as the reference, Roemer 1990); McKenzie et al., "Self-calibrating parallel imaging
 /// with automatic coil sensitivity extraction", MRM 47 (2002) 529-538 (maps from the central, fully sampled lines).
@@ -70,9 +73,12 @@ inline CArray lowres_maps(const CArray& kspace, const RArray& mask, const LowRes
   require(d[3] == 1 && d[4] == 1, "lowres_maps: k-space dims (nx, ny, coils, 1, 1) expected, got " + dims_string(d));
   require(mask.dimension(0) == d[0] && mask.dimension(1) == d[1],
           "lowres_maps: mask dims " + dims_string(dims_of(mask)) + " do not match k-space " + dims_string(d));
-  const AcsRegion acs = find_acs(mask);
+  AcsRegion acs = find_acs(mask);
   require(acs.nx >= 4 && acs.ny >= 4, "lowres_maps: the ACS region (" + std::to_string(acs.nx) + " x " +
                                           std::to_string(acs.ny) + ") is smaller than 4 x 4");
+  require(opt.max_size >= 4, "lowres_maps: max_size must be >= 4");
+  if (acs.nx > opt.max_size) acs.x0 += (acs.nx - opt.max_size) / 2, acs.nx = opt.max_size;
+  if (acs.ny > opt.max_size) acs.y0 += (acs.ny - opt.max_size) / 2, acs.ny = opt.max_size;
   auto hann = [](Index i, Index n) {
     return 0.5 - 0.5 * std::cos(2 * std::numbers::pi * (double(i) + 0.5) / double(n));
   };

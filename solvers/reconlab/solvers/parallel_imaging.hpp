@@ -115,7 +115,7 @@ class CsSenseReconstructor : public Reconstructor {
   nlohmann::json parameters() const override {
     return {{"lambda", lambda_}, {"iterations", iterations_}, {"maps", to_string(maps_)}, {"maps_command", command_},
             {"scale", "k-space divided by the zero-filled RSS maximum"},
-            {"solver", penalty_ == Penalty::TV ? "Chambolle-Pock 2011 Alg. 1" : "FISTA (Beck-Teboulle 2009), Haar 4 levels"}};
+            {"solver", penalty_ == Penalty::TV ? "Chambolle-Pock 2011 Alg. 1" : "FISTA (Beck-Teboulle 2009), Haar 4 levels, seeded cycle spinning"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
     const CArray maps = resolve_maps(acq, maps_, &command_);
