@@ -7,4 +7,9 @@ std::unique_ptr<Reconstructor> make_unet_reconstructor(const std::string&) {
   throw Error("this reconlab was built without networks (RECONLAB_BUILD_NETWORKS=OFF): --method unet is unavailable");
 }
 
+std::unique_ptr<Reconstructor> make_network_reconstructor(const std::string& method, const std::string&) {
+  throw Error("this reconlab was built without networks (RECONLAB_BUILD_NETWORKS=OFF): --method " + method +
+              " is unavailable");
+}
+
 }  // namespace reconlab::tool

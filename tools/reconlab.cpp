@@ -6,7 +6,8 @@
 ///   reconlab rof --weight W IN OUT                                    TV denoising of a real image
 ///   reconlab mask --type random|equispaced|equispaced-fraction|poisson --shape NY,NX --center-fraction F
 ///                 --acceleration R --seed S OUT
-///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet|cg-sense|grappa|cs-wavelet|bart-pics-wavelet
+///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet|kspace-unet|cascade|dncn|modl|cg-sense|grappa|
+///                           cs-wavelet|bart-pics-wavelet
 ///                 --kspace K [--mask M] [--sens MAPS] [--estimate-maps lowres|ecalib] [--lambda L]
 ///                 [--weights W] [--iterations N] OUT
 ///     k-space may be multi-coil: .npy (coils, ny, nx) (coils the slowest axis), .cfl with coils in BART dim 3;
@@ -138,10 +139,12 @@ int main(int argc, char** argv) {
   std::string recon_out;
   auto* cmd_recon = app.add_subcommand("recon", "reconstruct single- or multi-coil centred k-space");
   cmd_recon->add_option("--method", method,
-                        "zero-filled | rof | cs-tv | bart-pics | unet (single-coil); zero-filled (RSS) | cg-sense | "
+                        "zero-filled | rof | cs-tv | bart-pics | unet | kspace-unet | cascade | dncn | modl (single-coil; networks "
+                        "need --weights); zero-filled (RSS) | cg-sense | "
                         "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet (multi-coil)")
       ->required()
-      ->check(CLI::IsMember({"zero-filled", "rof", "cs-tv", "bart-pics", "unet", "cg-sense", "grappa", "cs-wavelet",
+      ->check(CLI::IsMember({"zero-filled", "rof", "cs-tv", "bart-pics", "unet", "kspace-unet", "cascade", "dncn",
+                             "modl", "cg-sense", "grappa", "cs-wavelet",
                              "bart-pics-wavelet"}));
   cmd_recon->add_option("--kspace", kspace_path,
                         "centred k-space, complex .npy (ny, nx) or (coils, ny, nx), or .cfl (coils in dim 3)")
@@ -233,7 +236,8 @@ int main(int argc, char** argv) {
       } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
         rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
                                                                     lambda.value_or(0.005), iterations.value_or(100));
-      } else if (multicoil && (method == "rof" || method == "unet")) {
+      } else if (multicoil && (method == "rof" || method == "unet" || method == "kspace-unet" ||
+                               method == "cascade" || method == "dncn" || method == "modl")) {
         throw Error("--method " + method + " takes single-coil k-space; this k-space has " + std::to_string(kd[2]) +
                     " coils");
       } else if (method == "zero-filled") {
@@ -247,6 +251,9 @@ int main(int argc, char** argv) {
       } else if (method == "bart-pics") {
         rec = std::make_unique<solvers::BartPicsReconstructor>(
             solvers::BartPicsOptions{.lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100)});
+      } else if (method != "unet") {
+        require(!weights.empty(), "--method " + method + " needs --weights (a trained final.pt with model.json)");
+        rec = tool::make_network_reconstructor(method, weights);
       } else {
         require(!weights.empty(), "--method unet needs --weights (a trained final.pt)");
         rec = tool::make_unet_reconstructor(weights);
