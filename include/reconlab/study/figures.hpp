@@ -42,6 +42,7 @@ inline void boxplot_figure(const ResultsTable& table, const std::string& dataset
                            const std::filesystem::path& png) {
   std::ostringstream data, plots, xtics;
   int block = 0;
+  double x_max = 1;
   for (std::size_t g = 0; g < rs.size(); ++g)
     for (std::size_t m = 0; m < methods.size(); ++m) {
       std::vector<double> values;
@@ -52,6 +53,7 @@ inline void boxplot_figure(const ResultsTable& table, const std::string& dataset
       for (double v : values) data << v << "\n";
       data << "\n\n";
       const double x = double(g) * (double(methods.size()) + 1) + double(m) + 1;
+      x_max = std::max(x_max, x);
       plots << (block ? ", " : "") << "DAT index " << block << " using (" << x << "):1 lc " << (m + 1);
       xtics << (block ? ", " : "") << "'" << methods[m] << " R" << rs[g] << "' " << x;
       ++block;
@@ -65,6 +67,7 @@ inline void boxplot_figure(const ResultsTable& table, const std::string& dataset
      << "set style data boxplot\nset style boxplot outliers pointtype 7\nset style fill solid 0.4 border -1\n"
      << "set boxwidth 0.6\nset key off\nset grid ytics\nset ylabel '" << metric << "'\n"
      << "set title '" << dataset << ": " << metric << " per method and R'\n"
+     << "set xrange [0:" << x_max + 1 << "]\n"  // explicit: autoscaling fails for boxes of two samples
      << "set xtics rotate by -30 (" << xtics.str() << ")\nplot " << plots.str() << "\n";
   run_gnuplot(png, gp.str());
 }
@@ -82,12 +85,13 @@ inline void image_panel(const std::vector<PanelImage>& images, int columns, cons
   require(!images.empty() && columns > 0, "image_panel: nothing to draw");
   const int rows = int((images.size() + columns - 1) / columns);
   const Index nx = images[0].image.dimension(0), ny = images[0].image.dimension(1);
-  const int w = 260 * columns, h = int(260.0 * rows * double(ny) / double(nx)) + 40;
+  const int w = 260 * columns, h = int(290.0 * rows * double(ny) / double(nx)) + 40;
   std::ostringstream gp;
   gp << "set terminal pngcairo size " << w << "," << h << " font 'Sans,9'\nset output '" << png.string() << "'\n"
      << "set multiplot layout " << rows << "," << columns << " title '" << title << "'\n"
      << "unset key\nunset colorbox\nunset tics\nunset border\nset palette grey\nset size ratio -1\n"
-     << "set margins 0,0,0,2\n";
+     << "set margins 0,0,0,4\n"
+     << "set xrange [-0.5:" << nx - 0.5 << "]\nset yrange [-0.5:" << ny - 0.5 << "]\n";
   for (std::size_t i = 0; i < images.size(); ++i) {
     const auto f = std::filesystem::path(png).replace_extension("." + std::to_string(i) + ".f32");
     write_f32(f, images[i].image);
