@@ -274,13 +274,42 @@ struct EigenFftw {
     if (in.size() == 0) return out;
     const Index howmany = in.size() / plane;
     fftwf_plan plan = detail::FftwPlanCache::instance().get(nx, ny, howmany, sign);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(plane));
+    // Even sizes: the shifts are modulations. With M = diag((-1)^(x+y)), fftshift F ifftshift = c M F M where
+    // c = (-1)^((nx+ny)/2), so the transform runs in place on the output between two sign passes (no scratch,
+    // no index wrapping). FFTW's new-array execute needs the planning alignment, checked at run time.
+    if (nx % 2 == 0 && ny % 2 == 0 && fftwf_alignment_of(reinterpret_cast<float*>(out.data())) == 0) {
+      const cfloat* src = in.data();
+      cfloat* dst = out.data();
+      for (Index p = 0; p < howmany; ++p)
+        for (Index y = 0; y < ny; ++y) {
+          const Index row = p * plane + y * nx;
+          const float s0 = (y & 1) ? -1.0f : 1.0f;
+          for (Index x = 0; x < nx; x += 2) {
+            dst[row + x] = s0 * src[row + x];
+            dst[row + x + 1] = -s0 * src[row + x + 1];
+          }
+        }
+      fftwf_execute_dft(plan, reinterpret_cast<fftwf_complex*>(dst), reinterpret_cast<fftwf_complex*>(dst));
+      const float c = (((nx + ny) / 2) % 2 ? -1.0f : 1.0f) * scale;
+      for (Index p = 0; p < howmany; ++p)
+        for (Index y = 0; y < ny; ++y) {
+          const Index row = p * plane + y * nx;
+          const float s0 = (y & 1) ? -c : c;
+          for (Index x = 0; x < nx; x += 2) {
+            dst[row + x] *= s0;
+            dst[row + x + 1] *= -s0;
+          }
+        }
+      return out;
+    }
+    // General sizes: ifftshift into an aligned scratch buffer, transform, fftshift back with the scaling.
     detail::FftwBuffer buf(in.size());
     // ifftshift moves index i to i - n/2 (mod n), i.e. shift by ceil(n/2); fftshift by floor(n/2).
     const Index isx = (nx + 1) / 2, isy = (ny + 1) / 2, osx = nx / 2, osy = ny / 2;
     for (Index p = 0; p < howmany; ++p)
       detail::shift_plane(in.data() + p * plane, buf.ptr + p * plane, nx, ny, isx, isy, 1.0f);
     fftwf_execute_dft(plan, reinterpret_cast<fftwf_complex*>(buf.ptr), reinterpret_cast<fftwf_complex*>(buf.ptr));
-    const float scale = 1.0f / std::sqrt(static_cast<float>(plane));
     for (Index p = 0; p < howmany; ++p)
       detail::shift_plane(buf.ptr + p * plane, out.data() + p * plane, nx, ny, osx, osy, scale);
     return out;
