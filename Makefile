@@ -7,6 +7,10 @@ JOBS   ?= 2
 PRESET ?= quick
 OUT    ?= results/brain_$(PRESET)
 
+# ccache: rewrite absolute paths under the checkout so a fresh clone (CI) reuses the cache of an earlier one.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 .PHONY: all deps configure build test study bench clean
 
 all: build
