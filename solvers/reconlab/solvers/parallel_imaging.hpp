@@ -23,6 +23,7 @@ namespace reconlab::solvers {
 /// Where SENSE methods take their maps from when the acquisition has none.
 enum class MapsSource { Ecalib, LowRes };
 
+/// Human-readable name of a maps source (for parameters() and manifests).
 inline std::string to_string(MapsSource s) { return s == MapsSource::Ecalib ? "bart ecalib (ESPIRiT)" : "low-resolution ACS"; }
 
 /// Checks a multi-coil acquisition: validate_acquisition, one frame and batch entry, and (when present) maps that
