@@ -31,6 +31,7 @@
 #include "reconlab/io.hpp"
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
+#include "reconlab/networks/study_training.hpp"
 #include "reconlab/networks/trainer.hpp"
 #include "reconlab/networks/unet_reconstructor.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
@@ -178,6 +179,16 @@ fs::path mask_file(const fs::path& out, const std::string& dataset, double R) {
 }
 
 const std::vector<std::string> kMethods = {"zero-filled", "rof", "cs-tv", "bart-pics", "unet"};
+/// The data-consistent networks added by --dc-networks (issue "cascaded and unrolled networks").
+const std::vector<std::string> kDcMethods = {"kspace-unet", "cascade", "dncn", "modl"};
+
+/// Centre-or-offset crop (x0, y0, size n x n) of a complex image, as its own image (its k-space is simulated from
+/// the crop, so data consistency holds on the crop).
+CArray crop_image(const CArray& img, Index x0, Index y0, Index n) {
+  Eigen::array<Index, 5> off{x0, y0, 0, 0, 0}, ext{n, n, 1, 1, 1};
+  CArray c = img.slice(off, ext);
+  return c;
+}
 const std::vector<double> kRs = {4, 8};
 
 }  // namespace
@@ -194,6 +205,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", data, "shared data folder with knee/ (default $RECONLAB_DATA or ../shared/data)");
   app.add_option("--seed", seed, "seed of every random choice (masks, phases, crops, training)")->capture_default_str();
   app.add_option("--threads", threads, "threads for LibTorch and FFTW (default: all cores)");
+  bool dc_networks = false;
+  app.add_flag("--dc-networks", dc_networks,
+               "also train and test the data-consistent networks (k-space U-Net + DC, cascade, DnCn, MoDL)");
   CLI11_PARSE(app, argc, argv);
   // OpenMP threads that spin while waiting stall LibTorch badly when another process holds a core (measured on
   // the 2-core machine: 200 s per epoch instead of 30 s); passive waiting costs little on an idle machine.
@@ -396,6 +410,60 @@ int main(int argc, char** argv) {
     manifest["unet"]["weights"] = (unet_dir / "final.pt").string();
     io::atomic_write_text(manifest_path, manifest.dump(1));
 
+    // ---- Data-consistent networks (optional) ------------------------------------------------------------------
+    // Trained on 128 x 128 crops of the same augmented Colin27 slices, each crop its own acquisition (k-space of
+    // the crop, a mask of 128 columns), R = 4 and 8 mixed; applied to the full-size test acquisitions.
+    std::vector<std::string> methods = kMethods;
+    std::map<std::string, std::unique_ptr<Reconstructor>> dc_nets;
+    if (dc_networks) {
+      const Index crop = 128;
+      std::mt19937_64 rng(seed + 13);
+      std::vector<torch::Tensor> xs, ys, vx, vy;
+      auto add = [&](const CArray& img, uint64_t mask_seed, double R, std::vector<torch::Tensor>& X,
+                     std::vector<torch::Tensor>& Y) {
+        Case c{"colin27", "crop", img.abs(), img};
+        const auto m = study_mask(c, R, mask_seed);
+        const auto in = networks::pack_acquisition(acquire(c, m.mask));
+        X.push_back(in.packed);
+        Y.push_back(networks::Torch::from_eigen(c.truth).squeeze(2) * in.scale);
+      };
+      for (std::size_t i = 0; i < train.size(); ++i)
+        for (double R : kRs)
+          for (int k = 0; k < P.crops_per_slice; ++k) {
+            const CArray a = augment(train[i].image, rng);
+            std::uniform_int_distribution<Index> ox(0, a.dimension(0) - crop), oy(0, a.dimension(1) - crop);
+            const Index x0 = ox(rng), y0 = oy(rng);
+            add(crop_image(a, x0, y0, crop), seed + 40000 + 10 * i + 2 * k + (R == 8), R, xs, ys);
+          }
+      for (std::size_t i = 0; i < val.size(); ++i)
+        for (double R : kRs) {
+          const CArray& v = val[i].image;
+          add(crop_image(v, (v.dimension(0) - crop) / 2, (v.dimension(1) - crop) / 2, crop),
+              seed + 3000 + i + (R == 8), R, vx, vy);
+        }
+      networks::TrainOptions base;
+      base.batch_size = 4;
+      base.learning_rate = 1e-3;
+      base.seed = seed;
+      base.lr_schedule = "cosine";
+      base.threads = threads;
+      const networks::DcSuiteOptions suite{
+          .kspace_unet = {P.base_channels / 2, 3},
+          .cascade_channels = P.base_channels / 2,
+          .cascade_pools = 3,
+          .dncn = {.cascades = 3, .conv_layers = 4, .features = P.base_channels, .shared_weights = false,
+                   .dc = networks::DcMode::soft},
+          .modl = {.iterations = 3, .cg_iterations = 6, .conv_layers = 4, .features = P.base_channels,
+                   .lambda_init = 0.05},
+          .epochs_kspace = P.epochs / 2,
+          .epochs_cascade = P.epochs / 2,
+          .epochs_unrolled = P.epochs / 2};
+      dc_nets = networks::train_dc_suite(out / "dc-networks", suite, torch::cat(xs), torch::cat(ys), torch::cat(vx),
+                                         torch::cat(vy), base, manifest);
+      io::atomic_write_text(manifest_path, manifest.dump(1));
+      methods.insert(methods.end(), kDcMethods.begin(), kDcMethods.end());
+    }
+
     // ---- Test -----------------------------------------------------------------------------------------------------
     study::ResultsTable table(out / "metrics.csv");
     nlohmann::json commands = manifest.value("commands", nlohmann::json::object());
@@ -407,7 +475,7 @@ int main(int argc, char** argv) {
         const Acquisition acq = acquire(c, m.mask);
         const bool sample = (c.dataset == kSampleGe.first && c.id == kSampleGe.second) ||
                             (c.dataset == kSampleKnee.first && c.id == kSampleKnee.second);
-        for (const auto& method : kMethods) {
+        for (const auto& method : methods) {
           if (table.has(c.dataset, c.id, R, method) && !sample) continue;
           const fs::path sample_file = out / "samples" / (c.dataset + "_" + c.id + "_R" + std::to_string(int(R)) + "_" + method + ".npy");
           if (table.has(c.dataset, c.id, R, method) && fs::exists(sample_file)) continue;
@@ -415,6 +483,8 @@ int main(int argc, char** argv) {
           RArray x;
           if (method == "unet") {
             x = unet_rec.reconstruct(acq).abs();
+          } else if (dc_nets.count(method)) {
+            x = dc_nets[method]->reconstruct(acq).abs();
           } else {
             const double w = method == "zero-filled" ? 0.0 : chosen.at(method + "@R" + std::to_string(int(R)));
             auto rec = classical(method, w);
@@ -442,7 +512,7 @@ int main(int argc, char** argv) {
        << "scaled so the ground truth's maximum is 1 (data range 1), fastMRI / scikit-image definitions. "
        << "Regularisation weights chosen on Colin27 validation slices: ";
     for (const auto& [k, v] : chosen) md << k << " = " << v << "; ";
-    md << "\n" << study::summary_markdown(table, kMethods);
+    md << "\n" << study::summary_markdown(table, methods);
     io::atomic_write_text(out / "summary.md", md.str());
 
     std::vector<std::string> datasets;
@@ -450,7 +520,7 @@ int main(int argc, char** argv) {
       if (std::find(datasets.begin(), datasets.end(), r.dataset) == datasets.end()) datasets.push_back(r.dataset);
     for (const auto& ds : datasets)
       for (const std::string metric : {"psnr", "ssim", "nmse"})
-        study::boxplot_figure(table, ds, metric, kMethods, kRs, out / "figures" / ("box_" + ds + "_" + metric + ".png"));
+        study::boxplot_figure(table, ds, metric, methods, kRs, out / "figures" / ("box_" + ds + "_" + metric + ".png"));
     for (const auto& [ds, id] : {kSampleGe, kSampleKnee}) {
       const fs::path truth_file = out / "samples" / (ds + "_" + id + "_truth.npy");
       if (!fs::exists(truth_file)) continue;
@@ -459,7 +529,7 @@ int main(int argc, char** argv) {
         std::vector<study::PanelImage> imgs{{"ground truth", truth, 0.f, 1.f}};
         std::vector<study::PanelImage> errs{
             {"mask R=" + std::to_string(int(R)), io::read_npy_real(mask_file(out, ds, R).string()), 0.f, 1.f}};
-        for (const auto& method : kMethods) {
+        for (const auto& method : methods) {
           const RArray x = io::read_npy_real((out / "samples" / (ds + "_" + id + "_R" + std::to_string(int(R)) + "_" + method + ".npy")).string());
           const Metrics mm = compute_metrics(truth, x, 1.0);
           std::ostringstream t;
@@ -469,7 +539,7 @@ int main(int argc, char** argv) {
           errs.push_back({"|error| " + method, e, 0.f, 0.2f});
         }
         imgs.insert(imgs.end(), errs.begin(), errs.end());
-        study::image_panel(imgs, int(kMethods.size()) + 1,
+        study::image_panel(imgs, int(methods.size()) + 1,
                            out / "figures" / ("panel_" + ds + "_" + id + "_R" + std::to_string(int(R)) + ".png"),
                            ds + " " + id + ", R = " + std::to_string(int(R)) + " (error window 0..0.2)");
       }

@@ -27,6 +27,7 @@
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
 #include "reconlab/networks/network_reconstructor.hpp"
+#include "reconlab/networks/study_training.hpp"
 #include "reconlab/networks/trainer.hpp"
 #include "reconlab/phantoms.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
@@ -51,7 +52,7 @@ struct Preset {
 
 Preset make_preset(const std::string& name) {
   if (name == "quick")
-    return {"quick", {48, 6, 20}, 8, 8, 8, 8, 3,
+    return {"quick", {96, 8, 20}, 20, 20, 20, 8, 3,
             nw::DncnOptions{.cascades = 3, .conv_layers = 4, .features = 16, .shared_weights = false,
                             .dc = nw::DcMode::soft},
             nw::ModlOptions{.iterations = 3, .cg_iterations = 6, .conv_layers = 4, .features = 16,
@@ -231,55 +232,22 @@ int main(int argc, char** argv) {
     // ---- Networks ------------------------------------------------------------------------------------------------
     auto [xtr, ytr] = network_set(train, train_masks);
     auto [xva, yva] = network_set(val, val_masks);
-    auto train_net = [&](auto& net, const std::string& name, const nlohmann::json& model_json, int epochs,
-                         const std::string& loss, double lr) {
-      const fs::path dir = out / name;
-      fs::create_directories(dir);
-      io::atomic_write_text(dir / "model.json", model_json.dump(1));
-      if (fs::exists(dir / "final.pt")) {
-        nw::load_weights(net, dir / "final.pt");
-        spdlog::info("{}: loaded finished training", name);
-        return;
-      }
-      nw::TrainOptions o;
-      o.epochs = epochs;
-      o.batch_size = 4;
-      o.learning_rate = lr;
-      o.seed = seed;
-      o.checkpoint_dir = dir.string();
-      o.loss = loss;
-      o.lr_schedule = "cosine";
-      o.threads = threads;
-      spdlog::info("{}: training on {} phantoms for {} epochs (loss {})", name, xtr.size(0), epochs, loss);
-      auto r = nw::train(net, xtr, ytr, xva, yva, o);
-      manifest["training"][name] = {{"epochs", epochs}, {"loss", loss}, {"learning_rate", lr},
-                                    {"schedule", "cosine"}, {"batch_size", 4}, {"seconds", r.seconds},
-                                    {"final_train_loss", r.train_loss.back()}, {"final_val_loss", r.val_loss.back()}};
-      io::atomic_write_text(manifest_path, manifest.dump(1));
-    };
-    const nw::KspaceUnetOptions kopt{P.unet_channels, P.unet_pools};
-    torch::manual_seed(seed + 1);
-    nw::KspaceUnet kunet(kopt);
-    train_net(kunet, "kspace-unet", nw::network_json(kopt), P.epochs_kspace, "l1", 1e-3);
-    const nw::CascadeOptions copt{kopt, P.unet_channels, P.unet_pools};
-    torch::manual_seed(seed + 2);
-    nw::Cascade cascade(copt);
-    cascade->set_stage1(kunet);
-    train_net(cascade, "cascade", nw::network_json(copt), P.epochs_cascade, "0.5*l1+0.5*l2", 1e-3);
-    torch::manual_seed(seed + 3);
-    nw::Dncn dncn(P.dncn);
-    train_net(dncn, "dncn", nw::network_json(P.dncn), P.epochs_unrolled, "l1", 1e-3);
-    torch::manual_seed(seed + 4);
-    nw::Modl modl(P.modl);
-    train_net(modl, "modl", nw::network_json(P.modl), P.epochs_unrolled, "l1", 1e-3);
-    manifest["modl_lambda"] = modl->lambda();
+    nw::TrainOptions base;
+    base.batch_size = 4;
+    base.learning_rate = 1e-3;
+    base.seed = seed;
+    base.lr_schedule = "cosine";
+    base.threads = threads;
+    const nw::DcSuiteOptions suite{.kspace_unet = {P.unet_channels, P.unet_pools},
+                                   .cascade_channels = P.unet_channels,
+                                   .cascade_pools = P.unet_pools,
+                                   .dncn = P.dncn,
+                                   .modl = P.modl,
+                                   .epochs_kspace = P.epochs_kspace,
+                                   .epochs_cascade = P.epochs_cascade,
+                                   .epochs_unrolled = P.epochs_unrolled};
+    auto nets = nw::train_dc_suite(out, suite, xtr, ytr, xva, yva, base, manifest);
     io::atomic_write_text(manifest_path, manifest.dump(1));
-
-    std::map<std::string, std::unique_ptr<Reconstructor>> nets;
-    nets["kspace-unet"] = std::make_unique<nw::NetworkReconstructor<nw::KspaceUnet>>(kunet, "kspace-unet", nw::network_json(kopt));
-    nets["cascade"] = std::make_unique<nw::NetworkReconstructor<nw::Cascade>>(cascade, "cascade", nw::network_json(copt));
-    nets["dncn"] = std::make_unique<nw::NetworkReconstructor<nw::Dncn>>(dncn, "dncn", nw::network_json(P.dncn));
-    nets["modl"] = std::make_unique<nw::NetworkReconstructor<nw::Modl>>(modl, "modl", nw::network_json(P.modl));
 
     // ---- Test ----------------------------------------------------------------------------------------------------
     study::ResultsTable table(out / "metrics.csv");
