@@ -9,28 +9,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../common/run_cli.hpp"
 #include "reconlab/io/npy.hpp"
 #include "reconlab/metrics.hpp"
 
 using namespace reconlab;
+using reconlab::test_support::run_cli;
 using ::testing::HasSubstr;
 
 namespace {
-
-struct Run {
-  int status;
-  std::string out;
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(RECONLAB_CLI) + " " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int rc = pclose(p);
-  return {WEXITSTATUS(rc), out};
-}
 
 std::string ref() { return shared_dir() + "/reference"; }
 std::filesystem::path tmp_dir() {
@@ -46,7 +33,7 @@ TEST(Cli, MetricsMatchReferenceJson) {
   if (!have_ref()) GTEST_SKIP() << "no " << ref();
   std::ifstream in(ref() + "/manifest.json");
   const auto m = nlohmann::json::parse(in).at("metrics").at(0);
-  auto r = run("metrics --target " + ref() + "/knee0_gt.npy --prediction " + ref() + "/knee0_zero_filled_r4.npy");
+  auto r = run_cli("metrics --target " + ref() + "/knee0_gt.npy --prediction " + ref() + "/knee0_zero_filled_r4.npy");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   for (const char* k : {"psnr", "ssim", "nmse", "rmse", "data_range"})
@@ -56,7 +43,7 @@ TEST(Cli, MetricsMatchReferenceJson) {
 TEST(Cli, ZeroFilledReconReproducesReference) {
   if (!have_ref()) GTEST_SKIP() << "no " << ref();
   const auto out = (tmp_dir() / "zf.npy").string();
-  auto r = run("recon --method zero-filled --kspace " + ref() + "/knee0_kspace_r4.npy --mask " + ref() +
+  auto r = run_cli("recon --method zero-filled --kspace " + ref() + "/knee0_kspace_r4.npy --mask " + ref() +
                "/knee0_mask_r4.npy " + out);
   ASSERT_EQ(r.status, 0) << r.out;
   const RArray got = io::read_npy_complex(out).abs();
@@ -67,7 +54,7 @@ TEST(Cli, ZeroFilledReconReproducesReference) {
 TEST(Cli, MaskReportsRealAccelerationAndMatchesFastmri) {
   if (!have_ref()) GTEST_SKIP() << "no " << ref();
   const auto out = (tmp_dir() / "m.npy").string();
-  auto r = run("mask --type random --shape 4,256 --center-fraction 0.08 --acceleration 4 --seed 42 " + out);
+  auto r = run_cli("mask --type random --shape 4,256 --center-fraction 0.08 --acceleration 4 --seed 42 " + out);
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("sampled").get<int>(), 69 * 4);  // manifest: RandomMaskFunc c256 s42 samples 69 columns
@@ -81,7 +68,7 @@ TEST(Cli, MaskReportsRealAccelerationAndMatchesFastmri) {
 TEST(Cli, RofDenoisesRealImage) {
   if (!have_ref()) GTEST_SKIP() << "no " << ref();
   const auto out = (tmp_dir() / "rof.npy").string();
-  auto r = run("rof --weight 0.15 --iterations 3000 --eps 1e-8 " + ref() + "/knee0_rof_input.npy " + out);
+  auto r = run_cli("rof --weight 0.15 --iterations 3000 --eps 1e-8 " + ref() + "/knee0_rof_input.npy " + out);
   ASSERT_EQ(r.status, 0) << r.out;
   const RArray got = io::read_npy_real(out);
   const RArray want = io::read_npy_real(ref() + "/knee0_rof_w0.15.npy");
@@ -113,7 +100,7 @@ TEST(Cli, BadInputGivesOneClearLineAndNonZeroExit) {
                      "differ"});
   }
   for (const auto& c : cases) {
-    auto r = run(c.args);
+    auto r = run_cli(c.args);
     EXPECT_NE(r.status, 0) << c.args;
     EXPECT_THAT(r.out, HasSubstr(c.expect)) << c.args;
     EXPECT_THAT(r.out, HasSubstr("error")) << c.args;
@@ -129,7 +116,7 @@ TEST(Cli, NanInKspaceIsRejected) {
   m.setConstant(1.f);
   io::write_npy((d / "k.npy").string(), k);
   io::write_npy((d / "m.npy").string(), m);
-  auto r = run("recon --method zero-filled --kspace " + (d / "k.npy").string() + " --mask " +
+  auto r = run_cli("recon --method zero-filled --kspace " + (d / "k.npy").string() + " --mask " +
                (d / "m.npy").string() + " " + (d / "x.npy").string());
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.out, HasSubstr("non-finite"));
@@ -137,7 +124,7 @@ TEST(Cli, NanInKspaceIsRejected) {
   k.setConstant(cfloat(1, 0));
   io::write_npy((d / "k.npy").string(), k);
   io::write_npy((d / "m.npy").string(), m);
-  r = run("recon --method zero-filled --kspace " + (d / "k.npy").string() + " --mask " + (d / "m.npy").string() +
+  r = run_cli("recon --method zero-filled --kspace " + (d / "k.npy").string() + " --mask " + (d / "m.npy").string() +
           " " + (d / "x.npy").string());
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.out, HasSubstr("empty"));

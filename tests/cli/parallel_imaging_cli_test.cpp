@@ -7,22 +7,15 @@
 #include <filesystem>
 #include <random>
 
+#include "../common/run_cli.hpp"
 #include "reconlab/io/npy.hpp"
 #include "reconlab/sense.hpp"
 
 using namespace reconlab;
+using reconlab::test_support::run_cli;
 
 namespace {
 
-std::pair<int, std::string> run_cli(const std::string& args) {
-  const std::string cmd = std::string(RECONLAB_CLI) + " " + args + " 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int rc = pclose(p);
-  return {WEXITSTATUS(rc), out};
-}
 
 struct Files {
   std::filesystem::path dir;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "reconlab/io/npy.hpp"
 #include "reconlab/masks.hpp"
 
 using namespace reconlab;
@@ -17,29 +18,6 @@ using namespace reconlab;
 namespace {
 
 std::string reference_dir() { return shared_dir() + "/reference"; }
-
-// Minimal reader for the 1D '|u1' .npy masks of the reference folder (format version 1.0 / 2.0).
-std::vector<std::uint8_t> read_u1_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (bytes.size() < 10 || std::string(bytes.begin() + 1, bytes.begin() + 6) != "NUMPY")
-    throw std::runtime_error("not an .npy file: " + path);
-  const int major = bytes[6];
-  std::size_t header_len, offset;
-  if (major == 1) {
-    header_len = std::uint8_t(bytes[8]) | (std::size_t(std::uint8_t(bytes[9])) << 8);
-    offset = 10;
-  } else {
-    header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= std::size_t(std::uint8_t(bytes[8 + i])) << (8 * i);
-    offset = 12;
-  }
-  const std::string header(bytes.begin() + offset, bytes.begin() + offset + header_len);
-  if (header.find("'|u1'") == std::string::npos && header.find("'|b1'") == std::string::npos)
-    throw std::runtime_error("expected a u1/b1 array: " + header);
-  return std::vector<std::uint8_t>(bytes.begin() + offset + header_len, bytes.end());
-}
 
 std::vector<std::uint8_t> columns_of(const SamplingMask& m) {
   std::vector<std::uint8_t> c(m.mask.dimension(0));
@@ -75,7 +53,8 @@ TEST(FastMriMaskTest, MatchesAllReferenceMasksBitForBit) {
     const double cf = e.at("center_fractions")[0].get<double>();
     const double acc = e.at("accelerations")[0].get<double>();
     const std::int64_t seed = e.at("seed").get<std::int64_t>();
-    const auto ref = read_u1_npy(dir + "/" + file);
+    const RArray ref_mask = io::read_npy_real(dir + "/" + file);
+    std::vector<std::uint8_t> ref(ref_mask.data(), ref_mask.data() + ref_mask.size());
     ASSERT_EQ(static_cast<Index>(ref.size()), nx) << file;
     const Index ny = 7;
     const SamplingMask m = make_column(cls, nx, ny, cf, acc, seed);

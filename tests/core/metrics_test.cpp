@@ -13,46 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "reconlab/io/npy.hpp"
 #include "reconlab/metrics.hpp"
 
 using namespace reconlab;
 
 namespace {
-
-// Minimal reader for 2D little-endian float32 .npy images (C or Fortran order) -> RArray (nx, ny, 1, 1, 1).
-RArray read_f4_image_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (bytes.size() < 10 || std::string(bytes.begin() + 1, bytes.begin() + 6) != "NUMPY")
-    throw std::runtime_error("not an .npy file: " + path);
-  std::size_t header_len, offset;
-  if (bytes[6] == 1) {
-    header_len = std::uint8_t(bytes[8]) | (std::size_t(std::uint8_t(bytes[9])) << 8);
-    offset = 10;
-  } else {
-    header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= std::size_t(std::uint8_t(bytes[8 + i])) << (8 * i);
-    offset = 12;
-  }
-  const std::string h(bytes.begin() + offset, bytes.begin() + offset + header_len);
-  if (h.find("'<f4'") == std::string::npos) throw std::runtime_error("expected <f4: " + h);
-  const bool fortran = h.find("'fortran_order': True") != std::string::npos;
-  const auto s = h.find("'shape': (");
-  long rows = 0, cols = 0;
-  if (s == std::string::npos || std::sscanf(h.c_str() + s + 10, "%ld, %ld", &rows, &cols) != 2)
-    throw std::runtime_error("expected a 2D shape: " + h);
-  const char* data = bytes.data() + offset + header_len;
-  if (bytes.size() - offset - header_len < std::size_t(rows * cols) * 4) throw std::runtime_error("truncated " + path);
-  RArray img(cols, rows, 1, 1, 1);
-  for (long r = 0; r < rows; ++r)
-    for (long c = 0; c < cols; ++c) {
-      float v;
-      std::memcpy(&v, data + 4 * (fortran ? r + rows * c : r * cols + c), 4);
-      img(c, r, 0, 0, 0) = v;
-    }
-  return img;
-}
 
 RArray random_image(Index nx, Index ny, unsigned seed, float lo = 0.f, float hi = 1.f) {
   std::mt19937 g(seed);
@@ -74,8 +40,8 @@ TEST(MetricsTest, MatchesScikitImageAndFastMriReferences) {
   const auto manifest = nlohmann::json::parse(f);
   int checked = 0;
   for (const auto& e : manifest.at("metrics")) {
-    const RArray t = read_f4_image_npy(dir + "/" + e.at("target").get<std::string>());
-    const RArray p = read_f4_image_npy(dir + "/" + e.at("prediction").get<std::string>());
+    const RArray t = io::read_npy_real(dir + "/" + e.at("target").get<std::string>());
+    const RArray p = io::read_npy_real(dir + "/" + e.at("prediction").get<std::string>());
     const std::string name = e.at("prediction");
     const Metrics m = compute_metrics(t, p);
     expect_rel(m.data_range, e.at("data_range"), 1e-4, name + " data_range");

@@ -3,29 +3,17 @@
 
 #include <random>
 
+#include "../common/random_data.hpp"
 #include "../common/operator_battery.hpp"
 #include "reconlab/operators.hpp"
 
 using namespace reconlab;
+using namespace reconlab::test_support;
 using reconlab::test_support::run_operator_battery;
 
 namespace {
 
-CArray random_array(const Dims& d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
-  CArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(n(rng), n(rng));
-  return a;
-}
 
-RArray random_mask(Index nx, Index ny, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution b(0.3);
-  RArray m(nx, ny, 1, 1, 1);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = b(rng) ? 1.f : 0.f;
-  return m;
-}
 
 // Direct O(n^2) centred unitary DFT along both axes: sum_x exp(-2 pi i (k - c)(x - c')/n) with the index
 // conventions of fftshift/ifftshift, an independent check of the shifted FFTW transform.
@@ -83,7 +71,7 @@ TEST(Fft2c, ParsevalHoldsOnBatchedData) {
 }
 
 TEST(CartesianSampling, PassesOperatorBattery) {
-  CartesianSampling<EigenFftw> A(random_mask(40, 30, 5));
+  CartesianSampling<EigenFftw> A(random_mask(40, 30, 5, 0.3));
   Dims d = make_dims(40, 30, 2, 1, 1);
   run_operator_battery<EigenFftw>(A, random_array(d, 1), random_array(d, 2), random_array(d, 3), 1e-5, false);
 }
@@ -97,7 +85,7 @@ TEST(CartesianSampling, FullMaskIsUnitary) {
 }
 
 TEST(CartesianSampling, RejectsWrongImageSizeNamingTheOperator) {
-  CartesianSampling<EigenFftw> A(random_mask(16, 12, 1));
+  CartesianSampling<EigenFftw> A(random_mask(16, 12, 1, 0.3));
   try {
     A.apply(random_array(make_dims(12, 16), 1));
     FAIL() << "no error";

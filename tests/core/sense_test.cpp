@@ -3,29 +3,17 @@
 
 #include <random>
 
+#include "../common/random_data.hpp"
 #include "../common/operator_battery.hpp"
 #include "reconlab/sense.hpp"
 
 using namespace reconlab;
+using namespace reconlab::test_support;
 using reconlab::test_support::run_operator_battery;
 
 namespace {
 
-CArray rand_c(const Dims& d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
-  CArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(n(rng), n(rng));
-  return a;
-}
 
-RArray rand_mask(Index nx, Index ny, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution b(0.4);
-  RArray m(nx, ny, 1, 1, 1);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = b(rng) ? 1.f : 0.f;
-  return m;
-}
 
 /// Maps divided by their RSS: sum_c |s_c|^2 = 1 at every pixel.
 CArray normalised_maps(const CArray& m) {
@@ -41,14 +29,14 @@ CArray normalised_maps(const CArray& m) {
 }  // namespace
 
 TEST(CoilSensitivity, PassesOperatorBattery) {
-  CoilSensitivity<EigenFftw> S(rand_c(make_dims(21, 14, 5), 1));
-  run_operator_battery<EigenFftw>(S, rand_c(make_dims(21, 14, 1, 2, 3), 2), rand_c(make_dims(21, 14, 1, 2, 3), 3),
-                                  rand_c(make_dims(21, 14, 5, 2, 3), 4), 1e-5, false);
+  CoilSensitivity<EigenFftw> S(random_array(make_dims(21, 14, 5), 1));
+  run_operator_battery<EigenFftw>(S, random_array(make_dims(21, 14, 1, 2, 3), 2), random_array(make_dims(21, 14, 1, 2, 3), 3),
+                                  random_array(make_dims(21, 14, 5, 2, 3), 4), 1e-5, false);
 }
 
 TEST(CoilSensitivity, ApplyMatchesPixelwiseProductAndAdjointTheConjugateSum) {
-  const CArray maps = rand_c(make_dims(6, 5, 3), 5);
-  const CArray x = rand_c(make_dims(6, 5, 1, 1, 2), 6);
+  const CArray maps = random_array(make_dims(6, 5, 3), 5);
+  const CArray x = random_array(make_dims(6, 5, 1, 1, 2), 6);
   CoilSensitivity<EigenFftw> S(maps);
   const CArray y = S.apply(x);
   const CArray z = S.adjoint(y);
@@ -70,23 +58,23 @@ TEST(CoilSensitivity, ApplyMatchesPixelwiseProductAndAdjointTheConjugateSum) {
 }
 
 TEST(SenseOperator, PassesOperatorBatteryWithExplicitNormal) {
-  SenseOperator<EigenFftw> A(rand_mask(24, 18, 7), rand_c(make_dims(24, 18, 4), 8));
-  run_operator_battery<EigenFftw>(A, rand_c(make_dims(24, 18), 9), rand_c(make_dims(24, 18), 10),
-                                  rand_c(make_dims(24, 18, 4), 11), 1e-5, false);
+  SenseOperator<EigenFftw> A(random_mask(24, 18, 7, 0.4), random_array(make_dims(24, 18, 4), 8));
+  run_operator_battery<EigenFftw>(A, random_array(make_dims(24, 18), 9), random_array(make_dims(24, 18), 10),
+                                  random_array(make_dims(24, 18, 4), 11), 1e-5, false);
 }
 
 TEST(SenseOperator, FullySampledWithNormalisedMapsIsAnIsometry) {
   RArray full(16, 12, 1, 1, 1);
   full.setConstant(1.f);
-  SenseOperator<EigenFftw> A(full, normalised_maps(rand_c(make_dims(16, 12, 6), 12)));
-  run_operator_battery<EigenFftw>(A, rand_c(make_dims(16, 12), 13), rand_c(make_dims(16, 12), 14),
-                                  rand_c(make_dims(16, 12, 6), 15), 1e-5, true);
+  SenseOperator<EigenFftw> A(full, normalised_maps(random_array(make_dims(16, 12, 6), 12)));
+  run_operator_battery<EigenFftw>(A, random_array(make_dims(16, 12), 13), random_array(make_dims(16, 12), 14),
+                                  random_array(make_dims(16, 12, 6), 15), 1e-5, true);
 }
 
 TEST(SenseOperator, EqualsMaskTimesPerCoilFftOfMapsTimesImage) {
-  const CArray maps = rand_c(make_dims(10, 8, 3), 16);
-  const RArray mask = rand_mask(10, 8, 17);
-  const CArray x = rand_c(make_dims(10, 8), 18);
+  const CArray maps = random_array(make_dims(10, 8, 3), 16);
+  const RArray mask = random_mask(10, 8, 17, 0.4);
+  const CArray x = random_array(make_dims(10, 8), 18);
   const CArray k = SenseOperator<EigenFftw>(mask, maps).apply(x);
   for (Index c = 0; c < 3; ++c) {
     CArray coil(10, 8, 1, 1, 1);
@@ -99,23 +87,23 @@ TEST(SenseOperator, EqualsMaskTimesPerCoilFftOfMapsTimesImage) {
 }
 
 TEST(Rss, OfNormalisedCoilImagesIsTheMagnitude) {
-  const CArray maps = normalised_maps(rand_c(make_dims(9, 7, 5), 19));
-  const CArray x = rand_c(make_dims(9, 7), 20);
+  const CArray maps = normalised_maps(random_array(make_dims(9, 7, 5), 19));
+  const CArray x = random_array(make_dims(9, 7), 20);
   const RArray r = rss(CoilSensitivity<EigenFftw>(maps).apply(x));
   for (Index i = 0; i < r.size(); ++i) EXPECT_NEAR(r.data()[i], std::abs(x.data()[i]), 1e-5f * (1 + std::abs(x.data()[i])));
 }
 
 TEST(SenseOperator, RejectsMapsOfTheWrongSizeAndCoilCountNamingBoth) {
-  EXPECT_THROW(SenseOperator<EigenFftw>(rand_mask(10, 8, 1), rand_c(make_dims(8, 10, 3), 1)), Error);
-  CoilSensitivity<EigenFftw> S(rand_c(make_dims(10, 8, 3), 2));
+  EXPECT_THROW(SenseOperator<EigenFftw>(random_mask(10, 8, 1, 0.4), random_array(make_dims(8, 10, 3), 1)), Error);
+  CoilSensitivity<EigenFftw> S(random_array(make_dims(10, 8, 3), 2));
   try {
-    S.adjoint(rand_c(make_dims(10, 8, 4), 3));
+    S.adjoint(random_array(make_dims(10, 8, 4), 3));
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("CoilSensitivity"));
     EXPECT_THAT(e.what(), ::testing::HasSubstr("10 x 8 x 4"));
   }
-  EXPECT_THROW(S.apply(rand_c(make_dims(10, 8, 2), 4)), Error);  // an image must have one coil
+  EXPECT_THROW(S.apply(random_array(make_dims(10, 8, 2), 4)), Error);  // an image must have one coil
   try {
     require_maps_fit(make_dims(10, 8, 8), make_dims(10, 8, 6));
     FAIL() << "no error";
@@ -123,5 +111,5 @@ TEST(SenseOperator, RejectsMapsOfTheWrongSizeAndCoilCountNamingBoth) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("coil counts disagree: k-space has 8 coils, sensitivity maps have 6"));
   }
   EXPECT_THROW(require_maps_fit(make_dims(10, 8, 8), make_dims(10, 9, 8)), Error);
-  EXPECT_THROW(CoilSensitivity<EigenFftw>(rand_c(make_dims(10, 8, 3, 2), 5)), Error);
+  EXPECT_THROW(CoilSensitivity<EigenFftw>(random_array(make_dims(10, 8, 3, 2), 5)), Error);
 }

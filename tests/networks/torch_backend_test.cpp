@@ -2,41 +2,21 @@
 
 #include <random>
 
+#include "../common/random_data.hpp"
 #include "../common/operator_battery.hpp"
 #include "reconlab/networks/torch_backend.hpp"
 #include "reconlab/operators.hpp"
 #include "reconlab/sense.hpp"
 
 using namespace reconlab;
+using namespace reconlab::test_support;
 using reconlab::networks::Torch;
 using reconlab::test_support::run_operator_battery;
 
 namespace {
 
-CArray random_array(const Dims& d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
-  CArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(n(rng), n(rng));
-  return a;
-}
 
-RArray random_mask(Index nx, Index ny, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution b(0.35);
-  RArray m(nx, ny, 1, 1, 1);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = b(rng) ? 1.f : 0.f;
-  return m;
-}
 
-double rel_diff(const CArray& a, const CArray& b) {
-  double e = 0, n = 0;
-  for (Index i = 0; i < a.size(); ++i) {
-    e += std::norm(a.data()[i] - b.data()[i]);
-    n += std::norm(b.data()[i]);
-  }
-  return std::sqrt(e / std::max(n, 1e-30));
-}
 
 }  // namespace
 
@@ -54,7 +34,7 @@ TEST(TorchBackend, EigenRoundTripKeepsLayout) {
 TEST(TorchBackend, OperatorsAgreeWithEigenBackend) {
   for (auto [nx, ny] : {std::pair<Index, Index>{32, 24}, {33, 21}}) {
     CArray x = random_array(make_dims(nx, ny, 2, 1, 2), 2);
-    RArray m = random_mask(nx, ny, 3);
+    RArray m = random_mask(nx, ny, 3, 0.35);
     CartesianSampling<EigenFftw> Ae(m);
     CartesianSampling<Torch> At(Torch::from_eigen(m));
     EXPECT_LT(rel_diff(Torch::to_eigen(At.apply(Torch::from_eigen(x))), Ae.apply(x)), 1e-5);
@@ -75,7 +55,7 @@ TEST(TorchBackend, OperatorBatteryOnTorch) {
   auto x = Torch::from_eigen(random_array(d, 1)), x2 = Torch::from_eigen(random_array(d, 2));
   auto y = Torch::from_eigen(random_array(d, 3));
   run_operator_battery<Torch>(Fft2c<Torch>(), x, x2, y, 1e-5, true);
-  run_operator_battery<Torch>(CartesianSampling<Torch>(Torch::from_eigen(random_mask(20, 16, 4))), x, x2, y, 1e-5,
+  run_operator_battery<Torch>(CartesianSampling<Torch>(Torch::from_eigen(random_mask(20, 16, 4, 0.35))), x, x2, y, 1e-5,
                               false);
   Dims g = make_dims(20, 16, 2, 1, 2);
   run_operator_battery<Torch>(FiniteDifference<Torch>(), x, x2, Torch::from_eigen(random_array(g, 5)), 1e-5, false);
@@ -85,7 +65,7 @@ TEST(TorchBackend, OperatorBatteryOnTorch) {
 
 TEST(TorchBackend, SenseOperatorMatchesEigenBackendAndPassesBattery) {
   const CArray maps = random_array(make_dims(20, 14, 4), 31);
-  const RArray mask = random_mask(20, 14, 32);
+  const RArray mask = random_mask(20, 14, 32, 0.35);
   const CArray x = random_array(make_dims(20, 14, 1, 1, 2), 33);
   const CArray k = random_array(make_dims(20, 14, 4, 1, 2), 34);
   SenseOperator<EigenFftw> Ae(mask, maps);

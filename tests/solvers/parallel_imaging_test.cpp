@@ -7,6 +7,7 @@
 #include <numbers>
 #include <random>
 
+#include "../common/random_data.hpp"
 #include "../common/operator_battery.hpp"
 #include "reconlab/io/cfl.hpp"
 #include "reconlab/masks.hpp"
@@ -15,17 +16,11 @@
 #include "reconlab/solvers/reconstructors.hpp"
 
 using namespace reconlab;
+using namespace reconlab::test_support;
 using namespace reconlab::solvers;
 
 namespace {
 
-CArray rand_c(const Dims& d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
-  CArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(n(rng), n(rng));
-  return a;
-}
 
 /// A smooth complex test object: a few ellipses with a slowly varying phase.
 CArray phantom(Index nx, Index ny) {
@@ -151,14 +146,14 @@ TEST(CgSense, ResidualDecreasesAndBadMapsAreClearErrors) {
   cg_sense(s.under, s.mask, s.maps, {.iterations = 10}, &st);
   ASSERT_GE(st.objective.size(), 2u);
   EXPECT_LT(st.objective.back(), st.objective.front());
-  Acquisition wrong_coils{s.under, s.mask, rand_c(make_dims(32, 24, 3), 1)};
+  Acquisition wrong_coils{s.under, s.mask, random_array(make_dims(32, 24, 3), 1)};
   try {
     CgSenseReconstructor().reconstruct(wrong_coils);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("coil counts disagree: k-space has 4 coils, sensitivity maps have 3"));
   }
-  Acquisition wrong_size{s.under, s.mask, rand_c(make_dims(24, 32, 4), 1)};
+  Acquisition wrong_size{s.under, s.mask, random_array(make_dims(24, 32, 4), 1)};
   try {
     CgSenseReconstructor().reconstruct(wrong_size);
     FAIL() << "no error";
@@ -183,7 +178,7 @@ TEST(CsSense, TvAndWaveletOnExactMapsBeatZeroFilledAtR4) {
 TEST(HaarWavelet, IsOrthonormalForOddAndEvenSizes) {
   for (auto [nx, ny] : {std::pair<Index, Index>{16, 8}, {23, 18}, {7, 5}}) {
     HaarWavelet W(4);
-    const CArray x = rand_c(make_dims(nx, ny, 2), 3), c = rand_c(make_dims(nx, ny, 2), 4);
+    const CArray x = random_array(make_dims(nx, ny, 2), 3), c = random_array(make_dims(nx, ny, 2), 4);
     EXPECT_NEAR(EigenFftw::norm(W.forward(x)) / EigenFftw::norm(x), 1.0, 1e-5);
     EXPECT_LT(rel_err(W.inverse(W.forward(x)), x), 1e-5);
     EXPECT_LT(test_support::rel_gap(EigenFftw::dot(W.forward(x), c), EigenFftw::dot(x, W.inverse(c))), 1e-5);
@@ -229,7 +224,7 @@ TEST(CoilCompression, AllCoilsIsUnitaryAndFewCoilsKeepTheDominantEnergy) {
   // Energy kept equals the measured fraction.
   EXPECT_NEAR(four.energy_kept, std::pow(EigenFftw::norm(k4) / EigenFftw::norm(s.full), 2), 1e-4);
   EXPECT_THROW(coil_compression(s.full, 9), Error);
-  EXPECT_THROW(compress_coils(rand_c(make_dims(4, 4, 5), 1), four), Error);
+  EXPECT_THROW(compress_coils(random_array(make_dims(4, 4, 5), 1), four), Error);
 }
 
 TEST(FindAcs, FindsTheCentreBlockOfLineAndPoissonMasks) {
@@ -264,5 +259,5 @@ TEST(CoilMaps, LowResolutionMapsCorrelateWithBartEcalibOnRealBrain) {
   for (Index i = 0; i < inside.size(); ++i) inside.data()[i] = (support.data()[i] != 0 && r.data()[i] > 0.5f) ? 1 : 0;
   const double corr = map_magnitude_correlation(ours, bart.maps, inside);
   EXPECT_GT(corr, 0.9) << "mean per-coil magnitude correlation";
-  EXPECT_THROW(map_magnitude_correlation(ours, rand_c(make_dims(nx, ny, 7), 1), inside), Error);
+  EXPECT_THROW(map_magnitude_correlation(ours, random_array(make_dims(nx, ny, 7), 1), inside), Error);
 }
