@@ -36,6 +36,7 @@
 #include "reconlab/networks/unet_reconstructor.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 #include "reconlab/study/figures.hpp"
+#include "reconlab/study/manifest.hpp"
 #include "reconlab/study/results.hpp"
 
 using namespace reconlab;
@@ -265,20 +266,10 @@ int main(int argc, char** argv) {
     }
     spdlog::info("{} training slices, {} validation slices, {} test slices", train.size(), val.size(), test.size());
 
-    nlohmann::json manifest;
-    const fs::path manifest_path = out / "manifest.json";
-    if (fs::exists(manifest_path)) {
-      std::ifstream in(manifest_path);
-      manifest = nlohmann::json::parse(in);
-    }
-    manifest["study"] = "brain_unet";
+    study::Manifest manifest(out, "brain_unet", argc, argv);
+    const fs::path manifest_path = manifest.path();
     manifest["preset"] = P.name;
     manifest["seed"] = seed;
-    manifest["command"] = [&] {
-      std::string s;
-      for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
-      return s;
-    }();
     manifest["data"] = {{"colin27", colin},
                         {"colin27_train_slices", train.size()},
                         {"colin27_train_views", "axial (val +-2 excluded), coronal and sagittal; coronal/sagittal "
@@ -296,15 +287,15 @@ int main(int argc, char** argv) {
                             {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) +
                                           "." + std::to_string(EIGEN_MINOR_VERSION)}};
     manifest["versions"]["bart"] = solvers::bart_version();
-    io::atomic_write_text(manifest_path, manifest.dump(1));
+    manifest.save();
 
     // ---- Regularisation weights on the validation split --------------------------------------------------------
     const std::map<std::string, std::vector<double>> grid = {{"rof", {0.002, 0.005, 0.01, 0.02}},
                                                              {"cs-tv", {1e-3, 2e-3, 4e-3, 8e-3}},
                                                              {"bart-pics", {0.005, 0.01, 0.02, 0.05}}};
     std::map<std::string, double> chosen;  // key: method + "@R"
-    if (manifest.contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
-    nlohmann::json grid_log = manifest.value("validation_grid", nlohmann::json::object());
+    if (manifest->contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
+    nlohmann::json grid_log = manifest->value("validation_grid", nlohmann::json::object());
     for (double R : kRs)
       for (const auto& [method, values] : grid) {
         const std::string key = method + "@R" + std::to_string(int(R));
@@ -327,7 +318,7 @@ int main(int argc, char** argv) {
         chosen[key] = best_w;
         manifest["chosen_weights"] = chosen;
         manifest["validation_grid"] = grid_log;
-        io::atomic_write_text(manifest_path, manifest.dump(1));
+        manifest.save();
       }
 
     // ---- U-Net training (one model for R = 4 and 8; resumes from its checkpoint) -------------------------------
@@ -408,7 +399,7 @@ int main(int argc, char** argv) {
     }
     manifest["unet"] = networks::unet_options_json(uopt);
     manifest["unet"]["weights"] = (unet_dir / "final.pt").string();
-    io::atomic_write_text(manifest_path, manifest.dump(1));
+    manifest.save();
 
     // ---- Data-consistent networks (optional) ------------------------------------------------------------------
     // Trained on 128 x 128 crops of the same augmented Colin27 slices, each crop its own acquisition (k-space of
@@ -459,14 +450,14 @@ int main(int argc, char** argv) {
           .epochs_cascade = P.epochs / 2,
           .epochs_unrolled = P.epochs / 2};
       dc_nets = networks::train_dc_suite(out / "dc-networks", suite, torch::cat(xs), torch::cat(ys), torch::cat(vx),
-                                         torch::cat(vy), base, manifest);
-      io::atomic_write_text(manifest_path, manifest.dump(1));
+                                         torch::cat(vy), base, *manifest);
+      manifest.save();
       methods.insert(methods.end(), kDcMethods.begin(), kDcMethods.end());
     }
 
     // ---- Test -----------------------------------------------------------------------------------------------------
     study::ResultsTable table(out / "metrics.csv");
-    nlohmann::json commands = manifest.value("commands", nlohmann::json::object());
+    nlohmann::json commands = manifest->value("commands", nlohmann::json::object());
     networks::UnetReconstructor unet_rec(unet, uopt, (unet_dir / "final.pt").string());
     for (std::size_t i = 0; i < test.size(); ++i) {
       const Case& c = test[i];
@@ -504,7 +495,7 @@ int main(int argc, char** argv) {
       }
     }
     manifest["commands"] = commands;
-    io::atomic_write_text(manifest_path, manifest.dump(1));
+    manifest.save();
 
     // ---- Summary and figures -----------------------------------------------------------------------------------
     std::ostringstream md;

@@ -32,6 +32,7 @@
 #include "reconlab/phantoms.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 #include "reconlab/study/figures.hpp"
+#include "reconlab/study/manifest.hpp"
 #include "reconlab/study/results.hpp"
 
 using namespace reconlab;
@@ -181,21 +182,11 @@ int main(int argc, char** argv) {
     }
     for (int i = 0; i < P.counts.test; ++i) test.push_back(split_phantom(PhantomSplit::test, i, seed, kN));
 
-    nlohmann::json manifest;
-    const fs::path manifest_path = out / "manifest.json";
-    if (fs::exists(manifest_path)) {
-      std::ifstream in(manifest_path);
-      manifest = nlohmann::json::parse(in);
-    }
-    manifest["study"] = "phantom_cascade";
+    study::Manifest manifest(out, "phantom_cascade", argc, argv);
+    const fs::path manifest_path = manifest.path();
     manifest["preset"] = P.name;
     manifest["seed"] = seed;
     manifest["threads"] = threads;
-    manifest["command"] = [&] {
-      std::string s;
-      for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
-      return s;
-    }();
     manifest["data"] = {{"phantoms", "reconlab::split_phantom (random Shepp-Logan-style ellipses, [0, 1])"},
                         {"size", kN},
                         {"train", P.counts.train},
@@ -205,14 +196,14 @@ int main(int argc, char** argv) {
                          {"test_mask_seed", "seed + 7000 + i"}, {"train_mask_seed", "seed + 20000 + i"}};
     manifest["versions"] = {{"libtorch", std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR)},
                             {"bart", solvers::bart_version()}};
-    io::atomic_write_text(manifest_path, manifest.dump(1));
+    manifest.save();
 
     // ---- Regularisation weights on validation --------------------------------------------------------------------
     const std::map<std::string, std::vector<double>> grid = {{"rof", {0.003, 0.01, 0.03}},
                                                              {"cs-tv", {3e-3, 1e-2, 3e-2}},
-                                                             {"bart-pics", {0.01, 0.03, 0.1}}};
+                                                             {"bart-pics", {0.03, 0.1, 0.3}}};
     std::map<std::string, double> chosen;
-    if (manifest.contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
+    if (manifest->contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
     for (const auto& [method, values] : grid) {
       if (chosen.count(method)) continue;
       double best = -1e9;
@@ -226,7 +217,7 @@ int main(int argc, char** argv) {
         if (sum > best) best = sum, chosen[method] = w;
       }
       manifest["chosen_weights"] = chosen;
-      io::atomic_write_text(manifest_path, manifest.dump(1));
+      manifest.save();
     }
 
     // ---- Networks ------------------------------------------------------------------------------------------------
@@ -246,8 +237,8 @@ int main(int argc, char** argv) {
                                    .epochs_kspace = P.epochs_kspace,
                                    .epochs_cascade = P.epochs_cascade,
                                    .epochs_unrolled = P.epochs_unrolled};
-    auto nets = nw::train_dc_suite(out, suite, xtr, ytr, xva, yva, base, manifest);
-    io::atomic_write_text(manifest_path, manifest.dump(1));
+    auto nets = nw::train_dc_suite(out, suite, xtr, ytr, xva, yva, base, *manifest);
+    manifest.save();
 
     // ---- Test ----------------------------------------------------------------------------------------------------
     study::ResultsTable table(out / "metrics.csv");
@@ -283,7 +274,7 @@ int main(int argc, char** argv) {
       }
     }
     if (!commands.empty()) manifest["commands"] = commands;
-    io::atomic_write_text(manifest_path, manifest.dump(1));
+    manifest.save();
 
     // ---- Summary -------------------------------------------------------------------------------------------------
     std::ostringstream md;
