@@ -13,8 +13,8 @@ namespace reconlab::tool {
 /// its model.json beside it). Throws Error if the tool was built without networks or the file is unusable.
 std::unique_ptr<Reconstructor> make_unet_reconstructor(const std::string& weights);
 
-/// A trained data-consistent network (`method`: kspace-unet | cascade | dncn | modl; see
-/// reconlab/networks/network_reconstructor.hpp) loaded from `weights` with its model.json beside it. Throws Error if
+/// A trained data-consistent network (`method`: kspace-unet | cascade | dncn | modl, single-coil, see
+/// reconlab/networks/network_reconstructor.hpp; or modl-sense, multi-coil, see reconlab/networks/sense_modl.hpp) loaded from `weights` with its model.json beside it. Throws Error if
 /// the tool was built without networks, model.json names another architecture, or the files are unusable.
 std::unique_ptr<Reconstructor> make_network_reconstructor(const std::string& method, const std::string& weights);
 

@@ -7,7 +7,7 @@
 ///   reconlab mask --type random|equispaced|equispaced-fraction|poisson --shape NY,NX --center-fraction F
 ///                 --acceleration R --seed S OUT
 ///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet|kspace-unet|cascade|dncn|modl|cg-sense|grappa|
-///                           cs-wavelet|bart-pics-wavelet
+///                           cs-wavelet|bart-pics-wavelet|modl-sense
 ///                 --kspace K [--mask M] [--sens MAPS] [--estimate-maps lowres|ecalib] [--lambda L]
 ///                 [--weights W] [--iterations N] OUT
 ///     k-space may be multi-coil: .npy (coils, ny, nx) (coils the slowest axis), .cfl with coils in BART dim 3;
@@ -141,11 +141,12 @@ int main(int argc, char** argv) {
   cmd_recon->add_option("--method", method,
                         "zero-filled | rof | cs-tv | bart-pics | unet | kspace-unet | cascade | dncn | modl (single-coil; networks "
                         "need --weights); zero-filled (RSS) | cg-sense | "
-                        "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet (multi-coil)")
+                        "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet | modl-sense (multi-coil; a trained "
+                        "multi-coil MoDL, needs --weights)")
       ->required()
       ->check(CLI::IsMember({"zero-filled", "rof", "cs-tv", "bart-pics", "unet", "kspace-unet", "cascade", "dncn",
                              "modl", "cg-sense", "grappa", "cs-wavelet",
-                             "bart-pics-wavelet"}));
+                             "bart-pics-wavelet", "modl-sense"}));
   cmd_recon->add_option("--kspace", kspace_path,
                         "centred k-space, complex .npy (ny, nx) or (coils, ny, nx), or .cfl (coils in dim 3)")
       ->required();
@@ -159,7 +160,7 @@ int main(int argc, char** argv) {
                         "regularisation: rof weight / cs-tv lambda (relative to the zero-filled maximum), "
                         "bart-pics lambda");
   cmd_recon->add_option("--iterations", iterations, "iterations (rof, cs-tv, bart-pics)");
-  cmd_recon->add_option("--weights", weights, "unet: trained weights (final.pt, model.json beside it)");
+  cmd_recon->add_option("--weights", weights, "networks (unet, kspace-unet, cascade, dncn, modl, modl-sense): trained weights (final.pt, model.json beside it)");
   cmd_recon->add_option("OUT", recon_out, "complex image (.npy or .cfl)")->required();
 
   try {
@@ -236,6 +237,12 @@ int main(int argc, char** argv) {
       } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
         rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
                                                                     lambda.value_or(0.005), iterations.value_or(100));
+      } else if (method == "modl-sense") {
+        // Maps: --sens, else --estimate-maps (lowres is estimated inside the network's reconstructor).
+        require(!weights.empty(), "--method modl-sense needs --weights (a trained final.pt with model.json)");
+        if (!acq.sensitivities && maps_source == "ecalib")
+          acq.sensitivities = solvers::ecalib_maps(EigenFftw::multiply_mask(acq.mask, acq.kspace), &acq.mask).maps;
+        rec = tool::make_network_reconstructor(method, weights);
       } else if (multicoil && (method == "rof" || method == "unet" || method == "kspace-unet" ||
                                method == "cascade" || method == "dncn" || method == "modl")) {
         throw Error("--method " + method + " takes single-coil k-space; this k-space has " + std::to_string(kd[2]) +
