@@ -37,24 +37,29 @@ class HaarWavelet {
   int levels() const { return levels_; }
 
  private:
-  static void step(cfloat* p, Index n, Index stride, bool fwd, std::vector<cfloat>& tmp) {
+  /// One Haar level along a line of n samples at p[0], p[stride], ...: the line is gathered into `line`, transformed
+  /// into `tmp` and scattered back. (Transforming straight from the strided samples let GCC 12's vectoriser read
+  /// one sample past the line's end: a rare segfault when the plane ended on a page boundary.)
+  static void step(cfloat* p, Index n, Index stride, bool fwd, std::vector<cfloat>& line, std::vector<cfloat>& tmp) {
     const Index h = n / 2, na = (n + 1) / 2;
     const float s = 1.0f / std::sqrt(2.0f);
-    tmp.assign(n, cfloat(0));
+    line.resize(static_cast<std::size_t>(n));
+    tmp.assign(static_cast<std::size_t>(n), cfloat(0));
+    for (Index i = 0; i < n; ++i) line[i] = p[i * stride];
     if (fwd) {
       for (Index i = 0; i < h; ++i) {
-        const cfloat u = p[2 * i * stride], v = p[(2 * i + 1) * stride];
+        const cfloat u = line[2 * i], v = line[2 * i + 1];
         tmp[i] = (u + v) * s;
         tmp[na + i] = (u - v) * s;
       }
-      if (n % 2) tmp[h] = p[(n - 1) * stride];
+      if (n % 2) tmp[h] = line[n - 1];
     } else {
       for (Index i = 0; i < h; ++i) {
-        const cfloat a = p[i * stride], d = p[(na + i) * stride];
+        const cfloat a = line[i], d = line[na + i];
         tmp[2 * i] = (a + d) * s;
         tmp[2 * i + 1] = (a - d) * s;
       }
-      if (n % 2) tmp[n - 1] = p[h * stride];
+      if (n % 2) tmp[n - 1] = line[h];
     }
     for (Index i = 0; i < n; ++i) p[i * stride] = tmp[i];
   }
@@ -69,20 +74,20 @@ class HaarWavelet {
       if (wx > 1) wx = (wx + 1) / 2;
       if (wy > 1) wy = (wy + 1) / 2;
     }
-    std::vector<cfloat> tmp;
+    std::vector<cfloat> line, tmp;
     for (Index p = 0; p < planes; ++p) {
       cfloat* a = out.data() + p * plane;
       auto level = [&](Index bx, Index by) {
         if (fwd) {
           if (bx > 1)
-            for (Index y = 0; y < by; ++y) step(a + y * nx, bx, 1, true, tmp);
+            for (Index y = 0; y < by; ++y) step(a + y * nx, bx, 1, true, line, tmp);
           if (by > 1)
-            for (Index x = 0; x < bx; ++x) step(a + x, by, nx, true, tmp);
+            for (Index x = 0; x < bx; ++x) step(a + x, by, nx, true, line, tmp);
         } else {
           if (by > 1)
-            for (Index x = 0; x < bx; ++x) step(a + x, by, nx, false, tmp);
+            for (Index x = 0; x < bx; ++x) step(a + x, by, nx, false, line, tmp);
           if (bx > 1)
-            for (Index y = 0; y < by; ++y) step(a + y * nx, bx, 1, false, tmp);
+            for (Index y = 0; y < by; ++y) step(a + y * nx, bx, 1, false, line, tmp);
         }
       };
       if (fwd)
