@@ -28,19 +28,22 @@ class FftwPlanCache {
     static FftwPlanCache cache;
     return cache;
   }
-  /// Plan for an in-place batched 2D transform of `howmany` contiguous ny x nx (row-major, x fastest) images.
-  fftwf_plan get(Index nx, Index ny, Index howmany, int sign) {
+  /// Plan for a batched 2D transform of `howmany` contiguous ny x nx (row-major, x fastest) images, in place or
+  /// out of place (input preserved), planned on fftwf_malloc'ed (SIMD-aligned) buffers.
+  fftwf_plan get(Index nx, Index ny, Index howmany, int sign, bool out_of_place = false) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto key = std::make_tuple(nx, ny, howmany, sign);
+    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1));
     if (auto it = plans_.find(key); it != plans_.end()) return it->second;
     const int n[2] = {static_cast<int>(ny), static_cast<int>(nx)};
     const Index total = nx * ny * howmany;
     auto* buf = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * total));
-    if (!buf) throw Error("FFTW: cannot allocate " + std::to_string(total) + " samples");
+    auto* obuf = out_of_place ? static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * total)) : buf;
+    if (!buf || !obuf) throw Error("FFTW: cannot allocate " + std::to_string(total) + " samples");
     fftwf_plan_with_nthreads(threads_);
     fftwf_plan p = fftwf_plan_many_dft(2, n, static_cast<int>(howmany), buf, nullptr, 1,
-                                       static_cast<int>(nx * ny), buf, nullptr, 1, static_cast<int>(nx * ny),
-                                       sign, FFTW_MEASURE);
+                                       static_cast<int>(nx * ny), obuf, nullptr, 1, static_cast<int>(nx * ny),
+                                       sign, FFTW_MEASURE | (out_of_place ? FFTW_PRESERVE_INPUT : 0));
+    if (out_of_place) fftwf_free(obuf);
     fftwf_free(buf);
     if (!p) throw Error("FFTW: planning failed for " + std::to_string(nx) + " x " + std::to_string(ny));
     plans_.emplace(key, p);
@@ -273,37 +276,41 @@ struct EigenFftw {
     Array out(d[0], d[1], d[2], d[3], d[4]);
     if (in.size() == 0) return out;
     const Index howmany = in.size() / plane;
-    fftwf_plan plan = detail::FftwPlanCache::instance().get(nx, ny, howmany, sign);
     const float scale = 1.0f / std::sqrt(static_cast<float>(plane));
-    // Even sizes: the shifts are modulations. With M = diag((-1)^(x+y)), fftshift F ifftshift = c M F M where
-    // c = (-1)^((nx+ny)/2), so the transform runs in place on the output between two sign passes (no scratch,
-    // no index wrapping). FFTW's new-array execute needs the planning alignment, checked at run time.
-    if (nx % 2 == 0 && ny % 2 == 0 && fftwf_alignment_of(reinterpret_cast<float*>(out.data())) == 0) {
-      const cfloat* src = in.data();
-      cfloat* dst = out.data();
-      for (Index p = 0; p < howmany; ++p)
-        for (Index y = 0; y < ny; ++y) {
-          const Index row = p * plane + y * nx;
-          const float s0 = (y & 1) ? -1.0f : 1.0f;
-          for (Index x = 0; x < nx; x += 2) {
-            dst[row + x] = s0 * src[row + x];
-            dst[row + x + 1] = -s0 * src[row + x + 1];
-          }
-        }
-      fftwf_execute_dft(plan, reinterpret_cast<fftwf_complex*>(dst), reinterpret_cast<fftwf_complex*>(dst));
+    // Even sizes: ifftshift before the DFT is a modulation of its output by (-1)^k, and fftshift is a swap of
+    // quadrants, so centred F x = fftshift(M F x): FFTW runs out of place from the input straight into the output
+    // (input preserved), then one in-place pass swaps the quadrants with the signs (-1)^(x + y + (nx + ny) / 2) and
+    // the unitary scale. New-array execution needs the planning alignment, checked at run time.
+    auto* src = reinterpret_cast<fftwf_complex*>(const_cast<cfloat*>(in.data()));
+    auto* dst = reinterpret_cast<fftwf_complex*>(out.data());
+    if (nx % 2 == 0 && ny % 2 == 0 && fftwf_alignment_of(reinterpret_cast<float*>(src)) == 0 &&
+        fftwf_alignment_of(reinterpret_cast<float*>(dst)) == 0) {
+      fftwf_plan oplan = detail::FftwPlanCache::instance().get(nx, ny, howmany, sign, true);
+      fftwf_execute_dft(oplan, src, dst);
       const float c = (((nx + ny) / 2) % 2 ? -1.0f : 1.0f) * scale;
-      for (Index p = 0; p < howmany; ++p)
-        for (Index y = 0; y < ny; ++y) {
-          const Index row = p * plane + y * nx;
-          const float s0 = (y & 1) ? -c : c;
-          for (Index x = 0; x < nx; x += 2) {
-            dst[row + x] *= s0;
-            dst[row + x + 1] *= -s0;
+      const Index hx = nx / 2, hy = ny / 2;
+      cfloat* o = out.data();
+      for (Index p = 0; p < howmany; ++p) {
+        cfloat* a = o + p * plane;
+        for (Index y = 0; y < hy; ++y) {
+          cfloat* r1 = a + y * nx;          // row y
+          cfloat* r2 = a + (y + hy) * nx;   // row y + ny/2
+          // (y, x) <-> (y + hy, x + hx mod nx); sign of (y, x) is (-1)^(x + y), of its partner (-1)^(x + y + hx + hy).
+          const float sy = (y & 1) ? -c : c;
+          const float sp = ((hx + hy) & 1) ? -sy : sy;
+          for (Index x = 0; x < nx; ++x) {
+            const Index x2 = x < hx ? x + hx : x - hx;
+            const float sx = (x & 1) ? -1.0f : 1.0f;
+            const cfloat v1 = r1[x], v2 = r2[x2];
+            r1[x] = v2 * (sy * sx);
+            r2[x2] = v1 * (sp * sx);
           }
         }
+      }
       return out;
     }
     // General sizes: ifftshift into an aligned scratch buffer, transform, fftshift back with the scaling.
+    fftwf_plan plan = detail::FftwPlanCache::instance().get(nx, ny, howmany, sign);
     detail::FftwBuffer buf(in.size());
     // ifftshift moves index i to i - n/2 (mod n), i.e. shift by ceil(n/2); fftshift by floor(n/2).
     const Index isx = (nx + 1) / 2, isy = (ny + 1) / 2, osx = nx / 2, osy = ny / 2;
