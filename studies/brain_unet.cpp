@@ -162,14 +162,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 std::unique_ptr<Reconstructor> classical(const std::string& method, double w) {
-  if (method == "zero-filled") return std::make_unique<solvers::ZeroFilledReconstructor>();
-  if (method == "rof") return std::make_unique<solvers::RofReconstructor>(solvers::RofOptions{.weight = w, .max_iterations = 200});
-  if (method == "cs-tv")
-    return std::make_unique<solvers::CsTvReconstructor>(
-        solvers::CsTvOptions{.lambda = w, .max_iterations = 300, .tolerance = 1e-5, .record_objective = false});
-  if (method == "bart-pics")
-    return std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{.lambda = w, .iterations = 100});
-  throw Error("unknown method " + method);
+  return solvers::make_classical_reconstructor(method, w);
 }
 
 /// The test cases shown in the sample panels (a mid-brain GE slice and the first knee slice).

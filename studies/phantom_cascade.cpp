@@ -86,15 +86,7 @@ Metrics range_metrics(const RArray& truth, const RArray& x) {
 }
 
 std::unique_ptr<Reconstructor> classical(const std::string& method, double w) {
-  if (method == "zero-filled") return std::make_unique<solvers::ZeroFilledReconstructor>();
-  if (method == "rof")
-    return std::make_unique<solvers::RofReconstructor>(solvers::RofOptions{.weight = w, .max_iterations = 200});
-  if (method == "cs-tv")
-    return std::make_unique<solvers::CsTvReconstructor>(
-        solvers::CsTvOptions{.lambda = w, .max_iterations = 300, .tolerance = 1e-5, .record_objective = false});
-  if (method == "bart-pics")
-    return std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{.lambda = w, .iterations = 100});
-  throw Error("unknown method " + method);
+  return solvers::make_classical_reconstructor(method, w);
 }
 
 const std::vector<std::string> kMethods = {"zero-filled", "rof",     "cs-tv", "bart-pics",

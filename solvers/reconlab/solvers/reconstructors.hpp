@@ -136,4 +136,18 @@ class BartPicsReconstructor : public Reconstructor {
   std::string last_command_;
 };
 
+/// The single-coil classical methods of the studies by name: "zero-filled", "rof" (weight w), "cs-tv" (lambda w,
+/// 300 iterations), "bart-pics" (lambda w, 100 iterations), with the settings the studies report.
+/// Throws Error for another name.
+inline std::unique_ptr<Reconstructor> make_classical_reconstructor(const std::string& method, double w) {
+  if (method == "zero-filled") return std::make_unique<ZeroFilledReconstructor>();
+  if (method == "rof") return std::make_unique<RofReconstructor>(RofOptions{.weight = w, .max_iterations = 200});
+  if (method == "cs-tv")
+    return std::make_unique<CsTvReconstructor>(
+        CsTvOptions{.lambda = w, .max_iterations = 300, .tolerance = 1e-5, .record_objective = false});
+  if (method == "bart-pics")
+    return std::make_unique<BartPicsReconstructor>(BartPicsOptions{.lambda = w, .iterations = 100});
+  throw Error("unknown classical method '" + method + "' (zero-filled | rof | cs-tv | bart-pics)");
+}
+
 }  // namespace reconlab::solvers
