@@ -47,6 +47,7 @@
 #include "reconlab/solvers/parallel_imaging.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 #include "reconlab/study/figures.hpp"
+#include "reconlab/study/manifest.hpp"
 #include "reconlab/study/results.hpp"
 
 using namespace reconlab;
@@ -235,21 +236,10 @@ int main(int argc, char** argv) {
     spdlog::info("noise: std per real/imaginary part = {:.3g} x max|k| (measured on sigpy_cartesian_ksp)", noise_ratio);
     io::write_npy((out / "samples" / "truth.npy").string(), truth);
 
-    nlohmann::json manifest;
-    const fs::path manifest_path = out / "manifest.json";
-    if (fs::exists(manifest_path)) {
-      std::ifstream in(manifest_path);
-      manifest = nlohmann::json::parse(in);
-    }
-    manifest["study"] = "parallel_imaging";
+    study::Manifest manifest(out, "parallel_imaging", argc, argv);
     manifest["preset"] = {{"name", P.name}, {"seeds", P.seeds}, {"cg_iterations", P.cg_iterations},
                           {"cs_iterations", P.cs_iterations}, {"pics_iterations", P.pics_iterations}};
     manifest["seed"] = seed;
-    manifest["command"] = [&] {
-      std::string s;
-      for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
-      return s;
-    }();
     manifest["data"] = {{"brain8ch", clean + ".cfl"},
                         {"support", data + "/brain8ch/brain_fov.cfl"},
                         {"bartws", data + "/brain8ch-undersampled/bartws_ksp.cfl"},
@@ -272,8 +262,8 @@ int main(int argc, char** argv) {
                          {"ground_truth", "RSS of the noise-free fully sampled k-space"}};
     manifest["versions"] = {{"reconlab", "0.1.0"}, {"fftw", std::string(fftwf_version)},
                             {"bart", solvers::bart_version()}};
-    nlohmann::json commands = manifest.value("commands", nlohmann::json::object());
-    io::atomic_write_text(manifest_path, manifest.dump(1));
+    nlohmann::json commands = manifest->value("commands", nlohmann::json::object());
+    manifest.save();
 
     // ---- Coil maps: ours against ESPIRiT on the R = 4 line mask -----------------------------------------------
     {
@@ -296,7 +286,7 @@ int main(int argc, char** argv) {
       study::image_panel(imgs, 4, out / "figures" / "maps_ours_vs_espirit.png",
                          "|coil maps|, first 4 coils: low-resolution ACS (top) vs bart ecalib (bottom), corr " +
                              std::to_string(corr).substr(0, 6));
-      io::atomic_write_text(manifest_path, manifest.dump(1));
+      manifest.save();
     }
 
     // ---- modl-sense: trained on Colin27 k-space simulated with the brain8ch maps and noise level ---------------
@@ -366,7 +356,7 @@ int main(int argc, char** argv) {
                                              "noise at the measured level; lines/poisson, R = 2, 4, 6, 8"},
                                 {"samples", tr.inputs.size(0)}};
       g_modl_sense = net;
-      io::atomic_write_text(manifest_path, manifest.dump(1));
+      manifest.save();
     }
 
     // ---- Regularisation weights on a validation mask ---------------------------------------------------------
@@ -378,8 +368,8 @@ int main(int argc, char** argv) {
                                                              {"bart-pics-tv", {3e-3, 1e-2, 3e-2}},
                                                              {"bart-pics-wavelet", {3e-3, 1e-2, 3e-2}}};
     std::map<std::string, double> chosen;
-    if (manifest.contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
-    nlohmann::json grid_log = manifest.value("validation_grid", nlohmann::json::object());
+    if (manifest->contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
+    nlohmann::json grid_log = manifest->value("validation_grid", nlohmann::json::object());
     for (const auto& [method, values] : grid) {
       if (chosen.count(method)) continue;
       double best = -1e9, best_w = values.front();
@@ -400,13 +390,13 @@ int main(int argc, char** argv) {
       chosen[method] = best_w;
       manifest["chosen_weights"] = chosen;
       manifest["validation_grid"] = grid_log;
-      io::atomic_write_text(manifest_path, manifest.dump(1));
+      manifest.save();
     }
     auto weight = [&](const std::string& m) { return chosen.count(m) ? chosen.at(m) : 0.0; };
 
     // ---- Retrospective undersampling of brain8ch ---------------------------------------------------------------
     study::ResultsTable table(out / "metrics.csv");
-    nlohmann::json achieved = manifest.value("achieved_acceleration", nlohmann::json::object());
+    nlohmann::json achieved = manifest->value("achieved_acceleration", nlohmann::json::object());
     for (const std::string pattern : {"lines", "poisson"}) {
       const std::string ds = "brain8ch-" + pattern;
       for (double R : kRs)
@@ -446,7 +436,7 @@ int main(int argc, char** argv) {
           }
           manifest["achieved_acceleration"] = achieved;
           manifest["commands"] = commands;
-          io::atomic_write_text(manifest_path, manifest.dump(1));
+          manifest.save();
         }
     }
 
@@ -520,7 +510,7 @@ int main(int argc, char** argv) {
                                "): reconstructions and |difference| to the reference (window 0..0.2)");
         spdlog::info("{}: done", name);
       }
-      io::atomic_write_text(manifest_path, manifest.dump(1));
+      manifest.save();
     }
 
     // ---- Summary and figures ------------------------------------------------------------------------------------
