@@ -287,31 +287,18 @@ int main(int argc, char** argv) {
                                                              {"cs-tv", {1e-3, 2e-3, 4e-3, 8e-3}},
                                                              {"bart-pics", {0.005, 0.01, 0.02, 0.05}}};
     std::map<std::string, double> chosen;  // key: method + "@R"
-    if (manifest->contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
-    nlohmann::json grid_log = manifest->value("validation_grid", nlohmann::json::object());
     for (double R : kRs)
       for (const auto& [method, values] : grid) {
         const std::string key = method + "@R" + std::to_string(int(R));
-        if (chosen.count(key)) continue;
-        double best = -1e9, best_w = values.front();
-        for (double w : values) {
+        chosen[key] = study::choose_weight(manifest, key, values, [&](double w) {  // mean validation PSNR
+          const int n = std::min<int>(P.grid_val_slices, int(val.size()));
           double sum = 0;
-          int n = 0;
-          for (int i = 0; i < std::min<int>(P.grid_val_slices, int(val.size())); ++i) {
+          for (int i = 0; i < n; ++i) {
             const auto m = study_mask(val[i], R, seed + 3000 + i + (R == 8));
-            auto rec = classical(method, w);
-            RArray x = rec->reconstruct(acquire(val[i], m.mask)).abs();
-            sum += compute_metrics(val[i].truth, x, 1.0).psnr;
-            ++n;
+            sum += compute_metrics(val[i].truth, classical(method, w)->reconstruct(acquire(val[i], m.mask)).abs(), 1.0).psnr;
           }
-          grid_log[key][std::to_string(w)] = sum / n;
-          spdlog::info("validation {} weight {}: mean PSNR {:.2f} dB", key, w, sum / n);
-          if (sum / n > best) best = sum / n, best_w = w;
-        }
-        chosen[key] = best_w;
-        manifest["chosen_weights"] = chosen;
-        manifest["validation_grid"] = grid_log;
-        manifest.save();
+          return sum / n;
+        });
       }
 
     // ---- U-Net training (one model for R = 4 and 8; resumes from its checkpoint) -------------------------------

@@ -368,12 +368,8 @@ int main(int argc, char** argv) {
                                                              {"bart-pics-tv", {3e-3, 1e-2, 3e-2}},
                                                              {"bart-pics-wavelet", {3e-3, 1e-2, 3e-2}}};
     std::map<std::string, double> chosen;
-    if (manifest->contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
-    nlohmann::json grid_log = manifest->value("validation_grid", nlohmann::json::object());
-    for (const auto& [method, values] : grid) {
-      if (chosen.count(method)) continue;
-      double best = -1e9, best_w = values.front();
-      for (double w : values) {
+    for (const auto& [method, values] : grid)
+      chosen[method] = study::choose_weight(manifest, method, values, [&](double w) {  // mean validation PSNR
         double sum = 0;
         int n = 0;
         for (const std::string pattern : {"lines", "poisson"}) {
@@ -383,15 +379,8 @@ int main(int argc, char** argv) {
           sum += compute_metrics(truth, run_method(method, w, P, 4, acq, nullptr), 1.0).psnr;
           ++n;
         }
-        grid_log[method][std::to_string(w)] = sum / n;
-        spdlog::info("validation {} weight {}: mean PSNR {:.2f} dB", method, w, sum / n);
-        if (sum / n > best) best = sum / n, best_w = w;
-      }
-      chosen[method] = best_w;
-      manifest["chosen_weights"] = chosen;
-      manifest["validation_grid"] = grid_log;
-      manifest.save();
-    }
+        return sum / n;
+      });
     auto weight = [&](const std::string& m) { return chosen.count(m) ? chosen.at(m) : 0.0; };
 
     // ---- Retrospective undersampling of brain8ch ---------------------------------------------------------------

@@ -195,22 +195,14 @@ int main(int argc, char** argv) {
                                                              {"cs-tv", {3e-3, 1e-2, 3e-2}},
                                                              {"bart-pics", {0.03, 0.1, 0.3}}};
     std::map<std::string, double> chosen;
-    if (manifest->contains("chosen_weights")) chosen = manifest["chosen_weights"].get<std::map<std::string, double>>();
-    for (const auto& [method, values] : grid) {
-      if (chosen.count(method)) continue;
-      double best = -1e9;
-      for (double w : values) {
-        double sum = 0;
+    for (const auto& [method, values] : grid)
+      chosen[method] = study::choose_weight(manifest, method, values, [&](double w) {  // mean validation PSNR
         const int n = std::min<int>(4, int(val.size()));
+        double sum = 0;
         for (int i = 0; i < n; ++i)
-          sum += range_metrics(val[i], classical(method, w)->reconstruct(acquire(val[i], val_masks[i])).abs()).psnr / n;
-        manifest["validation_grid"][method][std::to_string(w)] = sum;
-        spdlog::info("validation {} weight {}: mean PSNR {:.2f} dB", method, w, sum);
-        if (sum > best) best = sum, chosen[method] = w;
-      }
-      manifest["chosen_weights"] = chosen;
-      manifest.save();
-    }
+          sum += range_metrics(val[i], classical(method, w)->reconstruct(acquire(val[i], val_masks[i])).abs()).psnr;
+        return sum / n;
+      });
 
     // ---- Networks ------------------------------------------------------------------------------------------------
     auto [xtr, ytr] = network_set(train, train_masks);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "reconlab/study/manifest.hpp"
 #include "reconlab/study/results.hpp"
 
 using namespace reconlab;
@@ -57,4 +58,26 @@ TEST(Summary, MeanAndSampleStd) {
   const std::string md = study::summary_markdown(t, {"zero-filled", "cs-tv"});
   EXPECT_THAT(md, ::testing::HasSubstr("| 4 | cs-tv | 2.50 ± 1.29 |"));
   EXPECT_THAT(md, ::testing::Not(::testing::HasSubstr("zero-filled")));
+}
+
+TEST(Manifest, ChooseWeightPicksTheBestScoreAndResumesWithoutEvaluating) {
+  const auto dir = tmp("manifest_dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  char arg0[] = "study";
+  char* argv[] = {arg0};
+  {
+    study::Manifest m(dir, "test", 1, argv);
+    // score(w) = -(log10 w + 2)^2 peaks at w = 0.01.
+    const double w = study::choose_weight(m, "cs-tv@R4", {0.001, 0.01, 0.1},
+                                          [](double v) { return -std::pow(std::log10(v) + 2, 2); });
+    EXPECT_DOUBLE_EQ(w, 0.01);
+  }
+  study::Manifest resumed(dir, "test", 1, argv);
+  int calls = 0;
+  const double w = study::choose_weight(resumed, "cs-tv@R4", {0.5, 0.7}, [&](double) { return double(++calls); });
+  EXPECT_DOUBLE_EQ(w, 0.01);
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ((*resumed)["validation_grid"]["cs-tv@R4"].size(), 3u);
+  EXPECT_THROW(study::choose_weight(resumed, "other", {}, [](double) { return 0.0; }), Error);
 }

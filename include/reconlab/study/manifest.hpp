@@ -3,6 +3,9 @@
 /// A study's manifest.json: what was run (study, command line, seeds, data files, chosen weights, commands,
 /// versions), kept across reruns (an interrupted study reloads it) and rewritten atomically after every change.
 #include <filesystem>
+#include <limits>
+#include <spdlog/spdlog.h>
+#include <vector>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -43,5 +46,27 @@ class Manifest {
   std::filesystem::path path_;
   nlohmann::json json_ = nlohmann::json::object();
 };
+
+/// A regularisation weight chosen on validation data: the value of `values` with the highest `score(w)` (e.g. the
+/// mean validation PSNR in dB). Each score is recorded in the manifest under validation_grid[key][w] and the choice
+/// under chosen_weights[key], then the manifest is saved; a key already chosen (a resumed study) is returned without
+/// evaluating anything. Throws Error when `values` is empty.
+template <class Score>
+double choose_weight(Manifest& manifest, const std::string& key, const std::vector<double>& values,
+                     const Score& score) {
+  require(!values.empty(), "choose_weight: no candidate values for " + key);
+  nlohmann::json& j = *manifest;
+  if (j.contains("chosen_weights") && j["chosen_weights"].contains(key)) return j["chosen_weights"][key].get<double>();
+  double best = -std::numeric_limits<double>::infinity(), best_w = values.front();
+  for (double w : values) {
+    const double s = score(w);
+    j["validation_grid"][key][std::to_string(w)] = s;
+    spdlog::info("validation {} weight {}: score {:.3f}", key, w, s);
+    if (s > best) best = s, best_w = w;
+  }
+  j["chosen_weights"][key] = best_w;
+  manifest.save();
+  return best_w;
+}
 
 }  // namespace reconlab::study

@@ -100,6 +100,7 @@ inline DcMode dc_mode_from_string(const std::string& s) {
   if (s == "gradient") return DcMode::gradient;
   throw Error("unknown data-consistency mode '" + s + "' (hard | soft | gradient)");
 }
+/// DcMode -> "hard" / "soft" / "gradient" (the names of model.json and of dc_mode_from_string).
 inline std::string to_string(DcMode m) {
   return m == DcMode::hard ? "hard" : m == DcMode::soft ? "soft" : "gradient";
 }

@@ -19,6 +19,7 @@
 
 namespace reconlab::networks {
 
+/// The input convention written to model.json (see the file comment) and checked when a network is loaded.
 inline constexpr const char* kPackedKspaceInput = "(Re y, Im y, mask) * 1/max|zero-filled|";
 
 /// Packed network input of one single-coil acquisition and the scale s used (see the file comment).
@@ -42,6 +43,7 @@ inline nlohmann::json network_json(const KspaceUnetOptions& o) {
   return {{"architecture", "kspace-unet"}, {"base_channels", o.base_channels},
           {"num_pool_layers", o.num_pool_layers}, {"input", kPackedKspaceInput}};
 }
+/// model.json of a Cascade: its stage-1 k-space U-Net and its image-space U-Net sizes.
 inline nlohmann::json network_json(const CascadeOptions& o) {
   return {{"architecture", "cascade"},
           {"stage1", network_json(o.stage1)},
@@ -49,11 +51,13 @@ inline nlohmann::json network_json(const CascadeOptions& o) {
           {"num_pool_layers", o.num_pool_layers},
           {"input", kPackedKspaceInput}};
 }
+/// model.json of a DnCn: cascades, CNN size, weight sharing and data-consistency mode.
 inline nlohmann::json network_json(const DncnOptions& o) {
   return {{"architecture", "dncn"},      {"cascades", o.cascades},         {"conv_layers", o.conv_layers},
           {"features", o.features},      {"shared_weights", o.shared_weights}, {"dc", to_string(o.dc)},
           {"input", kPackedKspaceInput}};
 }
+/// model.json of a MoDL: unrolled iterations, CG steps, CNN size and the initial lambda.
 inline nlohmann::json network_json(const ModlOptions& o) {
   return {{"architecture", "modl"},   {"iterations", o.iterations}, {"cg_iterations", o.cg_iterations},
           {"conv_layers", o.conv_layers}, {"features", o.features},  {"lambda_init", o.lambda_init},
