@@ -4,18 +4,16 @@
 // Compare the medians of BM_Fft2cOperator and BM_RawFftwPlan for the same arguments.
 #include <benchmark/benchmark.h>
 
-#include <random>
-
 #include "reconlab/operators.hpp"
+#include "reconlab/random.hpp"
 
 using namespace reconlab;
 
 namespace {
 CArray random_array(Index n, Index batch) {
-  std::mt19937 rng(1);
-  std::normal_distribution<float> g;
+  Random rng(1);
   CArray a(n, n, batch, 1, 1);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(g(rng), g(rng));
+  for (Index i = 0; i < a.size(); ++i) a.data()[i] = rng.complex_normal();
   return a;
 }
 }  // namespace

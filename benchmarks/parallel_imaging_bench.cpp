@@ -8,10 +8,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <random>
 
 #include "reconlab/io/cfl.hpp"
 #include "reconlab/masks.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/sense.hpp"
 #include "reconlab/solvers/cg_sense.hpp"
 #include "reconlab/solvers/coil_maps.hpp"
@@ -20,10 +20,9 @@ using namespace reconlab;
 
 namespace {
 CArray random_array(const Dims& d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
+  Random rng(seed);
   CArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(n(rng), n(rng));
+  for (Index i = 0; i < a.size(); ++i) a.data()[i] = rng.complex_normal();
   return a;
 }
 double since(std::chrono::steady_clock::time_point t0) {

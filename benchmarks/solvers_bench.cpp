@@ -3,9 +3,8 @@
 // iterations; the reported time per item is the time per solver iteration.
 #include <benchmark/benchmark.h>
 
-#include <random>
-
 #include "reconlab/masks.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/solvers/cs_tv.hpp"
 #include "reconlab/solvers/rof.hpp"
 
@@ -14,12 +13,13 @@ using namespace reconlab;
 namespace {
 constexpr int kIters = 20;
 CArray image(Index n) {
-  std::mt19937 rng(2);
-  std::normal_distribution<float> g(0, 0.05f);
+  Random rng(2);
   CArray a(n, n, 1, 1, 1);
   for (Index y = 0; y < n; ++y)
     for (Index x = 0; x < n; ++x)
-      a(x, y, 0, 0, 0) = cfloat((std::abs(x - n / 2) < n / 4 && std::abs(y - n / 2) < n / 3 ? 1.f : 0.f) + g(rng), 0);
+      a(x, y, 0, 0, 0) = cfloat((std::abs(x - n / 2) < n / 4 && std::abs(y - n / 2) < n / 3 ? 1.f : 0.f) +
+                                    float(rng.normal(0, 0.05)),
+                                0);
   return a;
 }
 }  // namespace

@@ -1,8 +1,11 @@
 /// @file reconlab.cpp
 /// The `reconlab` command-line tool, in the spirit of `bart`: one executable, one subcommand per job, arrays in
-/// .npy (C order) or BART .cfl. Every error prints one line "reconlab: error: ..." and exits with status 1.
+/// .npy (C order) or BART .cfl. Every error (bad arguments included) prints one line "reconlab: error: ..." on
+/// stderr, with control and non-ASCII bytes escaped (\xHH), and exits with status 1; --help prints help, exits 0.
 ///
 ///   reconlab metrics --target T --prediction P [--data-range D]     -> JSON {psnr, ssim, nmse, rmse, data_range}
+///     complex inputs (.npy complex dtype; .cfl with a non-zero imaginary part) are measured by magnitude, real
+///     inputs as given (negative values kept), as scikit-image does.
 ///   reconlab rof --weight W IN OUT                                    TV denoising of a real image
 ///   reconlab mask --type random|equispaced|equispaced-fraction|poisson --shape NY,NX --center-fraction F
 ///                 --acceleration R --seed S OUT
@@ -12,11 +15,14 @@
 ///                 [--weights W] [--iterations N] OUT
 ///     k-space may be multi-coil: .npy (coils, ny, nx) (coils the slowest axis), .cfl with coils in BART dim 3;
 ///     maps alike. Without --mask the mask is where any coil's sample is non-zero; without --sens, SENSE methods
-///     estimate maps from the ACS region (parallel_imaging.hpp).
+///     estimate maps from the ACS region (parallel_imaging.hpp). A mask file must hold only 0 and 1 (any dtype;
+///     complex with zero imaginary part): NaN, Inf, negative or other values are an error naming the file, the value
+///     and its index.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "methods.hpp"
@@ -30,16 +36,52 @@ using namespace reconlab;
 
 namespace {
 
-/// Real image from a file: real dtypes as they are; complex files must have zero imaginary part, unless
-/// `magnitude` (then |z|).
-RArray read_real_image(const std::string& path, bool magnitude, const std::string& role) {
+/// NumPy-order shape of dims, e.g. (64, 0, 1, 1, 1) -> "(0, 64)" (trailing 1s of coil/frame/batch dropped).
+std::string shape_text(const Dims& d) {
+  std::size_t k = 5;
+  while (k > 2 && d[k - 1] == 1) --k;
+  std::string s = "(";
+  for (std::size_t i = 0; i < k; ++i) s += (i ? ", " : "") + std::to_string(d[k - 1 - i]);
+  return s + ")";
+}
+
+/// Throws unless every dim of `d` is > 0: an empty array (e.g. a .npy of shape (0, 64)) is never valid input.
+void require_nonempty(const Dims& d, const std::string& role, const std::string& path) {
+  for (Index n : d)
+    require(n > 0, role + " " + path + " is empty (shape " + shape_text(d) + "); a non-empty image is needed");
+}
+
+/// Real image from a file: real dtypes as they are; complex files must have zero imaginary part.
+RArray read_real_image(const std::string& path, const std::string& role) {
   CArray a = io::read_array(path);
+  require_nonempty(dims_of(a), role, path);
   require_finite(a, role + " " + path);
-  if (magnitude) return a.abs();
   for (Index i = 0; i < a.size(); ++i)
     require(a.data()[i].imag() == 0.0f,
             role + " " + path + " is complex; pass a real image (or its magnitude)");
   return a.real();
+}
+
+/// Image for `metrics`: complex inputs by magnitude, real inputs as given (negative values kept, as
+/// scikit-image measures them). A .npy is complex when its dtype is (c8, c16); a BART .cfl, which holds only
+/// complex samples, when any imaginary part is non-zero.
+RArray read_metric_image(const std::string& path, const std::string& role) {
+  CArray a;
+  bool complex = false;
+  if (io::is_npy(path)) {
+    const io::NpyArray f = io::read_npy(path);
+    const Dims d = io::npy_shape_to_dims(f.shape, path);
+    a = CArray(d[0], d[1], d[2], d[3], d[4]);
+    complex = f.is_complex;
+    for (Index i = 0; i < a.size(); ++i)
+      a.data()[i] = complex ? f.data_c[std::size_t(i)] : cfloat(f.data_r[std::size_t(i)], 0.0f);
+  } else {
+    a = io::read_array(path);
+    for (Index i = 0; i < a.size() && !complex; ++i) complex = a.data()[i].imag() != 0.0f;
+  }
+  require_nonempty(dims_of(a), role, path);
+  require_finite(a, role + " " + path);
+  return complex ? RArray(a.abs()) : RArray(a.real());
 }
 
 /// 2D check: dims (nx, ny, 1, 1, 1).
@@ -49,21 +91,40 @@ void require_2d(const Dims& d, const std::string& what) {
 }
 
 /// Reads a mask for k-space of dims kd: 2D (ny, nx), or 1D over columns (nx) broadcast along y (fastMRI style).
+/// Every value must be exactly 0 or 1 (imaginary part 0): NaN, Inf, negative values, other values (a 0/2 mask, a
+/// k-space file given as the mask) are rejected, naming the file, the value and its NumPy index, before anything
+/// is binarised (no method takes sampling weights from a file yet).
 RArray read_mask(const std::string& path, const Dims& kd) {
   CArray m = io::read_array(path);
   const Dims md = dims_of(m);
-  RArray out(kd[0], kd[1], 1, 1, 1);
-  if (md[0] == kd[0] && md[1] == kd[1] && md[2] == 1 && md[3] == 1 && md[4] == 1) {
-    out = m.real();
-  } else if (md[0] == kd[0] && md[1] == 1 && md[2] == 1 && md[3] == 1 && md[4] == 1) {
-    for (Index y = 0; y < kd[1]; ++y)
-      for (Index x = 0; x < kd[0]; ++x) out(x, y, 0, 0, 0) = m(x, 0, 0, 0, 0).real();
-  } else {
-    throw Error("mask " + path + " has dims " + dims_string(md) + "; k-space needs (ny, nx) = (" +
+  const bool plane = md[0] == kd[0] && md[1] == kd[1] && md[2] == 1 && md[3] == 1 && md[4] == 1;
+  const bool column = md[0] == kd[0] && md[1] == 1 && md[2] == 1 && md[3] == 1 && md[4] == 1;
+  if (!plane && !column)
+    throw Error("mask " + path + " has shape " + shape_text(md) + "; k-space needs (ny, nx) = (" +
                 std::to_string(kd[1]) + ", " + std::to_string(kd[0]) + ") or a column mask of length " +
                 std::to_string(kd[0]));
+  for (Index i = 0; i < m.size(); ++i) {
+    const cfloat v = m.data()[i];
+    if ((v.real() == 0.0f || v.real() == 1.0f) && v.imag() == 0.0f) continue;
+    std::ostringstream msg;
+    msg.precision(9);
+    msg << "mask " << path << ": value ";
+    if (v.imag() == 0.0f)
+      msg << v.real();
+    else
+      msg << "(" << v.real() << (std::signbit(v.imag()) ? "" : "+") << v.imag() << "j)";
+    msg << " at index " << (column ? "(" + std::to_string(i) + ")" : "(" + std::to_string(i / md[0]) + ", " +
+                                                                         std::to_string(i % md[0]) + ")")
+        << "; a mask must hold only 0 and 1"
+        << (!std::isfinite(v.real()) || !std::isfinite(v.imag()) ? " (found a non-finite value)"
+            : v.imag() != 0.0f                                    ? " (is this a complex k-space?)"
+            : v.real() < 0.0f                                     ? " (found a negative value)"
+                                                                  : "");
+    throw Error(msg.str());
   }
-  for (Index i = 0; i < out.size(); ++i) out.data()[i] = out.data()[i] != 0.0f ? 1.0f : 0.0f;
+  RArray out(kd[0], kd[1], 1, 1, 1);
+  for (Index y = 0; y < kd[1]; ++y)
+    for (Index x = 0; x < kd[0]; ++x) out(x, y, 0, 0, 0) = m(x, plane ? y : 0, 0, 0, 0).real();
   return out;
 }
 
@@ -100,8 +161,10 @@ int main(int argc, char** argv) {
   std::string target, prediction;
   std::optional<double> data_range;
   auto* cmd_metrics = app.add_subcommand("metrics", "PSNR, SSIM, NMSE, RMSE (fastMRI / scikit-image definitions)");
-  cmd_metrics->add_option("--target", target, "ground truth image (real, or complex: magnitude is used)")->required();
-  cmd_metrics->add_option("--prediction", prediction, "reconstruction (real or complex: magnitude)")->required();
+  cmd_metrics->add_option("--target", target, "ground truth image (real: as given; complex: magnitude is used)")
+      ->required();
+  cmd_metrics->add_option("--prediction", prediction, "reconstruction (real: as given; complex: magnitude)")
+      ->required();
   cmd_metrics->add_option("--data-range", data_range, "data range for PSNR/SSIM (default: max of target)");
 
   double weight = 0.1;
@@ -163,22 +226,34 @@ int main(int argc, char** argv) {
   cmd_recon->add_option("--weights", weights, "networks (unet, kspace-unet, cascade, dncn, modl, modl-sense): trained weights (final.pt, model.json beside it)");
   cmd_recon->add_option("OUT", recon_out, "complex image (.npy or .cfl)")->required();
 
+  // One line for every error, arguments included: "reconlab: error: <message>", exit status 1.
+  auto fail = [](std::string msg) {
+    for (auto& c : msg)
+      if (c == '\n' || c == '\r') c = ' ';
+    while (!msg.empty() && msg.back() == ' ') msg.pop_back();
+    std::cerr << "reconlab: error: " << printable(msg) << "\n";
+    return 1;
+  };
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help (and its variants): help on stdout, exit 0
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty())
+      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask or recon): " + e.what());
+    return fail(e.what());
   }
 
   try {
     if (*cmd_metrics) {
-      RArray t = read_real_image(target, true, "target");
-      RArray p = read_real_image(prediction, true, "prediction");
+      RArray t = read_metric_image(target, "target");
+      RArray p = read_metric_image(prediction, "prediction");
       require_2d(dims_of(t), "target");
       require(dims_of(t) == dims_of(p), "target dims " + dims_string(dims_of(t)) + " and prediction dims " +
                                             dims_string(dims_of(p)) + " differ");
       std::cout << metrics_json(compute_metrics(t, p, data_range)).dump() << "\n";
     } else if (*cmd_rof) {
-      RArray f = read_real_image(in_path, false, "input");
+      RArray f = read_real_image(in_path, "input");
       solvers::SolverStatus st;
       RArray u = solvers::rof_denoise(f, {.weight = weight, .max_iterations = rof_iters, .eps = rof_eps}, &st);
       io::write_array(out_path, u);
@@ -207,6 +282,7 @@ int main(int argc, char** argv) {
       Acquisition acq;
       acq.kspace = io::read_array(kspace_path);
       const Dims kd = dims_of(acq.kspace);
+      require_nonempty(kd, "k-space", kspace_path);
       require(kd[3] == 1 && kd[4] == 1 && kd[0] > 0 && kd[1] > 0,
               "k-space must be (ny, nx) or (coils, ny, nx), got dims " + dims_string(kd) + " (x, y, coil, frame, batch)");
       const bool multicoil = kd[2] > 1;
@@ -220,7 +296,10 @@ int main(int argc, char** argv) {
             for (Index x = 0; x < kd[0]; ++x)
               if (acq.kspace(x, y, c, 0, 0) != cfloat(0)) acq.mask(x, y, 0, 0, 0) = 1;
       }
-      if (!sens_path.empty()) acq.sensitivities = io::read_array(sens_path);
+      if (!sens_path.empty()) {
+        acq.sensitivities = io::read_array(sens_path);
+        require_nonempty(dims_of(*acq.sensitivities), "sensitivity maps", sens_path);
+      }
       validate_acquisition(acq);
       if (multicoil || acq.sensitivities) solvers::validate_multicoil(acq);
       const auto source = maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
@@ -273,11 +352,7 @@ int main(int argc, char** argv) {
                 << "\n";
     }
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    for (auto& c : msg)
-      if (c == '\n') c = ' ';
-    std::cerr << "reconlab: error: " << msg << "\n";
-    return 1;
+    return fail(e.what());
   }
   return 0;
 }

@@ -10,11 +10,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <vector>
 
 #include "reconlab/array.hpp"
 #include "reconlab/error.hpp"
+#include "reconlab/random.hpp"
 
 namespace reconlab {
 
@@ -51,16 +51,16 @@ inline RArray render_ellipses(const std::vector<Ellipse>& ellipses, Index n) {
   return img;
 }
 
-/// One random Shepp-Logan-style phantom, a function of `seed` alone (std::mt19937_64, whose output the standard
-/// fixes; distributions are evaluated by hand so results do not depend on the standard library):
+/// One random Shepp-Logan-style phantom, a function of `seed` alone (reconlab::Random: std::mt19937_64, whose
+/// output the standard fixes, with portable distributions, so results do not depend on the standard library):
 ///   - skull and brain ellipses of the modified Shepp-Logan phantom, scaled by a common factor in [0.8, 1.0],
 ///     per-axis factors in [0.9, 1.1], rotated by [-15, 15] degrees, shifted by up to 0.05;
 ///   - 4 .. 10 interior ellipses with centres within 0.45 of the origin, semi-axes in [0.03, 0.25], any rotation,
 ///     intensity +-[0.1, 0.4] (random sign), added to the brain (lesions, ventricles).
 /// Output dims (n, n, 1, 1, 1), values in [0, 1].
 inline RArray random_phantom(uint64_t seed, Index n = 128) {
-  std::mt19937_64 rng(seed);
-  auto u = [&](double lo, double hi) { return lo + (hi - lo) * (double(rng() >> 11) * 0x1.0p-53); };
+  Random rng(seed);
+  auto u = [&](double lo, double hi) { return rng.uniform_double(lo, hi); };
   const double scale = u(0.8, 1.0), sx = u(0.9, 1.1), sy = u(0.9, 1.1), rot = u(-15, 15), dx = u(-.05, .05),
                dy = u(-.05, .05);
   const double rr = rot * 3.14159265358979323846 / 180.0;
@@ -74,7 +74,7 @@ inline RArray random_phantom(uint64_t seed, Index n = 128) {
     e.theta_deg += rot;
     es.push_back(e);
   }
-  const int extra = 4 + int(rng() % 7);
+  const int extra = 4 + int(rng.next_u64() % 7);  // raw modulo, kept so that phantom sets stay bit-identical
   for (int i = 0; i < extra; ++i) {
     const double r = 0.45 * std::sqrt(u(0, 1)), phi = u(0, 2 * 3.14159265358979323846);
     const double sign = u(0, 1) < 0.5 ? -1.0 : 1.0;

@@ -5,7 +5,6 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 
 #include "../common/run_cli.hpp"
 #include "reconlab/io/npy.hpp"
@@ -28,8 +27,6 @@ Files write_case() {
   f.dir = std::filesystem::temp_directory_path() / ("reconlab_pi_cli_" + std::to_string(::getpid()));
   std::filesystem::create_directories(f.dir);
   const Index nx = 40, ny = 32, nc = 4;
-  std::mt19937 rng(3);
-  std::normal_distribution<float> n(0.f, 1.f);
   f.image = CArray(nx, ny, 1, 1, 1);
   f.maps = CArray(nx, ny, nc, 1, 1);
   for (Index y = 0; y < ny; ++y)

@@ -1,27 +1,26 @@
 #pragma once
 // Seeded random test inputs shared by the test suites (and benchmarks).
 #include <cmath>
-#include <random>
 
 #include "reconlab/array.hpp"
+#include "reconlab/random.hpp"
 
 namespace reconlab::test_support {
 
-/// Complex array of dims d with independent N(0, 1) real and imaginary parts (std::mt19937 seeded with `seed`).
+/// Complex array of dims d with independent N(0, 1) real and imaginary parts (reconlab::Random seeded with `seed`:
+/// the same values with every standard library).
 inline CArray random_array(const Dims& d, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
+  Random rng(seed);
   CArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(n(rng), n(rng));
+  for (Index i = 0; i < a.size(); ++i) a.data()[i] = rng.complex_normal();
   return a;
 }
 
 /// 2D mask (nx, ny, 1, 1, 1) with each sample set to 1 with probability `p`.
 inline RArray random_mask(Index nx, Index ny, unsigned seed, double p) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution b(p);
+  Random rng(seed);
   RArray m(nx, ny, 1, 1, 1);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = b(rng) ? 1.f : 0.f;
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = rng.bernoulli(p) ? 1.f : 0.f;
   return m;
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "reconlab/io.hpp"
+#include "reconlab/random.hpp"
 
 namespace fs = std::filesystem;
 using namespace reconlab;
@@ -103,18 +104,16 @@ std::string npy_file(const std::string& dict, const std::string& data, int major
 }
 
 CArray random_complex(Dims d, unsigned seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> n;
+  Random g(seed);
   CArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = cfloat(n(g), n(g));
+  for (Index i = 0; i < a.size(); ++i) a.data()[i] = g.complex_normal();
   return a;
 }
 
 RArray random_real(Dims d, unsigned seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> n;
+  Random g(seed);
   RArray a(d[0], d[1], d[2], d[3], d[4]);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = n(g);
+  for (Index i = 0; i < a.size(); ++i) a.data()[i] = float(g.normal());
   return a;
 }
 

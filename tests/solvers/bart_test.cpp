@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "reconlab/io/npy.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/solvers/bart.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 
@@ -35,15 +37,55 @@ double rel_diff(const CArray& a, const CArray& b) {
 // implementation of the same transform), and the cfl written and read back keeps every sample.
 TEST(Bart, FftRoundTripMatchesOurCentredFft) {
   if (!have_bart()) GTEST_SKIP() << "bart not installed";
-  std::mt19937 rng(4);
-  std::normal_distribution<float> n(0, 1);
+  Random rng(4);
   CArray x(24, 18, 1, 1, 1);
-  for (Index i = 0; i < x.size(); ++i) x.data()[i] = cfloat(n(rng), n(rng));
+  for (Index i = 0; i < x.size(); ++i) x.data()[i] = rng.complex_normal();
   auto r = solvers::run_bart("fft", {"-u", "3"}, {{"x", &x}});
   EXPECT_LT(rel_diff(r.output, EigenFftw::fft2c(x)), 1e-5);
   EXPECT_EQ(r.command, "bart fft -u 3 x out");
   auto back = solvers::run_bart("fft", {"-u", "-i", "3"}, {{"k", &r.output}});
   EXPECT_LT(rel_diff(back.output, x), 1e-5);
+}
+
+// TMPDIR holding a single quote and a space (which broke the shell command line bart used to be run through): the
+// scratch folder lands there, bart runs in it, and `bart fft -u 3` still equals our centred unitary FFT;
+// `bart pics` (the study's call) runs there too, and a bart failure is reported with bart's own message.
+TEST(Bart, RunsWhenTmpdirHoldsAQuoteAndASpace) {
+  if (!have_bart()) GTEST_SKIP() << "bart not installed";
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old ? old : "";
+  const auto dir = std::filesystem::temp_directory_path() / ("reconlab it's tmp " + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  setenv("TMPDIR", dir.c_str(), 1);
+  ASSERT_EQ(std::filesystem::temp_directory_path(), dir);
+  Random rng(5);
+  CArray x(16, 12, 1, 1, 1);
+  for (Index i = 0; i < x.size(); ++i) x.data()[i] = rng.complex_normal();
+  auto r = solvers::run_bart("fft", {"-u", "3"}, {{"x", &x}});
+  EXPECT_LT(rel_diff(r.output, EigenFftw::fft2c(x)), 1e-5);
+  EXPECT_EQ(r.command, "bart fft -u 3 x out");
+
+  CArray k = EigenFftw::fft2c(x);
+  CArray sens(16, 12, 1, 1, 1);
+  sens.setConstant(cfloat(1, 0));
+  auto p = solvers::bart_pics_tv(k, sens, {.lambda = 1e-4, .iterations = 30, .rescale = true});
+  EXPECT_LT(rel_diff(p.output, x), 0.05);  // fully sampled, tiny lambda: pics returns the image itself
+
+  EXPECT_THAT(solvers::bart_version(), ::testing::StartsWith("v"));
+  try {
+    solvers::run_bart("fft", {"-u", "3", "no-such-input"}, {});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("bart failed"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("bart fft -u 3 no-such-input out"));
+  }
+  if (old)
+    setenv("TMPDIR", saved.c_str(), 1);
+  else
+    unsetenv("TMPDIR");
+  // Every scratch folder was removed.
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  std::filesystem::remove_all(dir);
 }
 
 // Our wrapper reproduces the BART 0.8.00 pics outputs stored in ../shared/reference.

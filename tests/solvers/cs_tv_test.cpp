@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
-#include <random>
-
+#include "reconlab/random.hpp"
 #include "reconlab/solvers/cg.hpp"
 #include "reconlab/solvers/cs_tv.hpp"
 
@@ -25,11 +24,10 @@ CArray phantom(Index nx, Index ny) {
 }
 
 RArray random_columns(Index nx, Index ny, double fraction, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::bernoulli_distribution b(fraction);
+  Random rng(seed);
   RArray m(nx, ny, 1, 1, 1);
   for (Index i = 0; i < nx; ++i) {
-    const bool on = b(rng) || std::abs(i - nx / 2) < 3;
+    const bool on = rng.bernoulli(fraction) || std::abs(i - nx / 2) < 3;
     for (Index y = 0; y < ny; ++y) m(i, y, 0, 0, 0) = on ? 1.f : 0.f;
   }
   return m;

@@ -5,12 +5,12 @@
 
 #include <filesystem>
 #include <numbers>
-#include <random>
 
 #include "../common/random_data.hpp"
 #include "../common/operator_battery.hpp"
 #include "reconlab/io/cfl.hpp"
 #include "reconlab/masks.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/solvers/coil_compression.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
@@ -40,14 +40,13 @@ CArray phantom(Index nx, Index ny) {
 /// Band-limited coil maps: each coil is a sum of a few low-frequency complex exponentials, so every coil's
 /// k-space is the object's k-space convolved with a small kernel (the setting where GRAPPA is exact).
 CArray smooth_maps(Index nx, Index ny, Index nc, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.f, 1.f);
+  Random rng(seed);
   CArray m(nx, ny, nc, 1, 1);
   m.setZero();
   for (Index c = 0; c < nc; ++c)
     for (int fy = -1; fy <= 1; ++fy)
       for (int fx = -1; fx <= 1; ++fx) {
-        const cfloat a = cfloat(n(rng), n(rng)) * (fx == 0 && fy == 0 ? 2.0f : 0.6f);
+        const cfloat a = rng.complex_normal() * (fx == 0 && fy == 0 ? 2.0f : 0.6f);
         for (Index y = 0; y < ny; ++y)
           for (Index x = 0; x < nx; ++x)
             m(x, y, c, 0, 0) += a * std::polar(1.0f, float(2 * std::numbers::pi * (double(fx) * x / nx + double(fy) * y / ny)));

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reconlab/io/npy.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/solvers/rof.hpp"
 
 using namespace reconlab;
@@ -43,10 +44,9 @@ TEST(Rof, MatchesScikitImageMinimisers) {
 
 TEST(Rof, ObjectiveFallsAndLargerWeightSmoothsMore) {
   RArray f(48, 40, 1, 1, 1);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> n(0, 0.1f);
+  Random rng(1);
   for (Index y = 0; y < 40; ++y)
-    for (Index x = 0; x < 48; ++x) f(x, y, 0, 0, 0) = (x > 20 && y > 15 ? 1.f : 0.f) + n(rng);
+    for (Index x = 0; x < 48; ++x) f(x, y, 0, 0, 0) = (x > 20 && y > 15 ? 1.f : 0.f) + float(rng.normal(0, 0.1));
   solvers::SolverStatus st;
   RArray u1 = solvers::rof_denoise(f, {.weight = 0.05, .max_iterations = 300, .eps = 1e-7}, &st);
   ASSERT_GT(st.objective.size(), 10u);

@@ -75,7 +75,7 @@ inline std::vector<long> read_header(const std::string& hdr) {
       used = 0;
     }
     if (used != tok.size() || v < 1)
-      throw Error("cfl header " + hdr + ": bad header: size '" + tok + "' is not a positive integer");
+      throw Error(printable("cfl header " + hdr + ": bad header: size '" + tok + "' is not a positive integer"));
     dims.push_back(v);
   }
   if (dims.empty()) throw Error("cfl header " + hdr + ": bad header: empty \"# Dimensions\" line");

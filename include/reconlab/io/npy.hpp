@@ -54,8 +54,10 @@ struct NpyArray {
 
 namespace npy_detail {
 
+/// Throws Error("npy file <path>: <what>") with control and non-ASCII bytes escaped (reconlab::printable): `what`
+/// may quote header bytes of a corrupt file.
 [[noreturn]] inline void fail(const std::string& path, const std::string& what) {
-  throw Error("npy file " + path + ": " + what);
+  throw Error(printable("npy file " + path + ": " + what));
 }
 
 /// Minimal parser for the Python dict literal in a .npy header.

@@ -3,7 +3,6 @@
 /// Paper figures through gnuplot (Debian's gnuplot-nox, pngcairo terminal): box plots of a metric per method
 /// and acceleration, image panels (ground truth, reconstructions, error maps), masks, and training curves.
 /// Images are handed to gnuplot as raw float32 files (x fastest), drawn with `with image`, row 0 at the top.
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,17 +12,30 @@
 #include "reconlab/array.hpp"
 #include "reconlab/io/atomic.hpp"
 #include "reconlab/study/results.hpp"
+#include "reconlab/subprocess.hpp"
 
 namespace reconlab::study {
 
-/// Runs gnuplot on `script` (written next to the figure as <png>.gp, so the figure can be re-made by hand).
-/// Throws Error if gnuplot is missing or fails.
+/// `text` as a gnuplot single-quoted string literal: 'text' with each ' doubled (gnuplot's only escape inside
+/// single quotes), so file names and titles with quotes, spaces or backslashes reach gnuplot unchanged.
+inline std::string gnuplot_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+/// Runs gnuplot on `script` (written next to the figure as <png>.gp, so the figure can be re-made by hand), without
+/// a shell (subprocess.hpp), so any characters in the path work; what gnuplot prints is written to <png>.gp.log.
+/// Paths inside `script` must be quoted with gnuplot_quote. Throws Error if gnuplot is missing or fails (the
+/// message names the log).
 inline void run_gnuplot(const std::filesystem::path& png, const std::string& script) {
   const auto gp = std::filesystem::path(png).replace_extension(".gp");
   io::atomic_write_text(gp, script);
-  const std::string cmd = "gnuplot '" + gp.string() + "' > '" + gp.string() + ".log' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  require(rc == 0, "gnuplot failed for " + png.string() + " (see " + gp.string() + ".log; is gnuplot installed?)");
+  const auto log = std::filesystem::path(gp.string() + ".log");
+  const ProcessResult r = run_process({"gnuplot", gp.string()});
+  io::atomic_write_text(log, r.output);
+  require(r.exit_status == 0, "gnuplot failed for " + png.string() + " (exit " + std::to_string(r.exit_status) +
+                                  "; see " + log.string() + ")");
 }
 
 /// Writes the (x, y) plane of `img` as raw float32 for gnuplot; returns the path.
@@ -55,18 +67,20 @@ inline void boxplot_figure(const ResultsTable& table, const std::string& dataset
       const double x = double(g) * (double(methods.size()) + 1) + double(m) + 1;
       x_max = std::max(x_max, x);
       plots << (block ? ", " : "") << "DAT index " << block << " using (" << x << "):1 lc " << (m + 1);
-      xtics << (block ? ", " : "") << "'" << methods[m] << " R" << rs[g] << "' " << x;
+      std::ostringstream label;
+      label << methods[m] << " R" << rs[g];
+      xtics << (block ? ", " : "") << gnuplot_quote(label.str()) << " " << x;
       ++block;
     }
   require(block > 0, "boxplot_figure: no rows for dataset " + dataset);
   const auto dat = std::filesystem::path(png).replace_extension(".dat");
   io::atomic_write_text(dat, data.str());
   std::ostringstream gp;
-  gp << "set terminal pngcairo size 1000,500 font 'Sans,10'\nset output '" << png.string() << "'\n"
-     << "DAT = '" << dat.string() << "'\n"
+  gp << "set terminal pngcairo size 1000,500 font 'Sans,10'\nset output " << gnuplot_quote(png.string()) << "\n"
+     << "DAT = " << gnuplot_quote(dat.string()) << "\n"
      << "set style data boxplot\nset style boxplot outliers pointtype 7\nset style fill solid 0.4 border -1\n"
-     << "set boxwidth 0.6\nset key off\nset grid ytics\nset ylabel '" << metric << "'\n"
-     << "set title '" << dataset << ": " << metric << " per method and R'\n"
+     << "set boxwidth 0.6\nset key off\nset grid ytics\nset ylabel " << gnuplot_quote(metric) << "\n"
+     << "set title " << gnuplot_quote(dataset + ": " + metric + " per method and R") << "\n"
      << "set xrange [0:" << x_max + 1 << "]\n"  // explicit: autoscaling fails for boxes of two samples
      << "set xtics rotate by -30 (" << xtics.str() << ")\nplot " << plots.str() << "\n";
   run_gnuplot(png, gp.str());
@@ -87,16 +101,19 @@ inline void image_panel(const std::vector<PanelImage>& images, int columns, cons
   const Index nx = images[0].image.dimension(0), ny = images[0].image.dimension(1);
   const int w = 260 * columns, h = int(290.0 * rows * double(ny) / double(nx)) + 40;
   std::ostringstream gp;
-  gp << "set terminal pngcairo size " << w << "," << h << " font 'Sans,9'\nset output '" << png.string() << "'\n"
-     << "set multiplot layout " << rows << "," << columns << " title '" << title << "'\n"
+  gp << "set terminal pngcairo size " << w << "," << h << " font 'Sans,9'\n"
+     << "set output " << gnuplot_quote(png.string()) << "\n"
+     << "set multiplot layout " << rows << "," << columns << " title " << gnuplot_quote(title) << "\n"
      << "unset key\nunset colorbox\nunset tics\nunset border\nset palette grey\nset size ratio -1\n"
      << "set margins 0,0,0,4\n"
      << "set xrange [-0.5:" << nx - 0.5 << "]\nset yrange [-0.5:" << ny - 0.5 << "]\n";
   for (std::size_t i = 0; i < images.size(); ++i) {
     const auto f = std::filesystem::path(png).replace_extension("." + std::to_string(i) + ".f32");
     write_f32(f, images[i].image);
-    gp << "set title '" << images[i].title << "'\nset cbrange [" << images[i].lo << ":" << images[i].hi << "]\n"
-       << "plot '" << f.string() << "' binary array=(" << nx << "," << ny << ") format='%float' flipy with image\n";
+    gp << "set title " << gnuplot_quote(images[i].title) << "\nset cbrange [" << images[i].lo << ":" << images[i].hi
+       << "]\n"
+       << "plot " << gnuplot_quote(f.string()) << " binary array=(" << nx << "," << ny
+       << ") format='%float' flipy with image\n";
   }
   gp << "unset multiplot\n";
   run_gnuplot(png, gp.str());
@@ -106,10 +123,11 @@ inline void image_panel(const std::vector<PanelImage>& images, int columns, cons
 inline void loss_curve_figure(const std::filesystem::path& loss_csv, const std::filesystem::path& png,
                               const std::string& title) {
   std::ostringstream gp;
-  gp << "set terminal pngcairo size 800,500 font 'Sans,10'\nset output '" << png.string() << "'\n"
+  gp << "set terminal pngcairo size 800,500 font 'Sans,10'\nset output " << gnuplot_quote(png.string()) << "\n"
      << "set datafile separator ','\nset key top right\nset grid\nset logscale y\nset xlabel 'epoch'\n"
-     << "set ylabel 'loss'\nset title '" << title << "'\n"
-     << "plot '" << loss_csv.string() << "' every ::1 using 1:2 with linespoints title 'train', '' every ::1 "
+     << "set ylabel 'loss'\nset title " << gnuplot_quote(title) << "\n"
+     << "plot " << gnuplot_quote(loss_csv.string())
+     << " every ::1 using 1:2 with linespoints title 'train', '' every ::1 "
      << "using 1:3 with linespoints title 'validation'\n";
   run_gnuplot(png, gp.str());
 }

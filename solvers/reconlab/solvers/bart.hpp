@@ -2,18 +2,15 @@
 /// @file bart.hpp
 /// BART (Berkeley Advanced Reconstruction Toolbox, Uecker et al.) through its command line: write .cfl, run
 /// `bart`, read back. The exact command line is returned so studies record it with their results.
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "reconlab/array.hpp"
 #include "reconlab/io/cfl.hpp"
+#include "reconlab/subprocess.hpp"
 
 namespace reconlab::solvers {
 
@@ -37,16 +34,13 @@ inline std::string find_bart() {
   throw Error("bart not found: install the Debian package 'bart' (apt-get install bart) or set RECONLAB_BART");
 }
 
-/// BART's version string (`bart version`), e.g. "v0.8.00". Throws Error when bart is missing.
+/// BART's version string (`bart version`), e.g. "v0.8.00". Throws Error when bart is missing or fails.
 inline std::string bart_version() {
-  const std::string cmd = "'" + find_bart() + "' version 2>&1";
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    ::pclose(p);
-  }
+  const std::string bart = find_bart();
+  const ProcessResult r = run_process({bart, "version"});
+  std::string out = r.output;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  require(r.exit_status == 0, "bart version failed (exit " + std::to_string(r.exit_status) + "): " + out);
   return out;
 }
 
@@ -79,40 +73,32 @@ class TempDir {
   std::string path_;
 };
 
-/// Runs `bart <tool> <args...> <inputs...> <out>` in a scratch folder: each input array is written as a .cfl
-/// named in `input_names`, the output is read back. Arrays map to BART's dims as reconlab::io::write_cfl
-/// documents (x = dim 0, y = dim 1, coil = dim 3). Throws Error if bart is missing, fails (its output is quoted),
-/// or writes no output.
+/// Runs `bart <tool> <args...> <inputs...> out` in a scratch folder (under TMPDIR; any characters in its path are
+/// fine: bart is started without a shell, see subprocess.hpp): each input array is written as a .cfl named in
+/// `input_names`, the output is read back. Arrays map to BART's dims as reconlab::io::write_cfl documents (x = dim
+/// 0, y = dim 1, coil = dim 3). BartResult::command is that command line as a person would type it in the scratch
+/// folder ("bart fft -u 3 x out"). Throws Error if bart is missing, fails (its output is quoted), or writes no
+/// output.
 inline BartResult run_bart(const std::string& tool, const std::vector<std::string>& args,
                            const std::vector<std::pair<std::string, const CArray*>>& inputs) {
   const std::string bart = find_bart();
   TempDir dir;
-  std::string cmd_shown = "bart " + tool;
-  std::string cmd = "cd '" + dir.path() + "' && '" + bart + "' " + tool;
-  for (const auto& a : args) {
-    cmd_shown += " " + a;
-    cmd += " " + a;
-  }
+  std::vector<std::string> argv{bart, tool};
+  argv.insert(argv.end(), args.begin(), args.end());
   for (const auto& [name, arr] : inputs) {
     io::write_cfl(dir.path() + "/" + name, *arr);
-    cmd_shown += " " + name;
-    cmd += " " + name;
+    argv.push_back(name);
   }
-  cmd_shown += " out";
-  cmd += " out > bart.log 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::string log;
-  {
-    std::ifstream in(dir.path() + "/bart.log");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    log = ss.str();
-  }
-  if (rc != 0 || !std::filesystem::exists(dir.path() + "/out.cfl")) {
-    throw Error("bart failed (exit " + std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : rc) + "): " + cmd_shown +
-                "\n" + log);
-  }
-  return {io::read_cfl(dir.path() + "/out"), cmd_shown, log};
+  argv.push_back("out");
+  std::vector<std::string> shown = argv;
+  shown[0] = "bart";
+  const std::string cmd_shown = command_line(shown);
+  ProcessOptions in_dir;
+  in_dir.working_directory = dir.path();
+  const ProcessResult r = run_process(argv, in_dir);
+  if (r.exit_status != 0 || !std::filesystem::exists(dir.path() + "/out.cfl"))
+    throw Error("bart failed (exit " + std::to_string(r.exit_status) + "): " + cmd_shown + "\n" + r.output);
+  return {io::read_cfl(dir.path() + "/out"), cmd_shown, r.output};
 }
 
 /// Options of bart_pics_tv.

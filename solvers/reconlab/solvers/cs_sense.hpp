@@ -10,9 +10,9 @@
 /// Images (nx, ny, 1, 1, 1); k-space (nx, ny, coils, 1, 1); lambda in the image's units (data term 0.5||.||^2).
 #include <cmath>
 #include <cstdint>
-#include <random>
 
 #include "reconlab/operators.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/sense.hpp"
 #include "reconlab/solvers/common.hpp"
 #include "reconlab/solvers/fista.hpp"
@@ -130,8 +130,8 @@ CArray cs_wavelet_operator(const Op& A, const CArray& y, double L, const CsWavel
   require(opt.lambda >= 0, "cs-wavelet: lambda must be >= 0");
   require_finite(y, "cs-wavelet k-space");
   const HaarWavelet W(opt.levels);
-  std::mt19937_64 rng(opt.seed);
-  std::uniform_int_distribution<Index> shift(0, (Index(1) << std::min(opt.levels, 20)) - 1);
+  Random rng(opt.seed);  // portable shifts (random.hpp): the same on every standard library
+  auto shift = [hi = (Index(1) << std::min(opt.levels, 20)) - 1](Random& r) { return Index(r.uniform_int(0, hi)); };
   auto prox = [&](const CArray& v, double t) {
     if (!opt.cycle_spin) return wavelet_soft_threshold(W, v, float(t * opt.lambda));
     const Index sx = shift(rng), sy = shift(rng);
