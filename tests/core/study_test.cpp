@@ -23,8 +23,8 @@ TEST(ResultsTable, PersistsAndResumes) {
   {
     study::ResultsTable t(path);
     EXPECT_TRUE(t.rows().empty());
-    t.add({"ds", "c1", 4, "zero-filled", {30.5, 0.8, 0.05, 0.01, 1.0}, 0.2});
-    t.add({"ds", "c1", 8, "zero-filled", {27.25, 0.7, 0.09, 0.02, 1.0}, 0.2});
+    t.add({"ds", "c1", 4, "zero-filled", {30.5, 0.8, 0.05, 0.01, 1.0}, 0.2, {}, {}});
+    t.add({"ds", "c1", 8, "zero-filled", {27.25, 0.7, 0.09, 0.02, 1.0}, 0.2, {}, {}});
   }
   study::ResultsTable resumed(path);
   ASSERT_EQ(resumed.rows().size(), 2u);
@@ -54,7 +54,7 @@ TEST(Summary, MeanAndSampleStd) {
   const auto path = tmp("sum.csv");
   std::filesystem::remove(path);
   study::ResultsTable t(path);
-  for (int i = 1; i <= 4; ++i) t.add({"brain", "c" + std::to_string(i), 4, "cs-tv", {double(i), 0.5, 0.1, 0.0, 1.0}, 1.0});
+  for (int i = 1; i <= 4; ++i) t.add({"brain", "c" + std::to_string(i), 4, "cs-tv", {double(i), 0.5, 0.1, 0.0, 1.0}, 1.0, {}, {}});
   const std::string md = study::summary_markdown(t, {"zero-filled", "cs-tv"});
   EXPECT_THAT(md, ::testing::HasSubstr("| 4 | cs-tv | 2.50 ± 1.29 |"));
   EXPECT_THAT(md, ::testing::Not(::testing::HasSubstr("zero-filled")));
@@ -80,4 +80,47 @@ TEST(Manifest, ChooseWeightPicksTheBestScoreAndResumesWithoutEvaluating) {
   EXPECT_EQ(calls, 0);
   EXPECT_EQ((*resumed)["validation_grid"]["cs-tv@R4"].size(), 3u);
   EXPECT_THROW(study::choose_weight(resumed, "other", {}, [](double) { return 0.0; }), Error);
+}
+
+TEST(ResultsTable, FrameAndScaleColumnsRoundTripAndKeyRows) {
+  const auto path = tmp("frames.csv");
+  std::filesystem::remove(path);
+  const study::TableColumns cols{.frame = true, .scale = true};
+  {
+    study::ResultsTable t(path, cols);
+    t.add_rows({{"cine", "c1", 4, "cs-tv", {30, 0.8, 0.05, 0.01, 1.0}, 2.0, 0, 2.0},
+                {"cine", "c1", 4, "cs-tv", {31, 0.8, 0.05, 0.01, 1.0}, 2.0, 1, 2.0}});
+    EXPECT_THROW(study::ResultsTable(path, {}).rows(), Error);  // another header: a clear error
+  }
+  {
+    std::ifstream in(path);
+    std::string header;
+    std::getline(in, header);
+    EXPECT_EQ(header, "dataset,case,acceleration,frame,scale,method,psnr,ssim,nmse,rmse,data_range,seconds");
+  }
+  study::ResultsTable resumed(path, cols);
+  ASSERT_EQ(resumed.rows().size(), 2u);
+  EXPECT_EQ(resumed.rows()[1].frame, 1);
+  EXPECT_EQ(resumed.rows()[1].scale, 2.0);
+  EXPECT_TRUE(resumed.has("cine", "c1", 4, "cs-tv", 2.0));
+  EXPECT_FALSE(resumed.has("cine", "c1", 4, "cs-tv", 4.0));
+  EXPECT_FALSE(resumed.has("cine", "c1", 4, "cs-tv"));
+  // A row with a frame in a table without a frame column is refused.
+  study::ResultsTable plain(tmp("plain.csv"));
+  EXPECT_THROW(plain.add({"a", "b", 4, "m", {}, 0, 3, {}}), Error);
+}
+
+TEST(ResultsTable, ANonNumberIsAClearError) {
+  const auto path = tmp("nan.csv");
+  {
+    std::ofstream f(path);
+    f << study::ResultsTable::header({}) << "\nds,c1,4,zf,abc,0.5,0.1,0.1,1,0.2\n";
+  }
+  try {
+    study::ResultsTable t(path);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("line 2"));
+    EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("'abc'"));
+  }
 }
