@@ -168,13 +168,16 @@ int main(int argc, char** argv) {
   cmd_metrics->add_option("--data-range", data_range, "data range for PSNR/SSIM (default: max of target)");
 
   double weight = 0.1;
-  int rof_iters = 200;
-  double rof_eps = 2e-4;
+  int rof_iters = solvers::RofOptions{}.max_iterations;
+  double rof_tol = solvers::RofOptions{}.tolerance;
   std::string in_path, out_path;
   auto* cmd_rof = app.add_subcommand("rof", "ROF / TV denoising of a real image (Chambolle 2004)");
   cmd_rof->add_option("--weight", weight, "TV weight w of 0.5||u-f||^2 + w TV(u), in the image's units")->required();
-  cmd_rof->add_option("--iterations", rof_iters, "maximum iterations")->capture_default_str();
-  cmd_rof->add_option("--eps", rof_eps, "stopping tolerance on the relative energy change")->capture_default_str();
+  cmd_rof->add_option("--iterations", rof_iters, "iteration cap (the duality gap, not the cap, should stop it)")
+      ->capture_default_str();
+  cmd_rof->add_option("--tolerance", rof_tol,
+                      "stop when the duality gap <= tolerance x the ROF energy (certifies ||u - u*|| <= sqrt(2 gap))")
+      ->capture_default_str();
   cmd_rof->add_option("IN", in_path, "real image (.npy or .cfl)")->required();
   cmd_rof->add_option("OUT", out_path, "denoised image")->required();
 
@@ -207,9 +210,12 @@ int main(int argc, char** argv) {
                         "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet | modl-sense (multi-coil; a trained "
                         "multi-coil MoDL, needs --weights)")
       ->required()
-      ->check(CLI::IsMember({"zero-filled", "rof", "cs-tv", "bart-pics", "unet", "kspace-unet", "cascade", "dncn",
-                             "modl", "cg-sense", "grappa", "cs-wavelet",
-                             "bart-pics-wavelet", "modl-sense"}));
+      ->check(CLI::IsMember([] {
+        std::vector<std::string> methods{"zero-filled", "rof",        "cs-tv",     "bart-pics",
+                                         "cg-sense",    "grappa",     "cs-wavelet", "bart-pics-wavelet"};
+        for (const auto& n : tool::network_method_names()) methods.push_back(n);  // the model registry's networks
+        return methods;
+      }()));
   cmd_recon->add_option("--kspace", kspace_path,
                         "centred k-space, complex .npy (ny, nx) or (coils, ny, nx), or .cfl (coils in dim 3)")
       ->required();
@@ -255,9 +261,16 @@ int main(int argc, char** argv) {
     } else if (*cmd_rof) {
       RArray f = read_real_image(in_path, "input");
       solvers::SolverStatus st;
-      RArray u = solvers::rof_denoise(f, {.weight = weight, .max_iterations = rof_iters, .eps = rof_eps}, &st);
+      std::vector<double> gaps;
+      RArray u = solvers::rof_denoise(f, {.weight = weight, .max_iterations = rof_iters, .tolerance = rof_tol}, &st,
+                                      &gaps);
       io::write_array(out_path, u);
-      std::cout << nlohmann::json{{"iterations", st.iterations}, {"converged", st.converged}}.dump() << "\n";
+      double worst = 0;
+      for (double g : gaps) worst = std::max(worst, g);
+      std::cout << nlohmann::json{{"iterations", st.iterations}, {"converged", st.converged},
+                                  {"relative_gap", worst}}
+                       .dump()
+                << "\n";
     } else if (*cmd_mask) {
       const auto s = parse_shape(shape);
       const Index ny = s[0], nx = s[1];
@@ -287,14 +300,9 @@ int main(int argc, char** argv) {
               "k-space must be (ny, nx) or (coils, ny, nx), got dims " + dims_string(kd) + " (x, y, coil, frame, batch)");
       const bool multicoil = kd[2] > 1;
       if (!mask_path.empty()) {
-        acq.mask = read_mask(mask_path, kd);
+        acq.sampling = read_mask(mask_path, kd);
       } else {
-        acq.mask = RArray(kd[0], kd[1], 1, 1, 1);
-        acq.mask.setZero();
-        for (Index c = 0; c < kd[2]; ++c)
-          for (Index y = 0; y < kd[1]; ++y)
-            for (Index x = 0; x < kd[0]; ++x)
-              if (acq.kspace(x, y, c, 0, 0) != cfloat(0)) acq.mask(x, y, 0, 0, 0) = 1;
+        acq.sampling = mask_from_kspace(acq.kspace);
       }
       if (!sens_path.empty()) {
         acq.sensitivities = io::read_array(sens_path);
@@ -316,14 +324,15 @@ int main(int argc, char** argv) {
       } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
         rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
                                                                     lambda.value_or(0.005), iterations.value_or(100));
-      } else if (method == "modl-sense") {
-        // Maps: --sens, else --estimate-maps (lowres is estimated inside the network's reconstructor).
-        require(!weights.empty(), "--method modl-sense needs --weights (a trained final.pt with model.json)");
-        if (!acq.sensitivities && maps_source == "ecalib")
-          acq.sensitivities = solvers::ecalib_maps(EigenFftw::multiply_mask(acq.mask, acq.kspace), &acq.mask).maps;
+      } else if (const auto nets = tool::network_method_names();
+                 std::find(nets.begin(), nets.end(), method) != nets.end()) {
+        // Every trained network, through the model registry (final.pt with model.json; single-coil networks
+        // refuse multi-coil k-space). Multi-coil maps: --sens, else --estimate-maps (lowres is estimated inside
+        // the network's reconstructor).
         rec = tool::make_network_reconstructor(method, weights);
-      } else if (multicoil && (method == "rof" || method == "unet" || method == "kspace-unet" ||
-                               method == "cascade" || method == "dncn" || method == "modl")) {
+        if (multicoil && !acq.sensitivities && maps_source == "ecalib")
+          acq.sensitivities = solvers::ecalib_maps(EigenFftw::multiply_mask(acq.mask(), acq.kspace), &acq.mask()).maps;
+      } else if (multicoil && method == "rof") {
         throw Error("--method " + method + " takes single-coil k-space; this k-space has " + std::to_string(kd[2]) +
                     " coils");
       } else if (method == "zero-filled") {
@@ -333,21 +342,18 @@ int main(int argc, char** argv) {
             solvers::RofOptions{.weight = lambda.value_or(0.05), .max_iterations = iterations.value_or(200)});
       } else if (method == "cs-tv") {
         rec = std::make_unique<solvers::CsTvReconstructor>(
-            solvers::CsTvOptions{.lambda = lambda.value_or(2e-3), .max_iterations = iterations.value_or(300)});
+            solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
+                                 .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
       } else if (method == "bart-pics") {
         rec = std::make_unique<solvers::BartPicsReconstructor>(
             solvers::BartPicsOptions{.lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100)});
-      } else if (method != "unet") {
-        require(!weights.empty(), "--method " + method + " needs --weights (a trained final.pt with model.json)");
-        rec = tool::make_network_reconstructor(method, weights);
       } else {
-        require(!weights.empty(), "--method unet needs --weights (a trained final.pt)");
-        rec = tool::make_unet_reconstructor(weights);
+        throw Error("unknown --method " + method);
       }
       CArray img = rec->reconstruct(acq);
       io::write_array(recon_out, img);
       std::cout << nlohmann::json{{"method", rec->name()}, {"parameters", rec->parameters()},
-                                  {"acceleration", acceleration_of(acq.mask)}, {"output", recon_out}}
+                                  {"acceleration", acceleration_of(acq.mask())}, {"output", recon_out}}
                        .dump()
                 << "\n";
     }

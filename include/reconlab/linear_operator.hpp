@@ -2,7 +2,13 @@
 /// @file linear_operator.hpp
 /// The LinearOperator concept and operator composition, after SigPy's linop (shapes known to each operator,
 /// shape errors that name it) and BART's linops (explicit normal operators).
+#include <cmath>
+#include <complex>
 #include <concepts>
+#include <functional>
+#include <memory>
+#include <tuple>
+#include <vector>
 #include <string>
 #include <utility>
 
@@ -57,6 +63,8 @@ class Composed {
   }
   Range apply(const Domain& x) const { return a_.apply(b_.apply(x)); }
   Domain adjoint(const Range& y) const { return b_.adjoint(a_.adjoint(y)); }
+  /// (A B)^H (A B) x = B^H (A^H A) (B x), with A's own normal when it has one (e.g. F^H F = I, F^H M F).
+  Domain normal(const Domain& x) const { return b_.adjoint(reconlab::normal(a_, b_.apply(x))); }
   Dims domain_dims() const { return b_.domain_dims(); }
   Dims range_dims() const { return a_.range_dims(); }
   std::string name() const { return a_.name() + " * " + b_.name(); }
@@ -72,5 +80,196 @@ template <LinearOperator A, LinearOperator B>
 Composed<A, B> operator*(A a, B b) {
   return Composed<A, B>(std::move(a), std::move(b));
 }
+
+/// Sum A + B: x -> A x + B x (SigPy's linop.Add), for operators with the same domain and range types and
+/// compatible shapes; (A + B)^H = A^H + B^H. The range must support `+` (a backend array). The normal is
+/// A^H A + A^H B + B^H A + B^H B, computed as adjoint(apply(x)).
+template <LinearOperator A, LinearOperator B>
+  requires std::same_as<typename A::Domain, typename B::Domain> && std::same_as<typename A::Range, typename B::Range>
+class Sum {
+ public:
+  using Domain = typename A::Domain;
+  using Range = typename A::Range;
+  /// Throws Error when the domains or ranges are incompatible.
+  Sum(A a, B b) : a_(std::move(a)), b_(std::move(b)) {
+    if (!dims_compatible(a_.domain_dims(), b_.domain_dims()) || !dims_compatible(a_.range_dims(), b_.range_dims()))
+      throw Error("cannot add " + a_.name() + " and " + b_.name() + ": shapes differ");
+  }
+  Range apply(const Domain& x) const { return Range(a_.apply(x) + b_.apply(x)); }
+  Domain adjoint(const Range& y) const { return Domain(a_.adjoint(y) + b_.adjoint(y)); }
+  Dims domain_dims() const { return a_.domain_dims(); }
+  Dims range_dims() const { return a_.range_dims(); }
+  std::string name() const { return "(" + a_.name() + " + " + b_.name() + ")"; }
+
+ private:
+  A a_;
+  B b_;
+};
+
+/// A + B = the sum operator; throws Error on incompatible shapes.
+template <LinearOperator A, LinearOperator B>
+  requires std::same_as<typename A::Domain, typename B::Domain> && std::same_as<typename A::Range, typename B::Range>
+Sum<A, B> operator+(A a, B b) {
+  return Sum<A, B>(std::move(a), std::move(b));
+}
+
+/// s I: x -> s x for a complex scalar s (the lambda I of Tikhonov terms, a step size); adjoint conj(s) I, normal
+/// |s|^2 I. B is the array backend; any dims.
+template <class B>
+class ScaledIdentity {
+ public:
+  using Domain = typename B::Array;
+  using Range = typename B::Array;
+  explicit ScaledIdentity(cfloat s) : s_(s) {}
+  Range apply(const Domain& x) const { return B::axpy(s_, x, B::zeros_like(x)); }
+  Domain adjoint(const Range& y) const { return B::axpy(std::conj(s_), y, B::zeros_like(y)); }
+  Domain normal(const Domain& x) const { return B::axpy(cfloat(std::norm(s_)), x, B::zeros_like(x)); }
+  Dims domain_dims() const { return {-1, -1, -1, -1, -1}; }
+  Dims range_dims() const { return {-1, -1, -1, -1, -1}; }
+  std::string name() const { return "ScaledIdentity"; }
+  cfloat scale() const { return s_; }
+
+ private:
+  cfloat s_;
+};
+
+/// Vertical stack K = [A_1; A_2; ...] of operators on one domain (SigPy's Vstack, the K of primal-dual methods):
+/// K x = (A_1 x, A_2 x, ...), a std::tuple range (each block keeps its own type and shape: k-space, a gradient);
+/// K^H (y_1, y_2, ...) = sum_i A_i^H y_i; K^H K = sum_i A_i^H A_i (each with its own normal when it has one).
+/// domain_dims: the first block's; range_dims: the first block's (see block<i>() for the others).
+template <LinearOperator First, LinearOperator... Rest>
+  requires(std::same_as<typename First::Domain, typename Rest::Domain> && ...)
+class Stack {
+ public:
+  using Domain = typename First::Domain;
+  using Range = std::tuple<typename First::Range, typename Rest::Range...>;
+  /// Throws Error when the blocks' domains are incompatible.
+  explicit Stack(First first, Rest... rest) : ops_(std::move(first), std::move(rest)...) {
+    std::apply([&](const auto& f, const auto&... r) {
+      ((void)(dims_compatible(f.domain_dims(), r.domain_dims()) ||
+              (throw Error("cannot stack " + f.name() + " and " + r.name() + ": domains differ"), false)), ...);
+    }, ops_);
+  }
+  Range apply(const Domain& x) const {
+    return std::apply([&](const auto&... op) { return Range(op.apply(x)...); }, ops_);
+  }
+  Domain adjoint(const Range& y) const {
+    return adjoint_sum(y, std::make_index_sequence<1 + sizeof...(Rest)>{});
+  }
+  Domain normal(const Domain& x) const {
+    return std::apply([&](const auto& f, const auto&... r) {
+      Domain acc = reconlab::normal(f, x);
+      ((acc = Domain(acc + reconlab::normal(r, x))), ...);
+      return acc;
+    }, ops_);
+  }
+  /// Block i.
+  template <std::size_t I>
+  const auto& block() const { return std::get<I>(ops_); }
+  Dims domain_dims() const { return std::get<0>(ops_).domain_dims(); }
+  Dims range_dims() const { return std::get<0>(ops_).range_dims(); }
+  std::string name() const {
+    return std::apply([](const auto& f, const auto&... r) {
+      std::string s = "[" + f.name();
+      ((s += "; " + r.name()), ...);
+      return s + "]";
+    }, ops_);
+  }
+
+ private:
+  template <std::size_t... I>
+  Domain adjoint_sum(const Range& y, std::index_sequence<I...>) const {
+    Domain acc = std::get<0>(ops_).adjoint(std::get<0>(y));
+    ((I > 0 ? (acc = Domain(acc + std::get<I>(ops_).adjoint(std::get<I>(y))), 0) : 0), ...);
+    return acc;
+  }
+  std::tuple<First, Rest...> ops_;
+};
+
+/// stack(A, B, ...) = the Stack operator [A; B; ...].
+template <LinearOperator First, LinearOperator... Rest>
+Stack<First, Rest...> stack(First first, Rest... rest) {
+  return Stack<First, Rest...>(std::move(first), std::move(rest)...);
+}
+
+/// A type-erased linear operator from Array to Array: what `forward_model` returns, so a Reconstructor gets A
+/// (M F, M F S, ...) without knowing which it is. Holds the operator by value (shared, immutable).
+template <class Array>
+class AnyOperator {
+ public:
+  using Domain = Array;
+  using Range = Array;
+  /// Wraps any LinearOperator with Array domain and range; its own normal is kept when it has one.
+  template <LinearOperator Op>
+    requires std::same_as<typename Op::Domain, Array> && std::same_as<typename Op::Range, Array>
+  AnyOperator(Op op) {  // NOLINT: implicit on purpose
+    auto p = std::make_shared<const Op>(std::move(op));
+    apply_ = [p](const Array& x) { return p->apply(x); };
+    adjoint_ = [p](const Array& y) { return p->adjoint(y); };
+    normal_ = [p](const Array& x) { return reconlab::normal(*p, x); };
+    domain_ = p->domain_dims();
+    range_ = p->range_dims();
+    name_ = p->name();
+  }
+  Range apply(const Domain& x) const { return apply_(x); }
+  Domain adjoint(const Range& y) const { return adjoint_(y); }
+  Domain normal(const Domain& x) const { return normal_(x); }
+  Dims domain_dims() const { return domain_; }
+  Dims range_dims() const { return range_; }
+  std::string name() const { return name_; }
+
+ private:
+  std::function<Array(const Array&)> apply_, adjoint_, normal_;
+  Dims domain_, range_;
+  std::string name_;
+};
+
+/// Vector-space operations on the values operators map between: a backend array, a std::vector of arrays (a
+/// block array, e.g. a gradient) or a std::tuple of those (the range of a Stack). B is the array backend
+/// (EigenFftw, networks::Torch). Inner products accumulate in double.
+template <class B>
+struct Blocks {
+  using Array = typename B::Array;
+  /// a x + y.
+  static Array axpy(cfloat a, const Array& x, const Array& y) { return B::axpy(a, x, y); }
+  template <class T>
+  static std::vector<T> axpy(cfloat a, const std::vector<T>& x, const std::vector<T>& y) {
+    std::vector<T> out;
+    out.reserve(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) out.push_back(axpy(a, x[i], y[i]));
+    return out;
+  }
+  template <class... T>
+  static std::tuple<T...> axpy(cfloat a, const std::tuple<T...>& x, const std::tuple<T...>& y) {
+    return axpy_tuple(a, x, y, std::index_sequence_for<T...>{});
+  }
+  /// <x, y> = sum conj(x) y over every block.
+  static std::complex<double> dot(const Array& x, const Array& y) { return B::dot(x, y); }
+  template <class T>
+  static std::complex<double> dot(const std::vector<T>& x, const std::vector<T>& y) {
+    std::complex<double> s = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) s += dot(x[i], y[i]);
+    return s;
+  }
+  template <class... T>
+  static std::complex<double> dot(const std::tuple<T...>& x, const std::tuple<T...>& y) {
+    return dot_tuple(x, y, std::index_sequence_for<T...>{});
+  }
+  /// ||x||_2 over every block.
+  template <class T>
+  static double norm(const T& x) { return std::sqrt(std::max(0.0, dot(x, x).real())); }
+
+ private:
+  template <class... T, std::size_t... I>
+  static std::tuple<T...> axpy_tuple(cfloat a, const std::tuple<T...>& x, const std::tuple<T...>& y,
+                                     std::index_sequence<I...>) {
+    return std::tuple<T...>(axpy(a, std::get<I>(x), std::get<I>(y))...);
+  }
+  template <class... T, std::size_t... I>
+  static std::complex<double> dot_tuple(const std::tuple<T...>& x, const std::tuple<T...>& y,
+                                        std::index_sequence<I...>) {
+    return (std::complex<double>(0) + ... + dot(std::get<I>(x), std::get<I>(y)));
+  }
+};
 
 }  // namespace reconlab

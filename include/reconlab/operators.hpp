@@ -5,7 +5,9 @@
 ///
 /// Conventions: k-space is centred and the Fourier transform is the centred unitary one,
 /// F x = fftshift(fft2(ifftshift(x))) / sqrt(nx ny), over the (x, y) axes of (x, y, coil, frame, batch) arrays.
+#include <complex>
 #include <string>
+#include <vector>
 
 #include "reconlab/backends/eigen_fftw.hpp"
 #include "reconlab/linear_operator.hpp"
@@ -22,11 +24,18 @@ concept ArrayBackend = requires(const typename B::Array& a, const typename B::Ma
   { B::fft2c(a) } -> std::convertible_to<typename B::Array>;
   { B::ifft2c(a) } -> std::convertible_to<typename B::Array>;
   { B::multiply_mask(m, a) } -> std::convertible_to<typename B::Array>;
+  { B::blend(m, a, a) } -> std::convertible_to<typename B::Array>;
   { B::forward_diff(a, 0) } -> std::convertible_to<typename B::Array>;
   { B::forward_diff_adjoint(a, 0) } -> std::convertible_to<typename B::Array>;
-  { B::concat_batch(a, a) } -> std::convertible_to<typename B::Array>;
-  { B::split_batch(a) };
+  { B::fftc_axis(a, 3) } -> std::convertible_to<typename B::Array>;
+  { B::ifftc_axis(a, 3) } -> std::convertible_to<typename B::Array>;
+  { B::resize_xy(a, Index(1), Index(1)) } -> std::convertible_to<typename B::Array>;
   { B::zeros(d) } -> std::convertible_to<typename B::Array>;
+  { B::zeros_like(a) } -> std::convertible_to<typename B::Array>;
+  { B::dot_batch(a, a) } -> std::convertible_to<typename B::Scalars>;
+  { B::scale_add(B::dot_batch(a, a), a, a) } -> std::convertible_to<typename B::Array>;
+  { B::divide(B::dot_batch(a, a), B::dot_batch(a, a)) } -> std::convertible_to<typename B::Scalars>;
+  { B::to_host(B::dot_batch(a, a)) } -> std::convertible_to<std::vector<std::complex<double>>>;
 };
 
 /// Centred unitary 2D Fourier transform F over (x, y); unitary, so F^H F = I and F^H = F^{-1}.
@@ -57,9 +66,9 @@ class Fft2c {
 };
 
 /// Cartesian sampling A = M F: image (x, y, coil, frame, batch) -> masked centred k-space of the same dims.
-/// The mask (values 0/1, dims (nx, ny, 1, 1, 1) broadcast over coil/frame/batch, or the data's full dims) marks
-/// the acquired samples; unacquired samples of the range are zero. A^H y = F^H (M y); A^H A = F^H M F (M^2 = M
-/// for a binary mask; for weights the normal is F^H M^2 F and is computed so).
+/// The mask (dims (nx, ny, c, f, b), each of c, f, b either 1, broadcast, or the data's size: one plane, one per
+/// frame for k-t sampling, one per sample) marks the acquired samples with 1, or holds sampling weights in [0, 1];
+/// unacquired samples of the range are zero. A^H y = F^H (M y); A^H A = F^H M^2 F (= F^H M F for a 0/1 mask).
 template <ArrayBackend B>
 class CartesianSampling {
  public:
@@ -92,34 +101,105 @@ class CartesianSampling {
   Dims dims_;
 };
 
-/// Finite-difference gradient G for (isotropic) total variation: forward differences with Neumann boundary
-/// (the last difference along each axis is zero), as in Chambolle 2004 and scikit-image.
-/// Domain: (x, y, coil, frame, batch). Range: the x-differences and y-differences stacked along the batch axis,
-/// dims (x, y, coil, frame, 2 batch), x-differences first. G^H = -div (the divergence of Chambolle 2004, eq. 2.3).
-/// ||G||^2 <= 8 in 2D.
+/// Finite differences G along a list of axes, for total variation: G x = (D_a1 x, D_a2 x, ...), each D_a the
+/// forward difference along axis a with Neumann boundary (the last difference along the axis is zero), as in
+/// Chambolle 2004 and scikit-image. Axes: 0 = x, 1 = y, 3 = frame (temporal TV of dynamic MRI); any of 0..4.
+/// Domain: (x, y, coil, frame, batch). Range: a std::vector of one array per axis, each of the domain's dims (a
+/// block array: SigPy's Vstack / SCICO's BlockArray), so TV over x, y and t is three components.
+/// G^H g = sum_a D_a^H g_a = -div g (Chambolle 2004, eq. 2.3). ||G||^2 <= 4 x (number of axes).
+/// Throws Error for an axis outside 0..4, an empty or repeated axis list, or a range of the wrong length.
 template <ArrayBackend B>
 class FiniteDifference {
  public:
   using Domain = typename B::Array;
-  using Range = typename B::Array;
-  explicit FiniteDifference(Index nx = -1, Index ny = -1) : dims_{nx, ny, -1, -1, -1} {}
+  using Range = std::vector<typename B::Array>;
+  /// `axes`: the axes to difference (default x and y); nx, ny: in-plane size accepted (-1 = any).
+  explicit FiniteDifference(std::vector<int> axes = {0, 1}, Index nx = -1, Index ny = -1)
+      : axes_(std::move(axes)), dims_{nx, ny, -1, -1, -1} {
+    require(!axes_.empty(), "FiniteDifference: no axes given");
+    for (std::size_t i = 0; i < axes_.size(); ++i) {
+      require(axes_[i] >= 0 && axes_[i] < 5, "FiniteDifference: axis must be in 0..4 (x, y, coil, frame, batch), "
+                                             "got " + std::to_string(axes_[i]));
+      for (std::size_t j = 0; j < i; ++j)
+        require(axes_[i] != axes_[j], "FiniteDifference: axis " + std::to_string(axes_[i]) + " given twice");
+    }
+  }
   Range apply(const Domain& x) const {
     require_dims(name(), "image", dims_, B::dims(x));
-    return B::concat_batch(B::forward_diff(x, 0), B::forward_diff(x, 1));
+    Range g;
+    g.reserve(axes_.size());
+    for (int a : axes_) g.push_back(B::forward_diff(x, a));
+    return g;
   }
   Domain adjoint(const Range& g) const {
-    require_dims(name(), "gradient", dims_, B::dims(g));
-    const Dims d = B::dims(g);
-    require(d[4] % 2 == 0, name() + ": gradient batch axis must be even (x and y halves), got " + dims_string(d));
-    auto [gx, gy] = B::split_batch(g);
-    return B::forward_diff_adjoint(gx, 0) + B::forward_diff_adjoint(gy, 1);
+    require(g.size() == axes_.size(), name() + ": gradient has " + std::to_string(g.size()) +
+                                          " components, expected " + std::to_string(axes_.size()));
+    Domain out = B::forward_diff_adjoint(g[0], axes_[0]);
+    for (std::size_t i = 1; i < axes_.size(); ++i) out = out + B::forward_diff_adjoint(g[i], axes_[i]);
+    return out;
   }
+  /// The differenced axes, in the order of the range's components.
+  const std::vector<int>& axes() const { return axes_; }
+  /// Upper bound of ||G||^2: 4 per axis.
+  double norm_squared_bound() const { return 4.0 * double(axes_.size()); }
   Dims domain_dims() const { return dims_; }
+  /// The dims of each component of the range (those of the domain).
   Dims range_dims() const { return dims_; }
-  std::string name() const { return "FiniteDifference"; }
+  std::string name() const {
+    static const char* n[5] = {"x", "y", "coil", "t", "batch"};
+    std::string s = "FiniteDifference(";
+    for (std::size_t i = 0; i < axes_.size(); ++i) s += (i ? "," : "") + std::string(n[axes_[i]]);
+    return s + ")";
+  }
 
  private:
+  std::vector<int> axes_;
   Dims dims_;
+};
+
+/// Centred unitary 1D Fourier transform along the frame axis (x-f space of dynamic MRI; the temporal transform
+/// of L+S and k-t methods): F_t x = fftshift(fft(ifftshift(x))) / sqrt(frames) along axis 3. Unitary.
+template <ArrayBackend B>
+class TemporalFft {
+ public:
+  using Domain = typename B::Array;
+  using Range = typename B::Array;
+  Range apply(const Domain& x) const { return B::fftc_axis(x, 3); }
+  Domain adjoint(const Range& y) const { return B::ifftc_axis(y, 3); }
+  Domain normal(const Domain& x) const { return x; }
+  Dims domain_dims() const { return {-1, -1, -1, -1, -1}; }
+  Dims range_dims() const { return {-1, -1, -1, -1, -1}; }
+  std::string name() const { return "TemporalFft"; }
+};
+
+/// Zero padding P of every (x, y) plane from (nx, ny) to the larger (px, py), centred (BART resize -c): the
+/// oversampled grid of a NUFFT, or a high-resolution image seen from a low-resolution k-space. The adjoint is the
+/// centre crop back; P^H P = I. Throws Error unless px >= nx and py >= ny, all > 0.
+template <ArrayBackend B>
+class ZeroPad {
+ public:
+  using Domain = typename B::Array;
+  using Range = typename B::Array;
+  ZeroPad(Index nx, Index ny, Index px, Index py) : in_{nx, ny, -1, -1, -1}, out_{px, py, -1, -1, -1} {
+    require(nx > 0 && ny > 0 && px >= nx && py >= ny,
+            "ZeroPad: need 0 < (nx, ny) <= (px, py), got " + std::to_string(nx) + " x " + std::to_string(ny) +
+                " -> " + std::to_string(px) + " x " + std::to_string(py));
+  }
+  Range apply(const Domain& x) const {
+    require_dims(name(), "image", in_, B::dims(x));
+    return B::resize_xy(x, out_[0], out_[1]);
+  }
+  Domain adjoint(const Range& y) const {
+    require_dims(name(), "padded image", out_, B::dims(y));
+    return B::resize_xy(y, in_[0], in_[1]);
+  }
+  Domain normal(const Domain& x) const { return x; }
+  Dims domain_dims() const { return in_; }
+  Dims range_dims() const { return out_; }
+  std::string name() const { return "ZeroPad"; }
+
+ private:
+  Dims in_, out_;
 };
 
 }  // namespace reconlab

@@ -6,6 +6,7 @@
 #include "../common/random_data.hpp"
 #include "../common/operator_battery.hpp"
 #include "reconlab/operators.hpp"
+#include "reconlab/sense.hpp"
 
 using namespace reconlab;
 using namespace reconlab::test_support;
@@ -95,11 +96,34 @@ TEST(CartesianSampling, RejectsWrongImageSizeNamingTheOperator) {
   }
 }
 
-TEST(FiniteDifference, PassesOperatorBattery) {
+TEST(FiniteDifference, PassesOperatorBatteryAndDenseChecks) {
   FiniteDifference<EigenFftw> G;
   Dims d = make_dims(17, 13, 1, 2, 1);
-  Dims g = make_dims(17, 13, 1, 2, 2);
-  run_operator_battery<EigenFftw>(G, random_array(d, 1), random_array(d, 2), random_array(g, 3), 1e-5, false);
+  run_operator_battery<EigenFftw>(G, random_array(d, 1), random_array(d, 2),
+                                  std::vector<CArray>{random_array(d, 3), random_array(d, 4)}, 1e-5, false);
+  FiniteDifference<EigenFftw> Gt({0, 1, 3});
+  Dims s = make_dims(5, 4, 1, 3, 1);
+  run_operator_battery<EigenFftw>(Gt, random_array(s, 1), random_array(s, 2),
+                                  std::vector<CArray>{random_array(s, 3), random_array(s, 4), random_array(s, 5)},
+                                  1e-5, false);
+  run_dense_checks(Gt, random_array(s, 6), 1e-5);
+}
+
+TEST(FiniteDifference, TemporalAxisDifferencesFramesAndInvalidAxesThrow) {
+  const CArray x = random_array(make_dims(4, 3, 2, 5, 1), 11);
+  const CArray d = EigenFftw::forward_diff(x, 3);
+  for (Index f = 0; f < 5; ++f)
+    for (Index c = 0; c < 2; ++c)
+      for (Index y = 0; y < 3; ++y)
+        for (Index xx = 0; xx < 4; ++xx) {
+          const cfloat want = f + 1 < 5 ? x(xx, y, c, f + 1, 0) - x(xx, y, c, f, 0) : cfloat(0);
+          ASSERT_EQ(d(xx, y, c, f, 0), want);
+        }
+  EXPECT_THROW(EigenFftw::forward_diff(x, 5), Error);
+  EXPECT_THROW(EigenFftw::forward_diff(x, -1), Error);
+  EXPECT_THROW(EigenFftw::forward_diff_adjoint(x, 7), Error);
+  EXPECT_THROW(FiniteDifference<EigenFftw>({0, 9}), Error);
+  EXPECT_THROW(FiniteDifference<EigenFftw>({1, 1}), Error);
 }
 
 TEST(FiniteDifference, NormIsAtMostEight) {
@@ -116,9 +140,120 @@ TEST(FiniteDifference, NormIsAtMostEight) {
   EXPECT_GT(lambda, 7.5);
 }
 
-TEST(Composition, ComposedOperatorPassesBatteryAndChecksShapes) {
-  auto A = Fft2c<EigenFftw>(20, 10) * FiniteDifference<EigenFftw>(20, 10);
-  Dims d = make_dims(20, 10), g = make_dims(20, 10, 1, 1, 2);
-  run_operator_battery<EigenFftw>(A, random_array(d, 1), random_array(d, 2), random_array(g, 3), 1e-5, false);
-  EXPECT_THROW(Fft2c<EigenFftw>(20, 10) * FiniteDifference<EigenFftw>(10, 20), Error);
+TEST(Composition, ForwardsTheNormalAndChecksShapes) {
+  RArray m = random_mask(12, 10, 4, 0.4);
+  auto A = CartesianSampling<EigenFftw>(m) * ZeroPad<EigenFftw>(7, 6, 12, 10);
+  Dims d = make_dims(7, 6), r = make_dims(12, 10);
+  run_operator_battery<EigenFftw>(A, random_array(d, 1), random_array(d, 2), random_array(r, 3), 1e-5, false);
+  run_dense_checks(A, random_array(d, 4), 1e-5);
+  EXPECT_THROW(Fft2c<EigenFftw>(20, 10) * ZeroPad<EigenFftw>(5, 5, 10, 20), Error);
+}
+
+TEST(OperatorAlgebra, SumScaledIdentityAndStackPassDenseChecks) {
+  RArray m = random_mask(6, 5, 2, 0.5);
+  Dims d = make_dims(6, 5);
+  auto S = Fft2c<EigenFftw>() + CartesianSampling<EigenFftw>(m);
+  run_operator_battery<EigenFftw>(S, random_array(d, 1), random_array(d, 2), random_array(d, 3), 1e-5, false);
+  run_dense_checks(S, random_array(d, 4), 1e-5);
+  ScaledIdentity<EigenFftw> I(cfloat(0.3f, -2.0f));
+  run_dense_checks(I, random_array(d, 5), 1e-5);
+  auto K = stack(CartesianSampling<EigenFftw>(m), FiniteDifference<EigenFftw>(), ScaledIdentity<EigenFftw>(cfloat(2)));
+  using R = decltype(K)::Range;
+  R y{random_array(d, 6), std::vector<CArray>{random_array(d, 7), random_array(d, 8)}, random_array(d, 9)};
+  run_operator_battery<EigenFftw>(K, random_array(d, 1), random_array(d, 2), y, 1e-5, false);
+  run_dense_checks(K, random_array(d, 10), 1e-5);
+}
+
+TEST(TemporalFft, MatchesDirectCentredDftAndIsUnitary) {
+  const Index nf = 7;
+  const CArray x = random_array(make_dims(3, 2, 2, nf, 1), 12);
+  const CArray k = EigenFftw::fftc_axis(x, 3);
+  const double pi = 3.14159265358979323846;
+  for (Index i = 0; i < 3 * 2 * 2; ++i)
+    for (Index kf = 0; kf < nf; ++kf) {
+      std::complex<double> s = 0;
+      for (Index f = 0; f < nf; ++f)
+        s += std::complex<double>(x.data()[i + f * 12]) *
+             std::polar(1.0, -2 * pi * double(kf - nf / 2) * double(f - nf / 2) / double(nf));
+      ASSERT_LT(std::abs(std::complex<double>(k.data()[i + kf * 12]) - s / std::sqrt(double(nf))), 1e-5);
+    }
+  TemporalFft<EigenFftw> Ft;
+  Dims d = make_dims(5, 4, 2, 8, 1);
+  run_operator_battery<EigenFftw>(Ft, random_array(d, 1), random_array(d, 2), random_array(d, 3), 1e-5, true);
+  run_dense_checks(Ft, random_array(make_dims(3, 2, 1, 6, 1), 4), 1e-5);
+}
+
+TEST(ZeroPad, CropsAndPadsAboutTheCentre) {
+  CArray x = random_array(make_dims(5, 4), 13);
+  const CArray p = EigenFftw::resize_xy(x, 8, 7);
+  // Centre index n/2 maps to centre index: input (2, 2) -> output (4, 3).
+  EXPECT_EQ(p(4, 3, 0, 0, 0), x(2, 2, 0, 0, 0));
+  EXPECT_EQ(p(0, 0, 0, 0, 0), cfloat(0));
+  const CArray back = EigenFftw::resize_xy(p, 5, 4);
+  for (Index i = 0; i < x.size(); ++i) ASSERT_EQ(back.data()[i], x.data()[i]);
+  ZeroPad<EigenFftw> P(5, 4, 8, 7);
+  run_dense_checks(P, x, 1e-6);
+  EXPECT_THROW(ZeroPad<EigenFftw>(8, 7, 5, 4), Error);
+}
+
+// The bug of issue 7: a per-frame mask on multi-coil cine data. Each frame must be sampled with its own plane,
+// the same as a single-frame operator with that plane, and a mask that does not broadcast must be refused.
+TEST(Broadcasting, PerFrameMaskOnMultiCoilDataMatchesFrameByFrame) {
+  const Index nx = 12, ny = 10, nc = 3, nf = 4;
+  RArray m(nx, ny, 1, nf, 1);
+  for (Index f = 0; f < nf; ++f) {
+    const RArray mf = random_mask(nx, ny, 20 + unsigned(f), 0.4);
+    for (Index i = 0; i < nx * ny; ++i) m.data()[f * nx * ny + i] = mf.data()[i];
+  }
+  const CArray maps = random_array(make_dims(nx, ny, nc), 3);
+  const CArray img = random_array(make_dims(nx, ny, 1, nf), 4);
+  SenseOperator<EigenFftw> A(m, maps);
+  const CArray k = A.apply(img);
+  for (Index f = 0; f < nf; ++f) {
+    RArray mf(nx, ny, 1, 1, 1);
+    CArray xf(nx, ny, 1, 1, 1);
+    for (Index i = 0; i < nx * ny; ++i) {
+      mf.data()[i] = m.data()[f * nx * ny + i];
+      xf.data()[i] = img.data()[f * nx * ny + i];
+    }
+    const CArray kf = SenseOperator<EigenFftw>(mf, maps).apply(xf);
+    for (Index i = 0; i < kf.size(); ++i) ASSERT_EQ(k.data()[f * nx * ny * nc + i], kf.data()[i]) << "frame " << f;
+  }
+  run_operator_battery<EigenFftw>(A, img, random_array(make_dims(nx, ny, 1, nf), 5),
+                                  random_array(make_dims(nx, ny, nc, nf), 6), 1e-5, false);
+  run_dense_checks(SenseOperator<EigenFftw>(EigenFftw::resize_xy(to_complex(m), 4, 3).real(),
+                                            EigenFftw::resize_xy(maps, 4, 3)),
+                   random_array(make_dims(4, 3, 1, nf), 7), 1e-5);
+  // Three frames of mask against four frames of data: refused, naming both shapes.
+  RArray bad(nx, ny, 1, 3, 1);
+  bad.setConstant(1.f);
+  EXPECT_THROW(EigenFftw::multiply_mask(bad, random_array(make_dims(nx, ny, nc, nf), 8)), Error);
+  EXPECT_THROW(EigenFftw::multiply_mask(RArray(nx + 1, ny, 1, 1, 1), random_array(make_dims(nx, ny), 8)), Error);
+}
+
+TEST(Blend, ReplacesSampledValuesAndMixesWeights) {
+  RArray m(4, 3, 1, 1, 1);
+  m.setValues({{{{{0.f}}}}});
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = float(i % 3) / 2.0f;  // 0, 0.5, 1
+  const CArray a = random_array(make_dims(4, 3, 2), 1), b = random_array(make_dims(4, 3, 2), 2);
+  const CArray c = EigenFftw::blend(m, a, b);
+  for (Index i = 0; i < c.size(); ++i) {
+    const float w = m.data()[i % 12];
+    ASSERT_LT(std::abs(c.data()[i] - (w * a.data()[i] + (1 - w) * b.data()[i])), 1e-6);
+  }
+}
+
+// Byte-identical results: the default FFTW planning (estimate) gives the same plan, hence the same bytes,
+// whatever the order in which plans are made and whatever the buffers' alignment.
+TEST(Fft2c, SameInputGivesTheSameBytesWithFreshPlans) {
+  const CArray x = random_array(make_dims(64, 48, 2), 21);
+  const CArray k1 = EigenFftw::fft2c(x);
+  EigenFftw::set_fft_threads(1);  // a new plan (another thread count) must still give the same bytes
+  const CArray k2 = EigenFftw::fft2c(x);
+  EigenFftw::set_fft_threads(2);
+  const CArray k3 = EigenFftw::fft2c(x);
+  for (Index i = 0; i < k1.size(); ++i) {
+    ASSERT_EQ(k1.data()[i], k2.data()[i]) << i;
+    ASSERT_EQ(k1.data()[i], k3.data()[i]) << i;
+  }
 }

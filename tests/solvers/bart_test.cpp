@@ -101,10 +101,11 @@ TEST(Bart, PicsMatchesReferenceOutputs) {
     RArray m1 = io::read_npy_real(ref + "/" + c.at("mask").get<std::string>());
     const Dims d = dims_of(acq.kspace);
     // The stored mask is 1D over the columns (x); broadcast it along y.
-    acq.mask = RArray(d[0], d[1], 1, 1, 1);
+    RArray m2(d[0], d[1], 1, 1, 1);
     ASSERT_EQ(m1.size(), d[0]);
     for (Index y = 0; y < d[1]; ++y)
-      for (Index x = 0; x < d[0]; ++x) acq.mask(x, y, 0, 0, 0) = m1.data()[x] != 0 ? 1.f : 0.f;
+      for (Index x = 0; x < d[0]; ++x) m2(x, y, 0, 0, 0) = m1.data()[x] != 0 ? 1.f : 0.f;
+    acq.sampling = m2;
     const std::string cmd = c.at("command").get<std::string>();
     const double lambda = std::stod(cmd.substr(cmd.find("T:3:0:") + 6));
     solvers::BartPicsReconstructor rec({.lambda = lambda, .iterations = 100, .rescale = true});

@@ -157,7 +157,7 @@ TEST(CgSense, ResidualDecreasesAndBadMapsAreClearErrors) {
     CgSenseReconstructor().reconstruct(wrong_size);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), ::testing::HasSubstr("do not match k-space of size 32 x 24"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("do not fit the image grid 32 x 24"));
   }
 }
 

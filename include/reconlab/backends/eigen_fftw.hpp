@@ -18,10 +18,16 @@
 
 namespace reconlab {
 
+/// How FFTW chooses its algorithms. `Estimate` (the default) plans from heuristics alone: the same plan, hence
+/// byte-identical results, in every run on the same machine and FFTW build. `Measure` times candidate algorithms
+/// when planning (FFTW_MEASURE): often faster transforms, but the chosen plan, and so the rounding of the result,
+/// can change from run to run. fft_bench measures what the choice costs.
+enum class FftPlanning { Estimate, Measure };
+
 namespace detail {
 
-/// FFTW plans, made once per (nx, ny, howmany, direction) and reused. Planning is serialised by a mutex (FFTW's
-/// planner is not thread-safe); execution through fftwf_execute_dft on 64-byte aligned scratch buffers is.
+/// FFTW plans, made once per (shape, direction, planning mode) and reused. Planning is serialised by a mutex
+/// (FFTW's planner is not thread-safe); execution through fftwf_execute_dft on aligned buffers is.
 class FftwPlanCache {
  public:
   static FftwPlanCache& instance() {
@@ -32,7 +38,7 @@ class FftwPlanCache {
   /// out of place (input preserved), planned on fftwf_malloc'ed (SIMD-aligned) buffers.
   fftwf_plan get(Index nx, Index ny, Index howmany, int sign, bool out_of_place = false) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1));
+    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1) * (planning_ == FftPlanning::Measure ? 3 : 1), threads_);
     if (auto it = plans_.find(key); it != plans_.end()) return it->second;
     const int n[2] = {static_cast<int>(ny), static_cast<int>(nx)};
     const Index total = nx * ny * howmany;
@@ -42,10 +48,27 @@ class FftwPlanCache {
     fftwf_plan_with_nthreads(threads_);
     fftwf_plan p = fftwf_plan_many_dft(2, n, static_cast<int>(howmany), buf, nullptr, 1,
                                        static_cast<int>(nx * ny), obuf, nullptr, 1, static_cast<int>(nx * ny),
-                                       sign, FFTW_MEASURE | (out_of_place ? FFTW_PRESERVE_INPUT : 0));
+                                       sign, flags() | (out_of_place ? FFTW_PRESERVE_INPUT : 0));
     if (out_of_place) fftwf_free(obuf);
     fftwf_free(buf);
     if (!p) throw Error("FFTW: planning failed for " + std::to_string(nx) + " x " + std::to_string(ny));
+    plans_.emplace(key, p);
+    return p;
+  }
+  /// Plan for `howmany` interleaved 1D transforms of length n with stride `stride` (element j of transform i at
+  /// i + j * stride, i < howmany = stride), in place, on one contiguous block of n * stride samples.
+  fftwf_plan get_strided(Index n, Index stride, int sign) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto key = std::make_tuple(n, stride, Index(-1), sign * (planning_ == FftPlanning::Measure ? 3 : 1), threads_);
+    if (auto it = plans_.find(key); it != plans_.end()) return it->second;
+    const int nn[1] = {static_cast<int>(n)};
+    auto* buf = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * std::max<Index>(n * stride, 1)));
+    if (!buf) throw Error("FFTW: cannot allocate " + std::to_string(n * stride) + " samples");
+    fftwf_plan_with_nthreads(threads_);
+    fftwf_plan p = fftwf_plan_many_dft(1, nn, static_cast<int>(stride), buf, nullptr, static_cast<int>(stride), 1,
+                                       buf, nullptr, static_cast<int>(stride), 1, sign, flags());
+    fftwf_free(buf);
+    if (!p) throw Error("FFTW: planning failed for a strided transform of length " + std::to_string(n));
     plans_.emplace(key, p);
     return p;
   }
@@ -53,6 +76,11 @@ class FftwPlanCache {
   void set_threads(int t) {
     std::lock_guard<std::mutex> lock(mutex_);
     threads_ = std::max(1, t);
+  }
+  /// Planning mode of plans made from now on (default FftPlanning::Estimate, see there).
+  void set_planning(FftPlanning p) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    planning_ = p;
   }
   ~FftwPlanCache() {
     for (auto& kv : plans_) fftwf_destroy_plan(kv.second);
@@ -63,9 +91,11 @@ class FftwPlanCache {
     fftwf_init_threads();
     threads_ = std::max(1u, std::thread::hardware_concurrency());
   }
+  unsigned flags() const { return planning_ == FftPlanning::Measure ? FFTW_MEASURE : FFTW_ESTIMATE; }
   std::mutex mutex_;
   int threads_ = 1;
-  std::map<std::tuple<Index, Index, Index, int>, fftwf_plan> plans_;
+  FftPlanning planning_ = FftPlanning::Estimate;
+  std::map<std::tuple<Index, Index, Index, int, int>, fftwf_plan> plans_;
 };
 
 /// 64-byte aligned scratch buffer from fftwf_malloc.
@@ -118,6 +148,8 @@ struct EigenFftw {
 
   /// Sets the FFTW thread count for plans made afterwards.
   static void set_fft_threads(int t) { detail::FftwPlanCache::instance().set_threads(t); }
+  /// Sets how FFTW plans made afterwards are chosen (default FftPlanning::Estimate: byte-identical reruns).
+  static void set_fft_planning(FftPlanning p) { detail::FftwPlanCache::instance().set_planning(p); }
 
   /// Centred unitary 2D DFT over (x, y) of every (coil, frame, batch) plane:
   /// fftshift(fft2(ifftshift(x))) / sqrt(nx ny). Batched through one FFTW plan.
@@ -125,22 +157,39 @@ struct EigenFftw {
   /// Centred unitary inverse 2D DFT: fftshift(ifft2(ifftshift(k))) * sqrt(nx ny) / (nx ny); the adjoint of fft2c.
   static Array ifft2c(const Array& k) { return transform(k, FFTW_BACKWARD); }
 
-  /// Elementwise mask * x, the mask broadcast over coil/frame/batch when it has dims (x, y, 1, 1, 1).
+  /// Elementwise mask * x. The mask (dims (nx, ny, c, f, b), each of c, f, b either 1 or equal to x's) is
+  /// broadcast over the axes where it has size 1: one plane for all, one per frame (k-t), one per sample.
+  /// Throws Error when the dims do not broadcast (require_broadcast).
   static Array multiply_mask(const Mask& m, const Array& x) {
-    const Dims d = dims(x);
-    const Index plane = d[0] * d[1];
-    Array out(d[0], d[1], d[2], d[3], d[4]);
-    const float* mp = m.data();
-    const cfloat* xp = x.data();
-    cfloat* op = out.data();
-    if (m.size() == plane) {
-      const Index planes = x.size() / std::max<Index>(plane, 1);
-      for (Index p = 0; p < planes; ++p)
-        for (Index i = 0; i < plane; ++i) op[p * plane + i] = xp[p * plane + i] * mp[i];
-    } else {
-      for (Index i = 0; i < x.size(); ++i) op[i] = xp[i] * mp[i];
-    }
+    Array out(x.dimensions());
+    broadcast_planes(m, x, "multiply_mask", [&](const float* mp, const cfloat* xp, cfloat* op, Index plane) {
+      for (Index i = 0; i < plane; ++i) op[i] = xp[i] * mp[i];
+    }, out);
     return out;
+  }
+  /// Data-consistency blend m * a + (1 - m) * b, elementwise, the mask broadcast as in multiply_mask (for a 0/1
+  /// mask: a where sampled, b elsewhere; for weights in [0, 1] a convex combination). Throws Error when a and b
+  /// differ in dims or the mask does not broadcast.
+  static Array blend(const Mask& m, const Array& a, const Array& b) {
+    require(dims(a) == dims(b), std::string("blend: dims ") + dims_string(dims(a)) + " and " + dims_string(dims(b)) +
+                                    " differ");
+    Array out(a.dimensions());
+    const cfloat* a0 = a.data();
+    const cfloat* b0 = b.data();
+    broadcast_planes(m, a, "blend", [&](const float* mp, const cfloat* ap, cfloat* op, Index plane) {
+      const cfloat* bp = b0 + (ap - a0);
+      for (Index i = 0; i < plane; ++i) op[i] = mp[i] * ap[i] + (1.0f - mp[i]) * bp[i];
+    }, out);
+    return out;
+  }
+  /// Throws Error unless mask dims `md` broadcast onto data dims `d` (same in-plane size; coil, frame and batch
+  /// each 1 or equal). `who` names the caller.
+  static void require_broadcast(const Dims& md, const Dims& d, const std::string& who) {
+    bool ok = md[0] == d[0] && md[1] == d[1];
+    for (int a = 2; a < 5; ++a) ok = ok && (md[a] == 1 || md[a] == d[a]);
+    if (!ok)
+      throw Error(who + ": mask dims " + dims_string(md) + " do not broadcast onto data dims " + dims_string(d) +
+                  " (in-plane sizes must match; coil, frame and batch must be 1 or equal)");
   }
 
   /// Coil expansion for SENSE: out(x, y, c, f, b) = maps(x, y, c) * img(x, y, 0, f, b).
@@ -182,71 +231,123 @@ struct EigenFftw {
     return out;
   }
 
-  /// Forward difference along axis 0 (x) or 1 (y) with Neumann boundary: d[i] = a[i+1] - a[i], 0 at the last.
+  /// Forward difference along `axis` (0 = x, 1 = y, 2 = coil, 3 = frame, 4 = batch) with Neumann boundary:
+  /// d[i] = a[i+1] - a[i], and 0 at the last index along that axis. Throws Error for an axis outside 0..4.
   static Array forward_diff(const Array& a, int axis) {
-    const Dims d = dims(a);
-    Array out = zeros(d);
-    const Index nx = d[0], ny = d[1], planes = a.size() / std::max<Index>(nx * ny, 1);
+    const auto [inner, n, outer] = axis_layout(dims(a), axis, "forward_diff");
+    Array out(a.dimensions());
     const cfloat* p = a.data();
     cfloat* o = out.data();
-    for (Index s = 0; s < planes; ++s) {
-      const cfloat* ps = p + s * nx * ny;
-      cfloat* os = o + s * nx * ny;
-      if (axis == 0) {
-        for (Index y = 0; y < ny; ++y)
-          for (Index x = 0; x + 1 < nx; ++x) os[y * nx + x] = ps[y * nx + x + 1] - ps[y * nx + x];
-      } else {
-        for (Index y = 0; y + 1 < ny; ++y)
-          for (Index x = 0; x < nx; ++x) os[y * nx + x] = ps[(y + 1) * nx + x] - ps[y * nx + x];
+    for (Index b = 0; b < outer; ++b)
+      for (Index j = 0; j < n; ++j) {
+        const Index base = (b * n + j) * inner;
+        if (j + 1 < n)
+          for (Index i = 0; i < inner; ++i) o[base + i] = p[base + inner + i] - p[base + i];
+        else
+          for (Index i = 0; i < inner; ++i) o[base + i] = cfloat(0);
       }
-    }
     return out;
   }
-
-  /// Adjoint of forward_diff (minus the backward-difference divergence): out[i] = g[i-1] - g[i] with g[-1] = 0
-  /// and g[n-1] taken as 0.
+  /// Adjoint of forward_diff along `axis` (minus the backward-difference divergence): out[i] = g[i-1] - g[i] with
+  /// g[-1] = 0 and g[n-1] taken as 0. Throws Error for an axis outside 0..4.
   static Array forward_diff_adjoint(const Array& g, int axis) {
-    const Dims d = dims(g);
-    Array out = zeros(d);
-    const Index nx = d[0], ny = d[1], planes = g.size() / std::max<Index>(nx * ny, 1);
+    const auto [inner, n, outer] = axis_layout(dims(g), axis, "forward_diff_adjoint");
+    Array out(g.dimensions());
     const cfloat* p = g.data();
     cfloat* o = out.data();
-    for (Index s = 0; s < planes; ++s) {
-      const cfloat* ps = p + s * nx * ny;
-      cfloat* os = o + s * nx * ny;
-      if (axis == 0) {
-        for (Index y = 0; y < ny; ++y)
-          for (Index x = 0; x < nx; ++x) {
-            const cfloat cur = x + 1 < nx ? ps[y * nx + x] : cfloat(0);
-            const cfloat prev = x > 0 ? ps[y * nx + x - 1] : cfloat(0);
-            os[y * nx + x] = prev - cur;
-          }
-      } else {
-        for (Index y = 0; y < ny; ++y)
-          for (Index x = 0; x < nx; ++x) {
-            const cfloat cur = y + 1 < ny ? ps[y * nx + x] : cfloat(0);
-            const cfloat prev = y > 0 ? ps[(y - 1) * nx + x] : cfloat(0);
-            os[y * nx + x] = prev - cur;
-          }
+    for (Index b = 0; b < outer; ++b)
+      for (Index j = 0; j < n; ++j) {
+        const Index base = (b * n + j) * inner;
+        for (Index i = 0; i < inner; ++i) {
+          const cfloat cur = j + 1 < n ? p[base + i] : cfloat(0);
+          const cfloat prev = j > 0 ? p[base - inner + i] : cfloat(0);
+          o[base + i] = prev - cur;
+        }
       }
+    return out;
+  }
+
+  /// Centred unitary 1D DFT along `axis` (3 = frame: the x-f transform of dynamic MRI; any axis 0..4 works):
+  /// fftshift(fft(ifftshift(a))) / sqrt(n) along that axis. Throws Error for an axis outside 0..4.
+  static Array fftc_axis(const Array& a, int axis) { return transform_axis(a, axis, FFTW_FORWARD); }
+  /// Centred unitary inverse 1D DFT along `axis`, the adjoint (and inverse) of fftc_axis.
+  static Array ifftc_axis(const Array& a, int axis) { return transform_axis(a, axis, FFTW_BACKWARD); }
+
+  /// Centre crop or zero-pad of every (x, y) plane to nx x ny (coil, frame, batch kept): output index j holds
+  /// input index j - nx/2 + in_nx/2 (integer division), so the k-space centre (index n/2) stays the centre, as
+  /// BART's `resize -c` and fastMRI's center_crop. Zero padding and cropping to the same centre are each other's
+  /// adjoints. Throws Error for non-positive sizes.
+  static Array resize_xy(const Array& a, Index nx, Index ny) {
+    require(nx > 0 && ny > 0, "resize_xy: target size must be positive, got " + std::to_string(nx) + " x " +
+                                  std::to_string(ny));
+    const Dims d = dims(a);
+    Array out(nx, ny, d[2], d[3], d[4]);
+    out.setZero();
+    const Index ox = d[0] / 2 - nx / 2, oy = d[1] / 2 - ny / 2;  // input index = output index + offset
+    const Index planes = d[2] * d[3] * d[4];
+    for (Index p = 0; p < planes; ++p)
+      for (Index y = 0; y < ny; ++y) {
+        const Index iy = y + oy;
+        if (iy < 0 || iy >= d[1]) continue;
+        for (Index x = 0; x < nx; ++x) {
+          const Index ix = x + ox;
+          if (ix >= 0 && ix < d[0]) out.data()[(p * ny + y) * nx + x] = a.data()[(p * d[1] + iy) * d[0] + ix];
+        }
+      }
+    return out;
+  }
+
+  /// Per-sample scalars: one value per batch entry (the last axis), for step sizes that must not couple the
+  /// samples of a batch (CG's alpha and beta). Accumulated in double precision.
+  using Scalars = std::vector<std::complex<double>>;
+  /// <a_b, b_b> = sum conj(a) b over everything but the batch axis, one value per batch entry. Throws Error when
+  /// the dims differ.
+  static Scalars dot_batch(const Array& a, const Array& b) {
+    require(dims(a) == dims(b), "dot_batch: dims " + dims_string(dims(a)) + " and " + dims_string(dims(b)) + " differ");
+    const Index nb = a.dimension(4), per = nb ? a.size() / nb : 0;
+    Scalars s(static_cast<std::size_t>(nb));
+    for (Index k = 0; k < nb; ++k) {
+      std::complex<double> acc = 0;
+      const cfloat* pa = a.data() + k * per;
+      const cfloat* pb = b.data() + k * per;
+      for (Index i = 0; i < per; ++i) acc += std::complex<double>(std::conj(pa[i])) * std::complex<double>(pb[i]);
+      s[static_cast<std::size_t>(k)] = acc;
+    }
+    return s;
+  }
+  /// Elementwise num / den per sample, 0 where den is 0 (a converged or degenerate sample takes no step).
+  static Scalars divide(const Scalars& num, const Scalars& den) {
+    Scalars out(num.size());
+    for (std::size_t i = 0; i < num.size(); ++i) out[i] = den[i] == 0.0 ? 0.0 : num[i] / den[i];
+    return out;
+  }
+  /// -s per sample.
+  static Scalars negate(const Scalars& s) {
+    Scalars out(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) out[i] = -s[i];
+    return out;
+  }
+  /// The scalars as host values.
+  static std::vector<std::complex<double>> to_host(const Scalars& s) { return s; }
+  /// s_b * x_b + y_b for every batch entry b. Throws Error on a dims or count mismatch.
+  static Array scale_add(const Scalars& s, const Array& x, const Array& y) {
+    require(dims(x) == dims(y) && Index(s.size()) == x.dimension(4), "scale_add: mismatched dims or scalar count");
+    Array out(x.dimensions());
+    const Index nb = x.dimension(4), per = nb ? x.size() / nb : 0;
+    for (Index k = 0; k < nb; ++k) {
+      const cfloat a(s[static_cast<std::size_t>(k)]);
+      const cfloat* px = x.data() + k * per;
+      const cfloat* py = y.data() + k * per;
+      cfloat* po = out.data() + k * per;
+      for (Index i = 0; i < per; ++i) po[i] = a * px[i] + py[i];
     }
     return out;
   }
 
-  /// Stacks a and b along the batch axis (a first): dims (x, y, c, f, 2b).
-  static Array concat_batch(const Array& a, const Array& b) {
-    Array out = a.concatenate(b, 4);
-    return out;
-  }
-  /// Splits an array with an even batch count into its first and second halves along the batch axis.
-  static std::pair<Array, Array> split_batch(const Array& a) {
-    const Dims d = dims(a);
-    const Index h = d[4] / 2;
-    Eigen::array<Index, 5> ext = {d[0], d[1], d[2], d[3], h};
-    Array first = a.slice(Eigen::array<Index, 5>{0, 0, 0, 0, 0}, ext);
-    Array second = a.slice(Eigen::array<Index, 5>{0, 0, 0, 0, h}, ext);
-    return {std::move(first), std::move(second)};
-  }
+  /// The host (Eigen) array as a backend array: the identity here (Torch copies to a tensor).
+  static Array from_host(const CArray& a) { return a; }
+  /// A host mask as a backend mask: the identity here.
+  static Mask mask_from_host(const RArray& m) { return m; }
 
   /// Inner product <a, b> = sum conj(a) * b, accumulated in double precision.
   static std::complex<double> dot(const Array& a, const Array& b) {
@@ -270,6 +371,57 @@ struct EigenFftw {
   static double norm(const Array& a) { return std::sqrt(std::max(0.0, dot(a, a).real())); }
 
  private:
+  /// (inner stride, length, outer count) of `axis` in dims d; throws Error for an axis outside 0..4.
+  static std::tuple<Index, Index, Index> axis_layout(const Dims& d, int axis, const char* who) {
+    require(axis >= 0 && axis < 5, std::string(who) + ": axis must be 0 (x), 1 (y), 2 (coil), 3 (frame) or 4 "
+                                                      "(batch), got " + std::to_string(axis));
+    Index inner = 1, outer = 1;
+    for (int i = 0; i < axis; ++i) inner *= d[i];
+    for (int i = axis + 1; i < 5; ++i) outer *= d[i];
+    return {inner, d[axis], outer};
+  }
+
+  /// Calls f(mask plane, x plane, out plane, plane size) for every (coil, frame, batch) plane of x with the mask
+  /// plane that broadcasts onto it.
+  template <class F>
+  static void broadcast_planes(const Mask& m, const Array& x, const char* who, F&& f, Array& out) {
+    const Dims md = dims_of(m), d = dims(x);
+    require_broadcast(md, d, who);
+    const Index plane = d[0] * d[1];
+    for (Index b = 0; b < d[4]; ++b)
+      for (Index fr = 0; fr < d[3]; ++fr)
+        for (Index c = 0; c < d[2]; ++c) {
+          const Index xp = (b * d[3] + fr) * d[2] + c;
+          const Index mp = ((md[4] == 1 ? 0 : b) * md[3] + (md[3] == 1 ? 0 : fr)) * md[2] + (md[2] == 1 ? 0 : c);
+          f(m.data() + mp * plane, x.data() + xp * plane, out.data() + xp * plane, plane);
+        }
+  }
+
+  /// Centred unitary 1D transform along one axis: ifftshift into an aligned buffer, one FFTW strided plan per
+  /// outer block, fftshift back with the scale 1/sqrt(n).
+  static Array transform_axis(const Array& in, int axis, int sign) {
+    const auto [inner, n, outer] = axis_layout(dims(in), axis, sign == FFTW_FORWARD ? "fftc_axis" : "ifftc_axis");
+    Array out(in.dimensions());
+    if (in.size() == 0) return out;
+    fftwf_plan plan = detail::FftwPlanCache::instance().get_strided(n, inner, sign);
+    detail::FftwBuffer buf(n * inner);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(n));
+    const Index ish = (n + 1) / 2, osh = n / 2;
+    for (Index b = 0; b < outer; ++b) {
+      const cfloat* src = in.data() + b * n * inner;
+      cfloat* dst = out.data() + b * n * inner;
+      for (Index j = 0; j < n; ++j)
+        std::memcpy(buf.ptr + ((j + ish) % n) * inner, src + j * inner, sizeof(cfloat) * inner);
+      fftwf_execute_dft(plan, reinterpret_cast<fftwf_complex*>(buf.ptr), reinterpret_cast<fftwf_complex*>(buf.ptr));
+      for (Index j = 0; j < n; ++j) {
+        const cfloat* s = buf.ptr + j * inner;
+        cfloat* d = dst + ((j + osh) % n) * inner;
+        for (Index i = 0; i < inner; ++i) d[i] = s[i] * scale;
+      }
+    }
+    return out;
+  }
+
   static Array transform(const Array& in, int sign) {
     const Dims d = dims(in);
     const Index nx = d[0], ny = d[1], plane = nx * ny;
@@ -281,12 +433,24 @@ struct EigenFftw {
     // quadrants, so centred F x = fftshift(M F x): FFTW runs out of place from the input straight into the output
     // (input preserved), then one in-place pass swaps the quadrants with the signs (-1)^(x + y + (nx + ny) / 2) and
     // the unitary scale. New-array execution needs the planning alignment, checked at run time.
-    auto* src = reinterpret_cast<fftwf_complex*>(const_cast<cfloat*>(in.data()));
-    auto* dst = reinterpret_cast<fftwf_complex*>(out.data());
-    if (nx % 2 == 0 && ny % 2 == 0 && fftwf_alignment_of(reinterpret_cast<float*>(src)) == 0 &&
-        fftwf_alignment_of(reinterpret_cast<float*>(dst)) == 0) {
+    // The same arithmetic whatever the buffers' alignment (so results never depend on where malloc put them):
+    // unaligned input or output goes through an aligned copy.
+    if (nx % 2 == 0 && ny % 2 == 0) {
+      std::unique_ptr<detail::FftwBuffer> ibuf, obuf;
+      auto* src = reinterpret_cast<fftwf_complex*>(const_cast<cfloat*>(in.data()));
+      auto* dst = reinterpret_cast<fftwf_complex*>(out.data());
+      if (fftwf_alignment_of(reinterpret_cast<float*>(src)) != 0) {
+        ibuf = std::make_unique<detail::FftwBuffer>(in.size());
+        std::memcpy(ibuf->ptr, in.data(), sizeof(cfloat) * in.size());
+        src = reinterpret_cast<fftwf_complex*>(ibuf->ptr);
+      }
+      if (fftwf_alignment_of(reinterpret_cast<float*>(dst)) != 0) {
+        obuf = std::make_unique<detail::FftwBuffer>(in.size());
+        dst = reinterpret_cast<fftwf_complex*>(obuf->ptr);
+      }
       fftwf_plan oplan = detail::FftwPlanCache::instance().get(nx, ny, howmany, sign, true);
       fftwf_execute_dft(oplan, src, dst);
+      if (obuf) std::memcpy(out.data(), obuf->ptr, sizeof(cfloat) * in.size());
       const float c = (((nx + ny) / 2) % 2 ? -1.0f : 1.0f) * scale;
       const Index hx = nx / 2, hy = ny / 2;
       cfloat* o = out.data();

@@ -18,6 +18,7 @@
 #include "reconlab/error.hpp"
 #include "reconlab/networks/torch_backend.hpp"
 #include "reconlab/operators.hpp"
+#include "reconlab/solvers/cg.hpp"
 
 namespace reconlab::networks {
 
@@ -151,45 +152,5 @@ class DataConsistencyImpl : public torch::nn::Module {
   torch::Tensor log_lambda_, eta_;
 };
 TORCH_MODULE(DataConsistency);
-
-/// Conjugate gradients (Hestenes & Stiefel 1952; Saad 2003, Alg. 6.18) for the block-diagonal Hermitian positive
-/// definite systems N x_n = b_n of a batch, for a fixed number of iterations, with every scalar kept as a tensor
-/// so autograd differentiates through the iterations (MoDL, Aggarwal et al., "MoDL: Model-based deep learning
-/// architecture for inverse problems", IEEE TMI 38(2), 2019, Sec. II-C: back-propagation through the unrolled CG).
-///
-/// Why not solvers::conjugate_gradient<Torch>: that template computes alpha and beta with B::dot, which returns a
-/// host std::complex<double> via .item(); the step sizes then enter the graph as constants, so gradients with
-/// respect to b (the network's z and lambda) miss d alpha / d b and are wrong for a truncated CG. It also sums the
-/// dot products over the whole batch, coupling independent samples (the result of one sample would depend on the
-/// others in its batch). Here the dots are per sample, shape (N, 1, 1, 1, 1), and stay on the graph. The tests
-/// check this solver against solvers::conjugate_gradient<EigenFftw> on the same system.
-///
-/// normal_op: callable complex (N, 1, 1, H, W) -> same; b, x0: complex (N, ...). Returns x after `iterations`
-/// (>= 1) steps. A zero residual gives zero further steps (alpha clamps its denominator at 1e-30).
-template <class NormalOp>
-torch::Tensor conjugate_gradient_batched(const NormalOp& normal_op, const torch::Tensor& b, torch::Tensor x0,
-                                         int iterations) {
-  require(iterations >= 1, "conjugate_gradient_batched: iterations must be >= 1");
-  require(b.sizes() == x0.sizes(), "conjugate_gradient_batched: b and x0 differ in shape");
-  std::vector<int64_t> dims;
-  for (int64_t d = 1; d < b.dim(); ++d) dims.push_back(d);
-  auto dot_re = [&](const torch::Tensor& u, const torch::Tensor& v) {
-    return torch::real(torch::conj(u) * v).sum(dims, /*keepdim=*/true);
-  };
-  torch::Tensor x = x0;
-  torch::Tensor r = b - normal_op(x);
-  torch::Tensor p = r;
-  torch::Tensor rr = dot_re(r, r);
-  for (int k = 0; k < iterations; ++k) {
-    auto np = normal_op(p);
-    auto alpha = rr / dot_re(p, np).clamp_min(1e-30);
-    x = x + alpha * p;
-    r = r - alpha * np;
-    auto rr_new = dot_re(r, r);
-    p = r + (rr_new / rr.clamp_min(1e-30)) * p;
-    rr = rr_new;
-  }
-  return x;
-}
 
 }  // namespace reconlab::networks

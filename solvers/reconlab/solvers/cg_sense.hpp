@@ -28,7 +28,7 @@ typename B::Array cg_sense(const typename B::Array& y, const typename B::Mask& m
   const typename B::Array rhs = A.adjoint(y);
   const cfloat lam(static_cast<float>(opt.lambda));
   auto N = [&](const typename B::Array& v) { return B::axpy(lam, v, A.normal(v)); };
-  return conjugate_gradient<B>(N, rhs, B::zeros(B::dims(rhs)),
+  return conjugate_gradient<B>(N, rhs, B::zeros_like(rhs),
                                CgOptions{.max_iterations = opt.iterations, .tolerance = opt.tolerance}, status);
 }
 

@@ -1,9 +1,7 @@
 #pragma once
 /// @file cs_sense.hpp
-/// Multi-coil compressed sensing on the SENSE model A = M F S (sense.hpp):
-///  - TV:          min_x 0.5 ||A x - y||^2 + lambda TV(x), isotropic TV on forward differences (Neumann), solved
-///                 by Chambolle & Pock, J. Math. Imaging Vis. 40 (2011), Algorithm 1 with K = [A; G] (the same
-///                 scheme as cs_tv.hpp, for any operator A; ||K||^2 <= ||A||^2 + 8, ||A||^2 by power iteration).
+/// Compressed sensing with wavelets on any forward model (M F, M F S); TV is cs_tv.hpp (one PDHG for every
+/// TV problem):
 ///  - wavelet-L1:  min_x 0.5 ||A x - y||^2 + lambda ||W x||_1 (W: orthonormal Haar, wavelet.hpp; the coarsest
 ///                 approximation band is not penalised), solved by FISTA (fista.hpp), whose proximal step is exact
 ///                 because W is orthonormal: prox = W^H soft(W v, t lambda). Lustig et al., MRM 58 (2007) eq. (2).
@@ -15,69 +13,11 @@
 #include "reconlab/random.hpp"
 #include "reconlab/sense.hpp"
 #include "reconlab/solvers/common.hpp"
+#include "reconlab/solvers/cs_tv.hpp"
 #include "reconlab/solvers/fista.hpp"
 #include "reconlab/solvers/wavelet.hpp"
 
 namespace reconlab::solvers {
-
-/// Options of cs_tv_operator.
-struct CsTvOperatorOptions {
-  double lambda = 1e-3;      ///< >= 0
-  int max_iterations = 200;  ///< >= 1
-  double tolerance = 1e-5;   ///< stop when ||x_k - x_{k-1}|| <= tolerance ||x_k||
-  double step_ratio = 0.1;   ///< sigma / tau
-};
-
-/// CS-TV by Chambolle-Pock for any operator A on EigenFftw arrays whose domain is an image. `norm2` >= ||A||^2
-/// (e.g. operator_norm_squared, times 1.05). Start: A^H y. `status->objective`: relative change per iteration.
-/// Throws Error on lambda < 0, max_iterations < 1, norm2 <= 0 or non-finite k-space.
-template <LinearOperator Op>
-CArray cs_tv_operator(const Op& A, const CArray& y, double norm2, const CsTvOperatorOptions& opt,
-                      SolverStatus* status = nullptr) {
-  require(opt.lambda >= 0 && opt.max_iterations >= 1 && norm2 > 0 && opt.step_ratio > 0,
-          "cs-tv: lambda >= 0, max_iterations >= 1, ||A||^2 > 0 and step_ratio > 0 required");
-  require_finite(y, "cs-tv k-space");
-  FiniteDifference<EigenFftw> G;
-  const double L = std::sqrt(norm2 + 8.0);
-  const float tau = float(0.99 / (L * std::sqrt(opt.step_ratio))), sigma = float(0.99 * std::sqrt(opt.step_ratio) / L);
-  const float lam = float(opt.lambda);
-  CArray x = A.adjoint(y), xbar = x;
-  CArray q = EigenFftw::zeros_like(y);
-  CArray p = G.apply(x);
-  p.setZero();
-  const Index half = p.size() / 2;
-  SolverStatus st;
-  for (int k = 0; k < opt.max_iterations; ++k) {
-    const CArray axb = A.apply(xbar);
-    for (Index i = 0; i < q.size(); ++i) q.data()[i] = (q.data()[i] + sigma * (axb.data()[i] - y.data()[i])) / (1.0f + sigma);
-    const CArray g = G.apply(xbar);
-    for (Index i = 0; i < half; ++i) {
-      const cfloat a = p.data()[i] + sigma * g.data()[i], b = p.data()[i + half] + sigma * g.data()[i + half];
-      const float nrm = std::sqrt(std::norm(a) + std::norm(b));
-      const float s = nrm > lam ? (lam > 0 ? lam / nrm : 0.0f) : 1.0f;
-      p.data()[i] = a * s;
-      p.data()[i + half] = b * s;
-    }
-    const CArray step = A.adjoint(q) + G.adjoint(p);
-    double dn = 0, xn2 = 0;
-    for (Index i = 0; i < x.size(); ++i) {
-      const cfloat xn = x.data()[i] - tau * step.data()[i];
-      dn += std::norm(xn - x.data()[i]);
-      xn2 += std::norm(xn);
-      xbar.data()[i] = 2.0f * xn - x.data()[i];
-      x.data()[i] = xn;
-    }
-    st.iterations = k + 1;
-    const double rel = std::sqrt(dn / std::max(xn2, 1e-30));
-    st.objective.push_back(rel);
-    if (rel <= opt.tolerance) {
-      st.converged = true;
-      break;
-    }
-  }
-  if (status) *status = std::move(st);
-  return x;
-}
 
 /// Options of cs_wavelet_operator.
 struct CsWaveletOptions {

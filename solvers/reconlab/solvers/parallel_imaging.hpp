@@ -47,19 +47,19 @@ inline CArray resolve_maps(const Acquisition& acq, MapsSource source, std::strin
     if (command) *command = "given";
     return *acq.sensitivities;
   }
-  const CArray y = EigenFftw::multiply_mask(acq.mask, acq.kspace);
+  const CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
   if (source == MapsSource::Ecalib) {
-    EcalibResult r = ecalib_maps(y, &acq.mask);
+    EcalibResult r = ecalib_maps(y, &acq.mask());
     if (command) *command = r.command;
     return r.maps;
   }
   if (command) *command = "lowres_maps(threshold 0.05)";
-  return lowres_maps(y, acq.mask);
+  return lowres_maps(y, acq.mask());
 }
 
 /// Maximum of the RSS of the zero-filled coil images: the scale CS lambdas are relative to.
 inline float zero_filled_rss_max(const Acquisition& acq) {
-  const RArray r = rss(EigenFftw::ifft2c(EigenFftw::multiply_mask(acq.mask, acq.kspace)));
+  const RArray r = rss(EigenFftw::ifft2c(EigenFftw::multiply_mask(acq.mask(), acq.kspace)));
   Eigen::Tensor<float, 0> mx = r.maximum();
   return mx() > 0 ? mx() : 1.0f;
 }
@@ -75,7 +75,7 @@ class CgSenseReconstructor : public Reconstructor {
   }
   CArray reconstruct(const Acquisition& acq) override {
     const CArray maps = resolve_maps(acq, maps_, &command_);
-    return cg_sense<EigenFftw>(EigenFftw::multiply_mask(acq.mask, acq.kspace), acq.mask, maps, opt_, &status_);
+    return cg_sense<EigenFftw>(EigenFftw::multiply_mask(acq.mask(), acq.kspace), acq.mask(), maps, opt_, &status_);
   }
   const SolverStatus& status() const { return status_; }
 
@@ -97,7 +97,7 @@ class GrappaReconstructor : public Reconstructor {
   }
   CArray reconstruct(const Acquisition& acq) override {
     validate_multicoil(acq);
-    const CArray k = grappa(EigenFftw::multiply_mask(acq.mask, acq.kspace), acq.mask, opt_);
+    const CArray k = grappa(EigenFftw::multiply_mask(acq.mask(), acq.kspace), acq.mask(), opt_);
     return to_complex(rss(EigenFftw::ifft2c(k)));
   }
 
@@ -116,18 +116,18 @@ class CsSenseReconstructor : public Reconstructor {
   nlohmann::json parameters() const override {
     return {{"lambda", lambda_}, {"iterations", iterations_}, {"maps", to_string(maps_)}, {"maps_command", command_},
             {"scale", "k-space divided by the zero-filled RSS maximum"},
-            {"solver", penalty_ == Penalty::TV ? "Chambolle-Pock 2011 Alg. 1" : "FISTA (Beck-Teboulle 2009), Haar 4 levels, seeded cycle spinning"}};
+            {"solver", penalty_ == Penalty::TV ? "PDHG (Chambolle-Pock 2011 Alg. 1), primal-dual residual stop" : "FISTA (Beck-Teboulle 2009), Haar 4 levels, seeded cycle spinning"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
     const CArray maps = resolve_maps(acq, maps_, &command_);
     const float scale = zero_filled_rss_max(acq);
-    const CArray y = EigenFftw::multiply_mask(acq.mask, acq.kspace) * cfloat(1.0f / scale);
-    SenseOperator<EigenFftw> A(acq.mask, maps);
+    const CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace) * cfloat(1.0f / scale);
+    SenseOperator<EigenFftw> A(acq.mask(), maps);
     CArray start(acq.kspace.dimension(0), acq.kspace.dimension(1), 1, 1, 1);
     start.setConstant(cfloat(1, 0));
     const double norm2 = 1.05 * operator_norm_squared<EigenFftw>(A, start, 20);
     CArray x = penalty_ == Penalty::TV
-                   ? cs_tv_operator(A, y, norm2, {.lambda = lambda_, .max_iterations = iterations_}, &status_)
+                   ? cs_tv(A, y, norm2, {.lambda = lambda_, .max_iterations = iterations_}, &status_)
                    : cs_wavelet_operator(A, y, norm2, {.lambda = lambda_, .max_iterations = iterations_}, &status_);
     CArray out = x * cfloat(scale);
     return out;
@@ -160,7 +160,7 @@ class BartPicsSenseReconstructor : public Reconstructor {
   }
   CArray reconstruct(const Acquisition& acq) override {
     const CArray maps = resolve_maps(acq, MapsSource::Ecalib, &maps_command_);
-    const CArray y = EigenFftw::multiply_mask(acq.mask, acq.kspace);
+    const CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
     std::ostringstream lam;
     lam << lambda_;
     std::vector<std::string> args = {"-S", "-i", std::to_string(iterations_)};

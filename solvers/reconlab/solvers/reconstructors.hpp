@@ -5,7 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "reconlab/forward_model.hpp"
 #include "reconlab/operators.hpp"
+#include "reconlab/sense.hpp"
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/solvers/bart.hpp"
 #include "reconlab/solvers/cs_tv.hpp"
@@ -13,30 +15,21 @@
 
 namespace reconlab::solvers {
 
-/// Single-coil zero-filled reconstruction F^H (M y); multi-coil k-space is combined by root-sum-of-squares of
-/// the per-coil zero-filled images (returned as a real image). Output dims (nx, ny, 1, 1, 1).
+/// Zero-filled reconstruction: F^H (M y) for single-coil k-space; for multi-coil k-space the root-sum-of-squares
+/// of the per-coil zero-filled images (a real image; sensitivity maps are not used). Frames are reconstructed
+/// one by one, each with its own mask plane when the mask has one per frame (k-t sampling).
+/// Output dims (nx, ny, 1, frames, 1). Throws Error as validate_acquisition and for a trajectory.
 inline CArray zero_filled(const Acquisition& acq) {
-  validate_acquisition(acq);
-  CartesianSampling<EigenFftw> A(acq.mask);
+  const auto A = forward_model<EigenFftw>(acq, /*use_maps=*/false);
   CArray img = A.adjoint(acq.kspace);
-  const Dims d = dims_of(img);
-  if (d[2] == 1 && d[3] == 1 && d[4] == 1) return img;
-  require(d[3] == 1 && d[4] == 1, "zero-filled: one frame and one batch entry expected, got " + dims_string(d));
-  CArray rss(d[0], d[1], 1, 1, 1);
-  for (Index y = 0; y < d[1]; ++y)
-    for (Index x = 0; x < d[0]; ++x) {
-      double s = 0;
-      for (Index c = 0; c < d[2]; ++c) s += std::norm(img(x, y, c, 0, 0));
-      rss(x, y, 0, 0, 0) = cfloat(static_cast<float>(std::sqrt(s)), 0.f);
-    }
-  return rss;
+  if (acq.coils() == 1) return img;
+  return to_complex(rss(img));
 }
 
-/// Throws Error unless the acquisition is single-coil, single-frame.
+/// Throws Error unless the acquisition is single-coil (any number of frames).
 inline void require_single_coil(const Acquisition& acq, const std::string& method) {
-  const Dims d = dims_of(acq.kspace);
-  require(d[2] == 1 && d[3] == 1 && d[4] == 1,
-          method + ": single-coil k-space of dims (nx, ny, 1, 1, 1) expected, got " + dims_string(d));
+  require(acq.coils() == 1, method + ": single-coil k-space expected, got " + std::to_string(acq.coils()) +
+                                " coils (dims " + dims_string(dims_of(acq.kspace)) + ")");
 }
 
 /// Zero-filled: the adjoint of the sampling operator (the inverse FFT with zeros where not acquired).
@@ -55,7 +48,8 @@ class RofReconstructor : public Reconstructor {
   explicit RofReconstructor(RofOptions opt) : opt_(opt) {}
   std::string name() const override { return "rof"; }
   nlohmann::json parameters() const override {
-    return {{"weight", opt_.weight}, {"max_iterations", opt_.max_iterations}, {"eps", opt_.eps},
+    return {{"weight", opt_.weight}, {"max_iterations", opt_.max_iterations}, {"tolerance", opt_.tolerance},
+            {"stop", "duality gap <= tolerance x energy"},
             {"scale", "zero-filled magnitude divided by its maximum"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
@@ -74,27 +68,28 @@ class RofReconstructor : public Reconstructor {
   SolverStatus status_;
 };
 
-/// Compressed sensing with TV (Chambolle-Pock, see cs_tv.hpp) on single-coil data. `lambda` is relative to the
-/// maximum magnitude of the zero-filled image (the problem is solved on k-space scaled so that this maximum is 1,
-/// and the result scaled back), so one lambda serves data of any units.
+/// Compressed sensing with TV (the one PDHG, see cs_tv.hpp) on single-coil data, one frame or many: with frames,
+/// spatial TV per frame plus, when lambda_t > 0, temporal TV (k-t TV). `lambda` and `lambda_t` are relative to
+/// the maximum magnitude of the zero-filled image (the problem is solved on k-space scaled so that this maximum
+/// is 1, and the result scaled back), so one lambda serves data of any units.
 class CsTvReconstructor : public Reconstructor {
  public:
   explicit CsTvReconstructor(CsTvOptions opt) : opt_(opt) {}
   std::string name() const override { return "cs-tv"; }
   nlohmann::json parameters() const override {
-    return {{"lambda", opt_.lambda}, {"max_iterations", opt_.max_iterations}, {"tolerance", opt_.tolerance},
-            {"scale", "k-space divided by the zero-filled image's maximum magnitude"},
-            {"solver", "Chambolle-Pock 2011, Algorithm 1"}};
+    return {{"lambda", opt_.lambda}, {"lambda_t", opt_.lambda_t}, {"max_iterations", opt_.max_iterations},
+            {"tolerance", opt_.tolerance}, {"scale", "k-space divided by the zero-filled image's maximum magnitude"},
+            {"solver", "PDHG (Chambolle-Pock 2011, Algorithm 1), primal-dual residual stop"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
     require_single_coil(acq, "cs-tv");
-    validate_acquisition(acq);
-    CartesianSampling<EigenFftw> A(acq.mask);
+    const auto A = forward_model<EigenFftw>(acq);
     CArray zf = A.adjoint(acq.kspace);
     Eigen::Tensor<float, 0> mx = zf.abs().maximum();
     const float scale = mx() > 0 ? mx() : 1.0f;
     CArray y = acq.kspace * cfloat(1.0f / scale);
-    CArray x = cs_tv(A, y, opt_, &status_);
+    Eigen::Tensor<float, 0> mmax = acq.mask().maximum();  // ||M F|| = max weight <= 1
+    CArray x = cs_tv(A, y, double(mmax()) * double(mmax()), opt_, &status_);
     CArray out = x * cfloat(scale);
     return out;
   }
@@ -117,9 +112,11 @@ class BartPicsReconstructor : public Reconstructor {
   }
   CArray reconstruct(const Acquisition& acq) override {
     require_single_coil(acq, "bart-pics");
+    require_single_frame(acq, "bart-pics");
     validate_acquisition(acq);
+    require_binary_mask(acq, "bart-pics");
     const Dims d = dims_of(acq.kspace);
-    CArray masked = EigenFftw::multiply_mask(acq.mask, acq.kspace);
+    CArray masked = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
     CArray sens(d[0], d[1], 1, 1, 1);
     sens.setConstant(cfloat(1, 0));
     BartResult r = bart_pics_tv(masked, sens, opt_);
@@ -136,15 +133,15 @@ class BartPicsReconstructor : public Reconstructor {
   std::string last_command_;
 };
 
-/// The single-coil classical methods of the studies by name: "zero-filled", "rof" (weight w), "cs-tv" (lambda w,
-/// 300 iterations), "bart-pics" (lambda w, 100 iterations), with the settings the studies report.
+/// The single-coil classical methods of the studies by name: "zero-filled", "rof" (weight w, duality-gap stop),
+/// "cs-tv" (lambda w, at most 300 iterations), "bart-pics" (lambda w, 100 iterations), with the settings the studies report.
 /// Throws Error for another name.
 inline std::unique_ptr<Reconstructor> make_classical_reconstructor(const std::string& method, double w) {
   if (method == "zero-filled") return std::make_unique<ZeroFilledReconstructor>();
-  if (method == "rof") return std::make_unique<RofReconstructor>(RofOptions{.weight = w, .max_iterations = 200});
+  if (method == "rof") return std::make_unique<RofReconstructor>(RofOptions{.weight = w});
   if (method == "cs-tv")
     return std::make_unique<CsTvReconstructor>(
-        CsTvOptions{.lambda = w, .max_iterations = 300, .tolerance = 1e-5, .record_objective = false});
+        CsTvOptions{.lambda = w, .record_objective = false});
   if (method == "bart-pics")
     return std::make_unique<BartPicsReconstructor>(BartPicsOptions{.lambda = w, .iterations = 100});
   throw Error("unknown classical method '" + method + "' (zero-filled | rof | cs-tv | bart-pics)");
