@@ -2,12 +2,16 @@
 /// @file parallel_imaging.hpp
 /// The parallel-imaging methods as reconlab::Reconstructor, for multi-coil Cartesian acquisitions:
 /// CG-SENSE, GRAPPA, multi-coil CS with TV and with wavelet-L1, and BART pics with ESPIRiT maps.
-/// Input: Acquisition with k-space (nx, ny, coils, 1, 1) (centred, zero where not acquired), mask (nx, ny, 1, 1, 1),
-/// and optional sensitivities (nx, ny, coils, 1, 1); when absent, SENSE-based methods estimate them (ESPIRiT via
-/// `bart ecalib`, or our low-resolution estimate, coil_maps.hpp). Output: the coil-combined complex image
-/// (nx, ny, 1, 1, 1), in the units of S^H F^H y (maps normalised, so |image| ~ the RSS image); GRAPPA returns the
-/// RSS of its completed coil images (real).
+/// Input: Acquisition with k-space (nx, ny, coils, frames, 1) (centred, zero where not acquired), a mask of one
+/// plane or one per frame, and optional sensitivities (nx, ny, coils, 1, 1); when absent, SENSE-based methods
+/// estimate them (ESPIRiT via `bart ecalib`, or our low-resolution estimate, coil_maps.hpp), from the time-averaged
+/// k-space when there are frames. Output: the coil-combined complex image (nx, ny, 1, frames, 1), in the units of
+/// S^H F^H y (maps normalised, so |image| ~ the RSS image). CG-SENSE and CS (TV, wavelet) reconstruct frames (each
+/// frame with its own mask; TV without a temporal term); GRAPPA (RSS of its completed coil images, real) and BART
+/// pics take one frame and a 0/1 mask and say so otherwise.
 #include <memory>
+#include <tuple>
+#include <utility>
 #include <string>
 
 #include "reconlab/reconstructor.hpp"
@@ -20,19 +24,41 @@
 
 namespace reconlab::solvers {
 
+/// Time average of multi-frame k-space `y` (nx, ny, coils, frames, 1) sampled by `mask` (nx, ny, 1, frames or 1,
+/// 1): each location averaged over the frames whose mask sampled it. Returns the averaged k-space
+/// (nx, ny, coils, 1, 1) and the union mask (nx, ny, 1, 1, 1).
+inline std::pair<CArray, RArray> time_average(const CArray& y, const RArray& mask) {
+  const Dims d = dims_of(y), md = dims_of(mask);
+  const Index plane = d[0] * d[1];
+  CArray avg(d[0], d[1], d[2], 1, 1);
+  avg.setZero();
+  RArray count(d[0], d[1], 1, 1, 1), uni(d[0], d[1], 1, 1, 1);
+  count.setZero();
+  for (Index f = 0; f < d[3]; ++f) {
+    const float* m = mask.data() + (md[3] == 1 ? 0 : f) * plane;
+    for (Index i = 0; i < plane; ++i) count.data()[i] += m[i];
+    for (Index c = 0; c < d[2]; ++c)
+      for (Index i = 0; i < plane; ++i) avg.data()[c * plane + i] += y.data()[(f * d[2] + c) * plane + i];
+  }
+  for (Index i = 0; i < plane; ++i) {
+    uni.data()[i] = count.data()[i] > 0 ? 1.f : 0.f;
+    const float s = count.data()[i] > 0 ? 1.f / count.data()[i] : 0.f;
+    for (Index c = 0; c < d[2]; ++c) avg.data()[c * plane + i] *= s;
+  }
+  return {avg, uni};
+}
+
 /// Where SENSE methods take their maps from when the acquisition has none.
 enum class MapsSource { Ecalib, LowRes };
 
 /// Human-readable name of a maps source (for parameters() and manifests).
 inline std::string to_string(MapsSource s) { return s == MapsSource::Ecalib ? "bart ecalib (ESPIRiT)" : "low-resolution ACS"; }
 
-/// Checks a multi-coil acquisition: validate_acquisition, one frame and batch entry, and (when present) maps that
-/// fit the k-space (require_maps_fit: same size and coil count). Throws Error naming the problem.
+/// Checks a multi-coil acquisition: validate_acquisition (frames allowed, one batch entry) and (when present) maps
+/// that fit the k-space (require_maps_fit: same size and coil count). Throws Error naming the problem.
 inline void validate_multicoil(const Acquisition& acq) {
   validate_acquisition(acq);
   const Dims d = dims_of(acq.kspace);
-  require(d[3] == 1 && d[4] == 1,
-          "multi-coil methods take one frame and one batch entry, got k-space dims " + dims_string(d));
   if (acq.sensitivities) {
     require_maps_fit(d, dims_of(*acq.sensitivities));
     require_finite(*acq.sensitivities, "sensitivity maps");
@@ -47,14 +73,22 @@ inline CArray resolve_maps(const Acquisition& acq, MapsSource source, std::strin
     if (command) *command = "given";
     return *acq.sensitivities;
   }
-  const CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
+  CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
+  RArray mask = acq.mask();
+  std::string how;
+  if (acq.frames() > 1) {
+    // Dynamic data: maps from the time-averaged k-space (each location averaged over the frames that sampled
+    // it; the union of the frames' masks), as in TSENSE (Kellman et al., MRM 45 (2001) 846-852).
+    std::tie(y, mask) = time_average(y, acq.mask());
+    how = " from the time-averaged k-space";
+  }
   if (source == MapsSource::Ecalib) {
-    EcalibResult r = ecalib_maps(y, &acq.mask());
-    if (command) *command = r.command;
+    EcalibResult r = ecalib_maps(y, &mask);
+    if (command) *command = r.command + how;
     return r.maps;
   }
-  if (command) *command = "lowres_maps(threshold 0.05)";
-  return lowres_maps(y, acq.mask());
+  if (command) *command = "lowres_maps(threshold 0.05)" + how;
+  return lowres_maps(y, mask);
 }
 
 /// Maximum of the RSS of the zero-filled coil images: the scale CS lambdas are relative to.
@@ -97,6 +131,8 @@ class GrappaReconstructor : public Reconstructor {
   }
   CArray reconstruct(const Acquisition& acq) override {
     validate_multicoil(acq);
+    require_single_frame(acq, "grappa");
+    require_binary_mask(acq, "grappa");
     const CArray k = grappa(EigenFftw::multiply_mask(acq.mask(), acq.kspace), acq.mask(), opt_);
     return to_complex(rss(EigenFftw::ifft2c(k)));
   }
@@ -123,7 +159,7 @@ class CsSenseReconstructor : public Reconstructor {
     const float scale = zero_filled_rss_max(acq);
     const CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace) * cfloat(1.0f / scale);
     SenseOperator<EigenFftw> A(acq.mask(), maps);
-    CArray start(acq.kspace.dimension(0), acq.kspace.dimension(1), 1, 1, 1);
+    CArray start(acq.kspace.dimension(0), acq.kspace.dimension(1), 1, acq.frames(), 1);
     start.setConstant(cfloat(1, 0));
     const double norm2 = 1.05 * operator_norm_squared<EigenFftw>(A, start, 20);
     CArray x = penalty_ == Penalty::TV
@@ -159,6 +195,8 @@ class BartPicsSenseReconstructor : public Reconstructor {
     return {{"lambda", lambda_}, {"iterations", iterations_}, {"maps_command", maps_command_}, {"command", command_}};
   }
   CArray reconstruct(const Acquisition& acq) override {
+    require_single_frame(acq, name());
+    require_binary_mask(acq, name());
     const CArray maps = resolve_maps(acq, MapsSource::Ecalib, &maps_command_);
     const CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
     std::ostringstream lam;
