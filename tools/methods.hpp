@@ -1,21 +1,23 @@
 #pragma once
 /// @file methods.hpp
-/// Builds the Reconstructor for a `reconlab recon --method` name. Network methods live in their own translation
-/// unit (unet_method.cpp) so that the rest of the tool compiles without LibTorch.
+/// The trained-network methods of `reconlab recon`. They live in their own translation unit (unet_method.cpp,
+/// which serves them all through the model registry, reconlab/networks/registry.hpp) so that the rest of the tool
+/// compiles without LibTorch; no_networks.cpp replaces it in builds without networks.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "reconlab/reconstructor.hpp"
 
 namespace reconlab::tool {
 
-/// The trained U-Net reconstructor loaded from `weights` (a final.pt or checkpoint written by the trainer, with
-/// its model.json beside it). Throws Error if the tool was built without networks or the file is unusable.
-std::unique_ptr<Reconstructor> make_unet_reconstructor(const std::string& weights);
+/// The names of the network methods (the registry's names: unet, kspace-unet, cascade, dncn, modl, modl-sense);
+/// empty when the tool was built without networks.
+std::vector<std::string> network_method_names();
 
-/// A trained data-consistent network (`method`: kspace-unet | cascade | dncn | modl, single-coil, see
-/// reconlab/networks/network_reconstructor.hpp; or modl-sense, multi-coil, see reconlab/networks/sense_modl.hpp) loaded from `weights` with its model.json beside it. Throws Error if
-/// the tool was built without networks, model.json names another architecture, or the files are unusable.
+/// The trained network `method` (any name of network_method_names()) loaded from `weights` (final.pt or a trainer
+/// checkpoint) with the model.json beside it. Throws Error if the tool was built without networks, `weights` is
+/// empty, the name is unknown, model.json names another architecture, or the files are unusable.
 std::unique_ptr<Reconstructor> make_network_reconstructor(const std::string& method, const std::string& weights);
 
 }  // namespace reconlab::tool

@@ -3,9 +3,7 @@
 
 namespace reconlab::tool {
 
-std::unique_ptr<Reconstructor> make_unet_reconstructor(const std::string&) {
-  throw Error("this reconlab was built without networks (RECONLAB_BUILD_NETWORKS=OFF): --method unet is unavailable");
-}
+std::vector<std::string> network_method_names() { return {}; }
 
 std::unique_ptr<Reconstructor> make_network_reconstructor(const std::string& method, const std::string&) {
   throw Error("this reconlab was built without networks (RECONLAB_BUILD_NETWORKS=OFF): --method " + method +

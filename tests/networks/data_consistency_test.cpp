@@ -9,6 +9,7 @@
 #include "reconlab/networks/cascade_nets.hpp"
 #include "reconlab/networks/losses.hpp"
 #include "reconlab/networks/network_reconstructor.hpp"
+#include "reconlab/networks/registry.hpp"
 #include "reconlab/networks/trainer.hpp"
 #include "reconlab/phantoms.hpp"
 #include "reconlab/solvers/cg.hpp"
@@ -143,15 +144,17 @@ TEST(DataConsistency, GradientsThroughFftAndDcMatchFiniteDifferences) {
   }
 }
 
-TEST(ConjugateGradientBatched, MatchesSolversCgOnTheEigenBackend) {
+// One CG for both backends: the torch run (step sizes as tensors on the graph) equals the Eigen run (doubles).
+TEST(ConjugateGradient, TorchAndEigenBackendsAgree) {
   Threads1 t;
   const int64_t h = 12, w = 14;
   auto mask_t = column_mask(h, w);
   auto b_t = random_image(1, h, w, 9);
   const double lambda = 0.3;
   CartesianSampling<Torch> At(mask_t);
-  auto x_t = conjugate_gradient_batched([&](const torch::Tensor& v) { return At.normal(v) + lambda * v; }, b_t,
-                                        torch::zeros_like(b_t), 8);
+  auto x_t = solvers::conjugate_gradient<Torch>([&](const torch::Tensor& v) { return At.normal(v) + lambda * v; },
+                                                b_t, torch::zeros_like(b_t),
+                                                solvers::CgOptions{.max_iterations = 8, .tolerance = 0});
   const RArray mask_e = Torch::to_eigen_real(mask_t);
   const CArray b_e = Torch::to_eigen(b_t);
   CartesianSampling<EigenFftw> Ae(mask_e);
@@ -167,7 +170,7 @@ TEST(ConjugateGradientBatched, MatchesSolversCgOnTheEigenBackend) {
   EXPECT_LT(r.abs().pow(2).sum().sqrt().item<double>(), 1e-3 * b_t.abs().pow(2).sum().sqrt().item<double>());
 }
 
-TEST(ConjugateGradientBatched, GradientWithRespectToLambdaAndRhsMatchesFiniteDifferences) {
+TEST(ConjugateGradient, TorchGradientWithRespectToLambdaAndRhsMatchesFiniteDifferences) {
   Threads1 t;
   ModlImpl modl(ModlOptions{.iterations = 1, .cg_iterations = 4, .conv_layers = 2, .features = 2,
                             .lambda_init = 0.2});
@@ -305,19 +308,19 @@ TEST(Networks, ReconstructorLoadsWeightsAndModelJson) {
   Dncn net(o);
   save_weights(net, dir.path / "final.pt");
   io::atomic_write_text(dir.path / "model.json", network_json(o).dump());
-  auto rec = load_network_reconstructor("dncn", dir.path / "final.pt");
+  auto rec = load_reconstructor("dncn", dir.path / "final.pt");
   Acquisition acq;
-  acq.mask = Torch::to_eigen_real(column_mask(16, 16));
+  acq.sampling = Torch::to_eigen_real(column_mask(16, 16));
   acq.kspace = Torch::to_eigen(CartesianSampling<Torch>(column_mask(16, 16)).apply(random_image(1, 16, 16, 42)) * 7.0);
   const CArray img = rec->reconstruct(acq);
   // With hard DC the result's k-space equals the measured samples (in the acquisition's units, after unscaling).
   const CArray k = EigenFftw::fft2c(img);
   double err = 0, ref = 0;
   for (Index i = 0; i < k.size(); ++i)
-    if (acq.mask.data()[i] > 0) {
+    if (acq.mask().data()[i] > 0) {
       err = std::max<double>(err, std::abs(k.data()[i] - acq.kspace.data()[i]));
       ref = std::max<double>(ref, std::abs(acq.kspace.data()[i]));
     }
   EXPECT_LT(err, 1e-5 * ref);
-  EXPECT_THROW(load_network_reconstructor("modl", dir.path / "final.pt"), Error);  // model.json says dncn
+  EXPECT_THROW(load_reconstructor("modl", dir.path / "final.pt"), Error);  // model.json says dncn
 }

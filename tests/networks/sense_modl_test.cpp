@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "reconlab/networks/registry.hpp"
 #include "reconlab/networks/sense_modl.hpp"
 #include "reconlab/phantoms.hpp"
 #include "reconlab/solvers/cg_sense.hpp"
@@ -109,7 +110,7 @@ TEST(SenseModl, PackUnpackRoundTripAndCoilMismatchIsAnError) {
 
   // The Reconstructor: k-space with 4 coils and maps with 3 is a reconlab::Error naming the coil counts.
   Acquisition acq;
-  acq.mask = lines_mask(16, 12);
+  acq.sampling = lines_mask(16, 12);
   acq.kspace = CArray(16, 12, 4, 1, 1);
   acq.kspace.setConstant(cfloat(1, 0));
   acq.sensitivities = synthetic_maps(16, 12, 3);
@@ -150,6 +151,10 @@ TEST(SenseModl, TrainingOnATinySetLowersTheLossAndReloads) {
   for (int i = 0; i < 4; ++i) imgs.push_back(test_image(nx, ny, 0.05 * i)), masks.push_back(lines_mask(nx, ny));
   const auto set = simulate_sense_training(imgs, maps, masks, 1e-3, 11);
   EXPECT_EQ(set.inputs.sizes(), (std::vector<int64_t>{4, 13, ny, nx}));
+  // The typed batch holds the same samples as the packed set (same seeded noise).
+  const Batch batch = simulate_sense_batch(imgs, maps, masks, 1e-3, 11);
+  EXPECT_TRUE(torch::equal(pack_sense(batch.kspace, *batch.maps, batch.sampling), set.inputs));
+  EXPECT_TRUE(torch::equal(batch.target, set.targets));
   torch::manual_seed(4);
   const SenseModlOptions o{.iterations = 2, .cg_iterations = 3, .conv_layers = 3, .features = 8};
   SenseModl net(o);
@@ -161,15 +166,15 @@ TEST(SenseModl, TrainingOnATinySetLowersTheLossAndReloads) {
   topt.threads = 1;
   topt.progress = false;
   topt.checkpoint_dir = (dir.path / "run").string();
-  const TrainResult r = train(net, set.inputs, set.targets, set.inputs, set.targets, topt);
+  const TrainResult r = train(net, batch, batch, topt);  // typed batches: forward(const Batch&)
   EXPECT_LT(r.train_loss.back(), 0.8 * r.train_loss.front());
 
   // Saved with model.json, loaded through the Reconstructor: same image as the network, in acquisition units.
   std::ofstream(dir.path / "run" / "model.json") << network_json(o).dump();
-  auto rec = load_sense_modl_reconstructor(dir.path / "run" / "final.pt");
+  auto rec = load_reconstructor("modl-sense", dir.path / "run" / "final.pt");
   Acquisition acq;
-  acq.mask = masks[0];
-  acq.kspace = EigenFftw::multiply_mask(acq.mask, EigenFftw::fft2c(CoilSensitivity<EigenFftw>(maps).apply(imgs[0]))) *
+  acq.sampling = masks[0];
+  acq.kspace = EigenFftw::multiply_mask(acq.mask(), EigenFftw::fft2c(CoilSensitivity<EigenFftw>(maps).apply(imgs[0]))) *
                cfloat(3.0f);
   acq.sensitivities = maps;
   const CArray x = rec->reconstruct(acq);
@@ -178,7 +183,7 @@ TEST(SenseModl, TrainingOnATinySetLowersTheLossAndReloads) {
   EXPECT_LT(e(), 0.5 * ref());
   // Wrong architecture in model.json is an Error.
   std::ofstream(dir.path / "run" / "model.json") << network_json(ModlOptions{}).dump();
-  EXPECT_THROW(load_sense_modl_reconstructor(dir.path / "run" / "final.pt"), Error);
+  EXPECT_THROW(load_reconstructor("modl-sense", dir.path / "run" / "final.pt"), Error);
 }
 
 TEST(SenseModl, ReconstructorEstimatesMapsWhenAbsent) {
@@ -187,7 +192,7 @@ TEST(SenseModl, ReconstructorEstimatesMapsWhenAbsent) {
   const CArray maps = synthetic_maps(nx, ny, nc);
   RArray mask = lines_mask(nx, ny);
   Acquisition acq;
-  acq.mask = mask;
+  acq.sampling = mask;
   acq.kspace = EigenFftw::multiply_mask(mask, EigenFftw::fft2c(CoilSensitivity<EigenFftw>(maps).apply(test_image(nx, ny))));
   torch::manual_seed(2);
   SenseModlReconstructor rec(SenseModl(SenseModlOptions{.iterations = 1, .cg_iterations = 3, .conv_layers = 2,

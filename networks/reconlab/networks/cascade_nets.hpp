@@ -6,14 +6,18 @@
 ///   Dncn        Deep Cascade of CNNs (DnCn, Schlemper et al. 2017/2018): N x (small residual CNN + DC);
 ///   Modl        MoDL (Aggarwal et al. 2019): K x (shared residual CNN; DC by CG on (A^H A + lambda I)).
 ///
-/// Every network has the trainer's one-tensor interface: forward(packed) with packed float32 (N, 3, H, W) =
-/// (Re y, Im y, mask) (see data_consistency.hpp) returns the magnitude image float32 (N, 1, H, W), and
-/// reconstruct(packed) returns the complex image complex64 (N, 1, 1, H, W) (backend layout). Inputs are expected in
-/// the units of NetworkReconstructor: k-space scaled so that the zero-filled magnitude has maximum 1.
+/// Every network takes the measured k-space and its mask as typed tensors: reconstruct(kspace, mask) with k-space
+/// complex64 (N, 1, 1, H, W) and mask float32 (N or 1, 1, 1, H, W) returns the complex image complex64
+/// (N, 1, 1, H, W) (backend layout), and forward(const Batch&) (batch.hpp; the trainer's typed batch) returns
+/// its magnitude float32 (N, 1, H, W). The packed one-tensor form (N, 3, H, W) = (Re y, Im y, mask) of
+/// data_consistency.hpp is still accepted by reconstruct(packed) and forward(packed), for data sets stored
+/// packed. Inputs are expected in the units of NetworkReconstructor: k-space scaled so that the zero-filled
+/// magnitude has maximum 1.
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 
+#include "reconlab/networks/batch.hpp"
 #include "reconlab/networks/data_consistency.hpp"
 #include "reconlab/networks/unet.hpp"
 
@@ -37,15 +41,21 @@ class KspaceUnetImpl : public torch::nn::Module {
                                                      .base_channels = o.base_channels,
                                                      .num_pool_layers = o.num_pool_layers, .residual = true}));
   }
-  /// Completed k-space complex64 (N, 1, 1, H, W) after hard DC.
-  torch::Tensor complete_kspace(const torch::Tensor& packed) {
-    const auto m = unpack_kspace(packed);
-    auto k = channels_to_complex(unet_->forward(packed));
-    return hard_replace_kspace(k, m.kspace, m.mask);
+  /// Completed k-space complex64 (N, 1, 1, H, W) after hard DC (the U-Net sees pack_kspace(kspace, mask)).
+  torch::Tensor complete_kspace(const torch::Tensor& kspace, const torch::Tensor& mask) {
+    auto k = channels_to_complex(unet_->forward(pack_kspace(kspace, mask)));
+    return hard_replace_kspace(k, kspace, mask);
   }
   /// Complex image F^H k, (N, 1, 1, H, W).
-  torch::Tensor reconstruct(const torch::Tensor& packed) { return Fft2c<Torch>().adjoint(complete_kspace(packed)); }
+  torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& mask) {
+    return Fft2c<Torch>().adjoint(complete_kspace(kspace, mask));
+  }
+  torch::Tensor reconstruct(const torch::Tensor& packed) {
+    const auto m = unpack_kspace(packed);
+    return reconstruct(m.kspace, m.mask);
+  }
   /// Magnitude (N, 1, H, W).
+  torch::Tensor forward(const Batch& b) { return magnitude(reconstruct(b.kspace, b.sampling)); }
   torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
   const KspaceUnetOptions& options() const { return options_; }
 
@@ -83,14 +93,19 @@ class CascadeImpl : public torch::nn::Module {
     for (const auto& p : trained->named_parameters()) dst[p.key()].copy_(p.value());
     freeze_stage1();
   }
-  torch::Tensor reconstruct(const torch::Tensor& packed) {
+  torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& mask) {
     torch::Tensor x1;
     {
       torch::NoGradGuard g;
-      x1 = stage1_->reconstruct(packed);
+      x1 = stage1_->reconstruct(kspace, mask);
     }
     return channels_to_complex(stage2_->forward(complex_to_channels(x1)));
   }
+  torch::Tensor reconstruct(const torch::Tensor& packed) {
+    const auto m = unpack_kspace(packed);
+    return reconstruct(m.kspace, m.mask);
+  }
+  torch::Tensor forward(const Batch& b) { return magnitude(reconstruct(b.kspace, b.sampling)); }
   torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
   /// Keeps stage 1 in eval mode whatever the trainer asks.
   void train(bool on = true) override {
@@ -158,16 +173,20 @@ class DncnImpl : public torch::nn::Module {
       cnns_->push_back(ResidualCnn(o.conv_layers, o.features));
     for (int64_t c = 0; c < o.cascades; ++c) dcs_->push_back(DataConsistency(o.dc));
   }
-  torch::Tensor reconstruct(const torch::Tensor& packed) {
-    const auto m = unpack_kspace(packed);
-    auto x = CartesianSampling<Torch>(m.mask).adjoint(m.kspace);
+  torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& mask) {
+    auto x = CartesianSampling<Torch>(mask).adjoint(kspace);
     for (int64_t c = 0; c < options_.cascades; ++c) {
       auto& cnn = *cnns_[options_.shared_weights ? 0 : c]->as<ResidualCnnImpl>();
       x = channels_to_complex(cnn.forward(complex_to_channels(x)));
-      x = dcs_[c]->as<DataConsistencyImpl>()->forward(x, m.kspace, m.mask);
+      x = dcs_[c]->as<DataConsistencyImpl>()->forward(x, kspace, mask);
     }
     return x;
   }
+  torch::Tensor reconstruct(const torch::Tensor& packed) {
+    const auto m = unpack_kspace(packed);
+    return reconstruct(m.kspace, m.mask);
+  }
+  torch::Tensor forward(const Batch& b) { return magnitude(reconstruct(b.kspace, b.sampling)); }
   torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
   const DncnOptions& options() const { return options_; }
 
@@ -188,7 +207,7 @@ struct ModlOptions {
 
 /// MoDL (Aggarwal, Mani and Jacob, "MoDL: Model-based deep learning architecture for inverse problems", IEEE TMI
 /// 38(2), 2019, eqs. 9-11): x_0 = A^H y; for k = 1..K: z_k = x_{k-1} + D_w(x_{k-1}) (one CNN shared by all k), and
-/// x_k = (A^H A + lambda I)^{-1} (A^H y + lambda z_k), solved by conjugate_gradient_batched on the operator's
+/// x_k = (A^H A + lambda I)^{-1} (A^H y + lambda z_k), solved by the one CG (solvers/cg.hpp, per-sample step sizes kept on the graph) on the operator's
 /// normal CartesianSampling<Torch>::normal, started at z_k, with a learned lambda > 0.
 class ModlImpl : public torch::nn::Module {
  public:
@@ -204,17 +223,23 @@ class ModlImpl : public torch::nn::Module {
     CartesianSampling<Torch> A(mask);
     auto lambda = torch::exp(log_lambda_);
     auto normal = [&](const torch::Tensor& v) { return A.normal(v) + lambda * v; };
-    return conjugate_gradient_batched(normal, A.adjoint(y) + lambda * z, z, static_cast<int>(options_.cg_iterations));
+    return solvers::conjugate_gradient<Torch>(
+        normal, A.adjoint(y) + lambda * z, z,
+        solvers::CgOptions{.max_iterations = static_cast<int>(options_.cg_iterations), .tolerance = 0});
   }
-  torch::Tensor reconstruct(const torch::Tensor& packed) {
-    const auto m = unpack_kspace(packed);
-    auto x = CartesianSampling<Torch>(m.mask).adjoint(m.kspace);
+  torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& mask) {
+    auto x = CartesianSampling<Torch>(mask).adjoint(kspace);
     for (int64_t k = 0; k < options_.iterations; ++k) {
       auto z = channels_to_complex(cnn_->forward(complex_to_channels(x)));
-      x = dc_step(z, m.kspace, m.mask);
+      x = dc_step(z, kspace, mask);
     }
     return x;
   }
+  torch::Tensor reconstruct(const torch::Tensor& packed) {
+    const auto m = unpack_kspace(packed);
+    return reconstruct(m.kspace, m.mask);
+  }
+  torch::Tensor forward(const Batch& b) { return magnitude(reconstruct(b.kspace, b.sampling)); }
   torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
   double lambda() const { return std::exp(log_lambda_.item<double>()); }
   /// The shared CNN D_w (for tests and inspection).

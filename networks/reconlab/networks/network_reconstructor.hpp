@@ -1,11 +1,12 @@
 #pragma once
 /// @file network_reconstructor.hpp
 /// The data-consistent networks of cascade_nets.hpp as reconlab::Reconstructors, their input convention and their
-/// model.json (architecture and options, written beside final.pt).
+/// model.json (architecture and options, written beside final.pt; read back by the registry, registry.hpp).
 ///
 /// Input convention (stored in model.json as "input" and checked on load): the single-coil acquisition's k-space is
-/// multiplied by s = 1 / max|F^H y| (the zero-filled magnitude then has maximum 1) and packed with its mask as
-/// (N, 3, H, W) = (Re y s, Im y s, mask) (pack_kspace). Training targets are the ground-truth magnitudes times the
+/// multiplied by s = 1 / max|F^H y| (the zero-filled magnitude then has maximum 1) and given with its mask to the
+/// network (scale_acquisition; packed as (N, 3, H, W) = (Re y s, Im y s, mask) by pack_acquisition for data sets
+/// stored packed). Training targets are the ground-truth magnitudes times the
 /// same s; reconstruct() divides the network's complex output by s, so results are in the acquisition's units.
 #include <filesystem>
 #include <fstream>
@@ -22,20 +23,46 @@ namespace reconlab::networks {
 /// The input convention written to model.json (see the file comment) and checked when a network is loaded.
 inline constexpr const char* kPackedKspaceInput = "(Re y, Im y, mask) * 1/max|zero-filled|";
 
+/// Throws Error unless `acq` is what the single-coil networks reconstruct: valid (validate_acquisition), Cartesian
+/// with a 0/1 mask of one plane (they were trained on 0/1 masks; a trajectory or sampling weights are refused),
+/// one frame and one coil. `method` names the caller in the message.
+inline void require_single_coil_cartesian(const Acquisition& acq, const std::string& method) {
+  validate_acquisition(acq);
+  require_binary_mask(acq, method);  // also rejects a trajectory
+  require_single_frame(acq, method);
+  solvers::require_single_coil(acq, method);
+  const Dims kd = dims_of(acq.kspace);
+  require(dims_of(acq.mask()) == Dims{kd[0], kd[1], 1, 1, 1},
+          method + ": one mask plane (nx, ny, 1, 1, 1) expected, got " + dims_string(dims_of(acq.mask())));
+}
+
+/// The typed network input of one single-coil acquisition and the scale s used (see the file comment).
+struct ScaledAcquisition {
+  torch::Tensor kspace;  ///< complex64 (1, 1, 1, ny, nx): y * s
+  torch::Tensor mask;    ///< float32 (1, 1, 1, ny, nx)
+  float scale;           ///< s = 1 / max|zero-filled| (1 when the zero-filled image is all zero)
+};
+
+/// The scaled k-space and mask of a single-coil, single-frame Cartesian acquisition. Throws Error on another
+/// acquisition (require_single_coil_cartesian; `method` names the caller).
+inline ScaledAcquisition scale_acquisition(const Acquisition& acq, const std::string& method = "network") {
+  require_single_coil_cartesian(acq, method);
+  Eigen::Tensor<float, 0> mx = solvers::zero_filled(acq).abs().maximum();
+  const float s = mx() > 0 ? 1.0f / mx() : 1.0f;
+  return {Torch::from_eigen(acq.kspace) * s, Torch::from_eigen(acq.mask()), s};
+}
+
 /// Packed network input of one single-coil acquisition and the scale s used (see the file comment).
 struct PackedAcquisition {
   torch::Tensor packed;  ///< float32 (1, 3, ny, nx)
   float scale;           ///< s = 1 / max|zero-filled| (1 when the zero-filled image is all zero)
 };
 
-/// Packs a single-coil, single-frame acquisition. Throws Error on another acquisition (validate_acquisition).
+/// pack_kspace of scale_acquisition(acq): the packed form studies store their training sets in. Throws Error as
+/// scale_acquisition.
 inline PackedAcquisition pack_acquisition(const Acquisition& acq) {
-  solvers::require_single_coil(acq, "network");
-  Eigen::Tensor<float, 0> mx = solvers::zero_filled(acq).abs().maximum();
-  const float s = mx() > 0 ? 1.0f / mx() : 1.0f;
-  auto k = Torch::from_eigen(acq.kspace) * s;
-  auto m = Torch::from_eigen(acq.mask);
-  return {pack_kspace(k, m), s};
+  const ScaledAcquisition a = scale_acquisition(acq);
+  return {pack_kspace(a.kspace, a.mask), a.scale};
 }
 
 /// Architecture names of model.json and of `reconlab recon --method`.
@@ -64,8 +91,10 @@ inline nlohmann::json network_json(const ModlOptions& o) {
           {"input", kPackedKspaceInput}};
 }
 
-/// A trained network (KspaceUnet, Cascade, Dncn or Modl holder) as a Reconstructor: single-coil acquisitions in,
-/// the complex image (nx, ny, 1, 1, 1) in the acquisition's units out (see the file comment).
+/// A trained network (KspaceUnet, Cascade, Dncn or Modl holder) as a Reconstructor: single-coil, single-frame
+/// Cartesian acquisitions with a 0/1 mask in (others are refused with an Error, see
+/// require_single_coil_cartesian), the complex image (nx, ny, 1, 1, 1) in the acquisition's units out (see the
+/// file comment). Loaded from final.pt and model.json by the registry (registry.hpp).
 template <class Net>
 class NetworkReconstructor : public Reconstructor {
  public:
@@ -77,10 +106,10 @@ class NetworkReconstructor : public Reconstructor {
   std::string name() const override { return name_; }
   nlohmann::json parameters() const override { return params_; }
   CArray reconstruct(const Acquisition& acq) override {
-    const auto in = pack_acquisition(acq);
+    const auto in = scale_acquisition(acq, name_);
     torch::NoGradGuard g;
     net_->eval();
-    auto x = net_->reconstruct(in.packed) / in.scale;
+    auto x = net_->reconstruct(in.kspace, in.mask) / in.scale;
     return Torch::to_eigen(x);
   }
   Net& net() { return net_; }
@@ -90,65 +119,5 @@ class NetworkReconstructor : public Reconstructor {
   std::string name_;
   nlohmann::json params_;
 };
-
-namespace detail {
-inline nlohmann::json read_model_json(const std::filesystem::path& weights, const std::string& architecture) {
-  const auto path = weights.parent_path() / "model.json";
-  std::ifstream in(path);
-  require(static_cast<bool>(in), architecture + ": cannot open " + path.string() +
-                                     " (model.json must sit beside the weights)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error(architecture + ": malformed " + path.string() + ": " + e.what());
-  }
-  require(j.value("architecture", "") == architecture,
-          path.string() + " describes architecture '" + j.value("architecture", "") + "', not '" + architecture + "'");
-  require(j.value("input", "") == kPackedKspaceInput, path.string() + ": unknown input convention");
-  return j;
-}
-}  // namespace detail
-
-/// Loads a trained network for `reconlab recon --method` (architecture "kspace-unet", "cascade", "dncn" or
-/// "modl") from `weights` (final.pt) and the model.json beside it. Throws Error when a file is missing, the
-/// architecture differs, or the weights do not match.
-inline std::unique_ptr<Reconstructor> load_network_reconstructor(const std::string& architecture,
-                                                                 const std::filesystem::path& weights) {
-  const auto j = detail::read_model_json(weights, architecture);
-  auto params = j;
-  params["weights"] = weights.string();
-  try {
-    if (architecture == "kspace-unet") {
-      KspaceUnet net(KspaceUnetOptions{j.at("base_channels"), j.at("num_pool_layers")});
-      load_weights(net, weights);
-      return std::make_unique<NetworkReconstructor<KspaceUnet>>(net, architecture, params);
-    }
-    if (architecture == "cascade") {
-      CascadeOptions o{{j.at("stage1").at("base_channels"), j.at("stage1").at("num_pool_layers")},
-                       j.at("base_channels"), j.at("num_pool_layers")};
-      Cascade net(o);
-      load_weights(net, weights);
-      return std::make_unique<NetworkReconstructor<Cascade>>(net, architecture, params);
-    }
-    if (architecture == "dncn") {
-      DncnOptions o{j.at("cascades"), j.at("conv_layers"), j.at("features"), j.at("shared_weights"),
-                    dc_mode_from_string(j.at("dc"))};
-      Dncn net(o);
-      load_weights(net, weights);
-      return std::make_unique<NetworkReconstructor<Dncn>>(net, architecture, params);
-    }
-    if (architecture == "modl") {
-      ModlOptions o{j.at("iterations"), j.at("cg_iterations"), j.at("conv_layers"), j.at("features"),
-                    j.at("lambda_init")};
-      Modl net(o);
-      load_weights(net, weights);
-      return std::make_unique<NetworkReconstructor<Modl>>(net, architecture, params);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(architecture + ": malformed model.json beside " + weights.string() + ": " + e.what());
-  }
-  throw Error("unknown network architecture '" + architecture + "' (kspace-unet | cascade | dncn | modl)");
-}
 
 }  // namespace reconlab::networks

@@ -22,13 +22,13 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <vector>
 
 #include "reconlab/networks/cascade_nets.hpp"
 #include "reconlab/networks/data_consistency.hpp"
 #include "reconlab/networks/network_reconstructor.hpp"
 #include "reconlab/networks/trainer.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/sense.hpp"
 #include "reconlab/solvers/coil_maps.hpp"
@@ -94,7 +94,7 @@ struct SenseModlOptions {
 
 /// MoDL with SENSE data consistency (Aggarwal et al. 2019, eq. 9-10, multi-coil): x_0 = A^H y; for k = 1..K:
 /// z_k = x_{k-1} + D_w(x_{k-1}) (ResidualCnn on (Re, Im), shared), x_k = (A^H A + lambda I)^{-1}(A^H y + lambda z_k)
-/// by conjugate_gradient_batched started at z_k, with A = SenseOperator<Torch>(mask_n, maps_n) per sample n (maps
+/// by the one CG (solvers/cg.hpp, per-sample step sizes on the autograd graph) started at z_k, with A = SenseOperator<Torch>(mask_n, maps_n) per sample n (maps
 /// and masks may differ within a batch) and a learned lambda > 0 (log-parametrised).
 /// forward(packed (N, 4C+1, H, W)) -> magnitude float32 (N, 1, H, W); reconstruct(packed) -> complex (N, 1, 1, H, W).
 class SenseModlImpl : public torch::nn::Module {
@@ -128,18 +128,28 @@ class SenseModlImpl : public torch::nn::Module {
     };
     std::vector<torch::Tensor> rhs;
     for (int64_t n = 0; n < N; ++n) rhs.push_back(ops[n].adjoint(m.kspace.narrow(0, n, 1)));
-    return conjugate_gradient_batched(normal, torch::cat(rhs, 0) + lambda * z, z,
-                                      static_cast<int>(options_.cg_iterations));
+    return solvers::conjugate_gradient<Torch>(
+        normal, torch::cat(rhs, 0) + lambda * z, z,
+        solvers::CgOptions{.max_iterations = static_cast<int>(options_.cg_iterations), .tolerance = 0});
   }
 
-  torch::Tensor reconstruct(const torch::Tensor& packed) {
-    const MeasuredSense m = unpack_sense(packed);
+  /// The reconstruction of measured k-space, maps and mask (MeasuredSense's layouts): complex (N, 1, 1, H, W).
+  torch::Tensor reconstruct(const MeasuredSense& m) {
+    require(m.kspace.defined() && m.maps.defined() && m.mask.defined() && m.maps.size(2) == m.kspace.size(2),
+            "modl-sense: needs k-space, maps and mask with the same coil count");
     auto x = adjoint(m);
     for (int64_t k = 0; k < options_.iterations; ++k) {
       auto z = channels_to_complex(cnn_->forward(complex_to_channels(x)));
       x = dc_step(z, m);
     }
     return x;
+  }
+  torch::Tensor reconstruct(const torch::Tensor& packed) { return reconstruct(unpack_sense(packed)); }
+  /// Magnitude (N, 1, H, W) of the typed batch (batch.kspace, *batch.maps, batch.sampling). Throws Error when the
+  /// batch has no maps.
+  torch::Tensor forward(const Batch& b) {
+    require(b.maps.has_value(), "modl-sense: the batch has no coil sensitivity maps");
+    return magnitude(reconstruct(MeasuredSense{b.kspace, *b.maps, b.sampling}));
   }
   torch::Tensor forward(const torch::Tensor& packed) { return magnitude(reconstruct(packed)); }
   /// The learned lambda (exp(log_lambda)).
@@ -171,31 +181,49 @@ inline nlohmann::json network_json(const SenseModlOptions& o) {
           {"input", kPackedSenseInput}};
 }
 
-/// A multi-coil acquisition packed for SenseModl and the scale used.
+/// A multi-coil acquisition as SenseModl's typed input, and the scale used.
+struct SenseAcquisition {
+  MeasuredSense measured;  ///< y * s (1, 1, C, ny, nx), maps (1, 1, C, ny, nx), mask (1, 1, 1, ny, nx)
+  float scale;             ///< s = 1 / max|A^H y| (1 when A^H y is all zero)
+};
+
+/// The typed input of a multi-coil, single-frame, Cartesian acquisition (k-space (nx, ny, C, 1, 1)) with its
+/// sensitivities, or with solvers::lowres_maps from its ACS region when it has none. Throws Error on an invalid
+/// acquisition, a trajectory, frames, sampling weights (the network was trained on 0/1 masks), maps that do not
+/// fit the k-space (e.g. a coil count mismatch), or (lowres_maps) no ACS region.
+inline SenseAcquisition sense_acquisition(const Acquisition& acq) {
+  validate_acquisition(acq);
+  require_binary_mask(acq, "modl-sense");  // also rejects a trajectory
+  require_single_frame(acq, "modl-sense");
+  const Dims kd = dims_of(acq.kspace);
+  const RArray& mask = acq.mask();
+  require(dims_of(mask) == Dims{kd[0], kd[1], 1, 1, 1},
+          "modl-sense: one mask plane (nx, ny, 1, 1, 1) expected, got " + dims_string(dims_of(mask)));
+  const CArray maps = acq.sensitivities ? *acq.sensitivities : solvers::lowres_maps(acq.kspace, mask);
+  require_maps_fit(kd, dims_of(maps));
+  const CArray y = EigenFftw::multiply_mask(mask, acq.kspace);
+  const CArray zf = SenseOperator<EigenFftw>(mask, maps).adjoint(y);
+  Eigen::Tensor<float, 0> mx = zf.abs().maximum();
+  const float s = mx() > 0 ? 1.0f / mx() : 1.0f;
+  return {MeasuredSense{Torch::from_eigen(y) * s, Torch::from_eigen(maps), Torch::from_eigen(mask)}, s};
+}
+
+/// A multi-coil acquisition packed for SenseModl (pack_sense of sense_acquisition) and the scale used.
 struct PackedSenseAcquisition {
   torch::Tensor packed;  ///< float32 (1, 4 C + 1, ny, nx)
   float scale;           ///< s = 1 / max|A^H y| (1 when A^H y is all zero)
 };
 
-/// Packs a multi-coil, single-frame acquisition (k-space (nx, ny, C, 1, 1)) with its sensitivities, or with
-/// solvers::lowres_maps from its ACS region when it has none. Throws Error on an invalid acquisition, frames or
-/// batch > 1, maps that do not fit the k-space (e.g. a coil count mismatch), or (lowres_maps) no ACS region.
+/// pack_sense of sense_acquisition(acq). Throws Error as sense_acquisition.
 inline PackedSenseAcquisition pack_sense_acquisition(const Acquisition& acq) {
-  validate_acquisition(acq);
-  const Dims kd = dims_of(acq.kspace);
-  require(kd[3] == 1 && kd[4] == 1, "modl-sense: one frame and batch entry expected, k-space dims " + dims_string(kd));
-  const CArray maps = acq.sensitivities ? *acq.sensitivities : solvers::lowres_maps(acq.kspace, acq.mask);
-  require_maps_fit(kd, dims_of(maps));
-  const CArray y = EigenFftw::multiply_mask(acq.mask, acq.kspace);
-  const CArray zf = SenseOperator<EigenFftw>(acq.mask, maps).adjoint(y);
-  Eigen::Tensor<float, 0> mx = zf.abs().maximum();
-  const float s = mx() > 0 ? 1.0f / mx() : 1.0f;
-  return {pack_sense(Torch::from_eigen(y) * s, Torch::from_eigen(maps), Torch::from_eigen(acq.mask)), s};
+  const SenseAcquisition a = sense_acquisition(acq);
+  return {pack_sense(a.measured.kspace, a.measured.maps, a.measured.mask), a.scale};
 }
 
-/// A trained SenseModl as a Reconstructor: a multi-coil acquisition in (maps from the acquisition, else estimated
-/// with lowres_maps), the complex coil-combined image (nx, ny, 1, 1, 1) in the acquisition's units out (the
-/// network's output divided by the input scale). Throws Error as pack_sense_acquisition.
+/// A trained SenseModl as a Reconstructor: a multi-coil Cartesian acquisition of one frame in (maps from the
+/// acquisition, else estimated with lowres_maps), the complex coil-combined image (nx, ny, 1, 1, 1) in the
+/// acquisition's units out (the network's output divided by the input scale). Throws Error as sense_acquisition.
+/// Loaded from final.pt and model.json by the registry (registry.hpp, "modl-sense").
 class SenseModlReconstructor : public Reconstructor {
  public:
   SenseModlReconstructor(SenseModl net, std::string name = "modl-sense", nlohmann::json parameters = {})
@@ -209,10 +237,10 @@ class SenseModlReconstructor : public Reconstructor {
     return p;
   }
   CArray reconstruct(const Acquisition& acq) override {
-    const auto in = pack_sense_acquisition(acq);
+    const auto in = sense_acquisition(acq);
     torch::NoGradGuard g;
     net_->eval();
-    return Torch::to_eigen(net_->reconstruct(in.packed) / in.scale);
+    return Torch::to_eigen(net_->reconstruct(in.measured) / in.scale);
   }
   SenseModl& net() { return net_; }
 
@@ -221,29 +249,6 @@ class SenseModlReconstructor : public Reconstructor {
   std::string name_;
   nlohmann::json params_;
 };
-
-/// Loads a trained SenseModl from `weights` (final.pt) and the model.json beside it ("architecture": "modl-sense").
-/// Throws Error when a file is missing or malformed, the architecture or input convention differs, or the weights
-/// do not match.
-inline std::unique_ptr<Reconstructor> load_sense_modl_reconstructor(const std::filesystem::path& weights) {
-  const auto path = weights.parent_path() / "model.json";
-  std::ifstream in(path);
-  require(static_cast<bool>(in), "modl-sense: cannot open " + path.string() + " (model.json must sit beside the weights)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-    require(j.value("architecture", "") == "modl-sense",
-            path.string() + " describes architecture '" + j.value("architecture", "") + "', not 'modl-sense'");
-    require(j.value("input", "") == kPackedSenseInput, path.string() + ": unknown input convention");
-    SenseModl net(SenseModlOptions{j.at("iterations"), j.at("cg_iterations"), j.at("conv_layers"), j.at("features"),
-                                   j.at("lambda_init")});
-    load_weights(net, weights);
-    j["weights"] = weights.string();
-    return std::make_unique<SenseModlReconstructor>(net, "modl-sense", j);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("modl-sense: malformed " + path.string() + ": " + e.what());
-  }
-}
 
 /// Bilinear resampling of a complex array (nx, ny, c, 1, 1) to (mx, my, c, 1, 1), pixel centres aligned
 /// (align_corners = false convention, edge samples clamped). Throws Error on empty sizes.
@@ -287,39 +292,57 @@ inline CArray normalise_maps(const CArray& maps, double threshold = 0.0) {
   return out;
 }
 
-/// Simulated multi-coil training pairs: inputs float32 (N, 4 C + 1, H, W), targets float32 (N, 1, H, W).
-struct SenseTrainingSet {
-  torch::Tensor inputs, targets;
-};
-
-/// Simulates one training pair per image: coil images S x (maps (nx, ny, C, 1, 1)), k-space F S x plus complex
-/// Gaussian noise of std noise_ratio * max|F S x| per real/imaginary component (the measured level of a real
-/// acquisition), masked by masks[i] (nx, ny, 1, 1, 1); packed with pack_sense after scaling by s = 1/max|A^H y|;
-/// the target is |x| s. images[i]: complex (nx, ny, 1, 1, 1). Noise seeded by seed + i.
-/// Throws Error when images and masks differ in number or size, or the maps do not fit.
-inline SenseTrainingSet simulate_sense_training(const std::vector<CArray>& images, const CArray& maps,
-                                                const std::vector<RArray>& masks, double noise_ratio, uint64_t seed) {
+/// Simulates one multi-coil training sample per image, as the trainer's typed Batch: coil images S x (maps
+/// (nx, ny, C, 1, 1)), k-space F S x plus complex Gaussian noise of std noise_ratio * max|F S x| per
+/// real/imaginary component (the measured level of a real acquisition), masked by masks[i] (nx, ny, 1, 1, 1), and
+/// scaled by s = 1/max|A^H y|; the target is |x| s. images[i]: complex (nx, ny, 1, 1, 1). Noise from
+/// reconlab::Random(seed + i) (complex_normal per sample in memory order), the same on every platform.
+/// Returns kspace complex (N, 1, C, H, W), sampling float (N, 1, 1, H, W), maps complex (1, 1, C, H, W) (shared)
+/// and target float (N, 1, H, W). Throws Error when images and masks differ in number or size, or the maps do
+/// not fit.
+inline Batch simulate_sense_batch(const std::vector<CArray>& images, const CArray& maps,
+                                  const std::vector<RArray>& masks, double noise_ratio, uint64_t seed) {
   require(!images.empty() && images.size() == masks.size(), "simulate_sense_training: one mask per image needed");
   require(noise_ratio >= 0, "simulate_sense_training: noise_ratio must be >= 0");
-  std::vector<torch::Tensor> xs, ts;
-  const auto tmaps = Torch::from_eigen(maps);
+  std::vector<torch::Tensor> ks, ms, ts;
   for (size_t i = 0; i < images.size(); ++i) {
     const Dims d = dims_of(images[i]);
     require(d[2] == 1 && d[3] == 1 && d[4] == 1, "simulate_sense_training: images must be (nx, ny, 1, 1, 1)");
     require_maps_fit({d[0], d[1], maps.dimension(2), 1, 1}, dims_of(maps));
+    require(dims_of(masks[i]) == Dims{d[0], d[1], 1, 1, 1},
+            "simulate_sense_training: masks must be (nx, ny, 1, 1, 1) like the images");
     CArray k = EigenFftw::fft2c(CoilSensitivity<EigenFftw>(maps).apply(images[i]));
     Eigen::Tensor<float, 0> kmax = k.abs().maximum();
-    std::mt19937_64 rng(seed + i);
-    std::normal_distribution<float> g(0.f, float(noise_ratio) * kmax());
-    for (Index j = 0; j < k.size(); ++j) k.data()[j] += cfloat(g(rng), g(rng));
+    Random rng(seed + i);  // portable: the same noise on every standard library
+    const double sigma = noise_ratio * double(kmax());
+    for (Index j = 0; j < k.size(); ++j) k.data()[j] += rng.complex_normal(sigma);  // real part drawn first
     const CArray y = EigenFftw::multiply_mask(masks[i], k);
     const CArray zf = SenseOperator<EigenFftw>(masks[i], maps).adjoint(y);
     Eigen::Tensor<float, 0> mx = zf.abs().maximum();
     const float s = mx() > 0 ? 1.0f / mx() : 1.0f;
-    xs.push_back(pack_sense(Torch::from_eigen(y) * s, tmaps, Torch::from_eigen(masks[i])));
+    ks.push_back(Torch::from_eigen(y) * s);
+    ms.push_back(Torch::from_eigen(masks[i]));
     ts.push_back(Torch::from_eigen(RArray(images[i].abs() * s)).select(1, 0));  // (1, 1, H, W)
   }
-  return {torch::cat(xs, 0), torch::cat(ts, 0)};
+  Batch b;
+  b.kspace = torch::cat(ks, 0);
+  b.sampling = torch::cat(ms, 0);
+  b.maps = Torch::from_eigen(maps);
+  b.target = torch::cat(ts, 0);
+  return b;
+}
+
+/// Simulated multi-coil training pairs in the packed form: inputs float32 (N, 4 C + 1, H, W), targets float32
+/// (N, 1, H, W).
+struct SenseTrainingSet {
+  torch::Tensor inputs, targets;
+};
+
+/// simulate_sense_batch packed with pack_sense (the same samples). Throws Error as simulate_sense_batch.
+inline SenseTrainingSet simulate_sense_training(const std::vector<CArray>& images, const CArray& maps,
+                                                const std::vector<RArray>& masks, double noise_ratio, uint64_t seed) {
+  const Batch b = simulate_sense_batch(images, maps, masks, noise_ratio, seed);
+  return {pack_sense(b.kspace, *b.maps, b.sampling), b.target};
 }
 
 }  // namespace reconlab::networks

@@ -1,16 +1,31 @@
 #pragma once
 /// @file trainer.hpp
-/// The one trainer of reconlab for image-to-image networks (a U-Net denoiser or de-aliaser, an unrolled network):
-/// Adam (Kingma and Ba, "Adam: A method for stochastic optimization", ICLR 2015) on an L1 or L2 loss, seeded,
-/// with learning-rate schedules, validation after every epoch, atomic checkpoints (weights, optimizer state, epoch,
+/// The one trainer of reconlab, for every network (a U-Net denoiser or de-aliaser, an unrolled network, a GAN
+/// with two optimisers, a network with a learnable sampling mask): seeded, with learning-rate schedules,
+/// validation after every epoch, atomic checkpoints (weights and optimiser state of every trained module, epoch,
 /// loss history) that a rerun resumes from, a loss curve in CSV, a progress bar with ETA, and a clear error when
 /// the loss stops being finite. The training loop follows fastMRI's `UnetModule` (Zbontar et al. 2018: Adam, L1
 /// loss, step decay of the learning rate) and pytorch/examples `cpp/mnist`.
 ///
+/// What one batch does is pluggable (a TrainingTask): the trainer owns the data order, the seeds, the optimisers
+/// (one per Trainable, Adam by default; Kingma and Ba, "Adam: A method for stochastic optimization", ICLR 2015),
+/// the learning-rate schedule, checkpoints, resume, progress and loss.csv; the task's step receives the typed
+/// Batch (batch.hpp: k-space, sampling, maps, input, target) and the optimisers, and returns the loss. The usual
+/// supervised case (model(input) against target under an L1/L2/SSIM loss, one Adam) is `train(model, ...)`.
+///
 /// Files written into TrainOptions::checkpoint_dir (each atomically: temporary file beside it, then rename):
-///   checkpoint.pt  after every epoch: model weights, Adam state, epochs done, loss history, run settings
-///   loss.csv       after every epoch: `epoch,train_loss,val_loss,lr,seconds` (epoch counted from 1)
-///   final.pt       at the end: weights only, readable by load_weights (same format as torch::save(module, path))
+///   checkpoint.pt   after every epoch: weights and optimiser state of every trainable, epochs done, loss
+///                   history, run settings (the first trainable under "model"/"optimizer", as before)
+///   loss.csv        after every epoch: `epoch,train_loss,val_loss,lr,seconds` (epoch counted from 1)
+///   final.pt        at the end: the first trainable's weights, readable by load_weights (same format as
+///                   torch::save(module, path)); final_<name>.pt for every further trainable
+///
+/// Reproducibility: torch::manual_seed(seed) at the start and torch::manual_seed(mix(seed, epoch)) before every
+/// epoch, the data order from (seed, epoch) alone (Fisher-Yates on std::mt19937_64's raw output, which the C++
+/// standard fixes), torch's deterministic algorithms on and a fixed thread count for the call: two runs from the
+/// same initial weights, data, seed and thread count give bit-identical weights. Initial weights are the caller's
+/// (LibTorch seeds its global generator from the operating system at start-up): build the model after
+/// torch::manual_seed, or with networks::build_model(model_json, seed) (registry.hpp).
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -19,7 +34,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <numbers>
 #include <random>
 #include <set>
@@ -34,6 +51,7 @@
 
 #include "reconlab/error.hpp"
 #include "reconlab/io/atomic.hpp"
+#include "reconlab/networks/batch.hpp"
 #include "reconlab/networks/losses.hpp"
 
 namespace reconlab::networks {
@@ -42,18 +60,19 @@ namespace reconlab::networks {
 struct TrainOptions {
   /// Total number of epochs (>= 0). When resuming, training continues until this many epochs are done.
   int epochs = 10;
-  /// Images per optimisation step (>= 1); the last batch of an epoch may be smaller.
+  /// Samples per optimisation step (>= 1); the last batch of an epoch may be smaller.
   int batch_size = 4;
-  /// Adam's base learning rate (> 0, finite).
+  /// Base learning rate (> 0, finite) of every optimiser (times Trainable::lr_scale).
   double learning_rate = 1e-3;
-  /// Adam's L2 weight decay (>= 0), added to the gradient as in torch.optim.Adam.
+  /// L2 weight decay (>= 0) of the default Adam optimisers, added to the gradient as in torch.optim.Adam.
   double weight_decay = 0.0;
   /// Seeds torch::manual_seed at the start, the torch generator of each epoch (dropout) and each epoch's shuffle.
   uint64_t seed = 0;
   /// Folder of checkpoint.pt, loss.csv and final.pt (created if missing; must not be empty).
   std::string checkpoint_dir;
   /// "l1" (mean absolute error, fastMRI's choice), "l2" (mean squared error), "ssim" (fastMRI's SSIMLoss) or a
-  /// weighted mix such as "0.84*ssim+0.16*l1" (see losses.hpp for the definitions).
+  /// weighted mix such as "0.84*ssim+0.16*l1" (see losses.hpp for the definitions): the loss of the supervised
+  /// task; a custom task may ignore it (it is still stored in the checkpoint and checked on resume).
   std::string loss = "l1";
   /// Learning rate of epoch e (0-based), with lr0 = learning_rate:
   ///   "constant"     lr0
@@ -88,22 +107,32 @@ struct TrainResult {
 
 namespace detail {
 
-/// The torch::nn::Module behind a module object, a ModuleHolder (e.g. Unet) or a std::shared_ptr to a module.
+/// The module object behind a module object, a ModuleHolder (e.g. Unet) or a std::shared_ptr to a module.
 template <class M>
-torch::nn::Module& module_of(M& m) {
+auto& impl_of(M& m) {
   if constexpr (std::is_base_of_v<torch::nn::Module, M>)
     return m;
   else
     return *m;
 }
 
-/// Calls the module's forward on one batch.
+/// The torch::nn::Module behind a module object, a ModuleHolder (e.g. Unet) or a std::shared_ptr to a module.
 template <class M>
-torch::Tensor forward_of(M& m, const torch::Tensor& x) {
-  if constexpr (std::is_base_of_v<torch::nn::Module, M>)
-    return m.forward(x);
+torch::nn::Module& module_of(M& m) {
+  return impl_of(m);
+}
+
+/// The model's prediction for a batch: forward(batch.input) when the batch has an image-domain input (the
+/// U-Net, or packed k-space), else forward(batch) for networks that take the typed batch (the k-space networks).
+/// Throws Error when neither applies.
+template <class M>
+torch::Tensor predict(M& m, const Batch& b) {
+  auto& impl = impl_of(m);
+  if (b.input.defined()) return impl.forward(b.input);
+  if constexpr (requires { impl.forward(b); })
+    return impl.forward(b);
   else
-    return m->forward(x);
+    throw Error("train: the batch has no `input` and the model has no forward(const Batch&)");
 }
 
 inline std::string shape_string(const torch::Tensor& t) {
@@ -222,15 +251,22 @@ class ThreadScope {
   int previous_;
 };
 
-/// Requires a 4-D float32 tensor of finite values with at least one image.
-inline void require_images(const torch::Tensor& t, const std::string& what) {
-  require(t.defined(), "train: " + what + " is undefined");
-  require(t.dim() == 4, "train: " + what + " must have shape (N, C, H, W), got " + shape_string(t));
-  require(t.scalar_type() == torch::kFloat32,
-          "train: " + what + " must be float32, got " + std::string(c10::toString(t.scalar_type())));
-  require(t.size(0) >= 1 && t.numel() >= 1, "train: " + what + " is empty: " + shape_string(t));
-  require(torch::isfinite(t).all().item<bool>(), "train: " + what + " holds non-finite values (NaN or Inf)");
-}
+/// Turns on torch's deterministic algorithms (at::Context::setDeterministicAlgorithms; ops without a deterministic
+/// implementation warn) and restores the previous setting on destruction.
+class DeterminismScope {
+ public:
+  DeterminismScope()
+      : previous_(at::globalContext().deterministicAlgorithms()),
+        previous_warn_only_(at::globalContext().deterministicAlgorithmsWarnOnly()) {
+    at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+  }
+  ~DeterminismScope() { at::globalContext().setDeterministicAlgorithms(previous_, previous_warn_only_); }
+  DeterminismScope(const DeterminismScope&) = delete;
+  DeterminismScope& operator=(const DeterminismScope&) = delete;
+
+ private:
+  bool previous_, previous_warn_only_;
+};
 
 inline torch::Tensor loss_of(const std::string& loss, const torch::Tensor& out, const torch::Tensor& target) {
   if (loss == "l1") return torch::l1_loss(out, target);
@@ -281,28 +317,114 @@ void load_weights(Module& model, const std::filesystem::path& path) {
   }
 }
 
-/// Trains `model` (a module, a ModuleHolder such as Unet, or a shared_ptr to a module whose forward maps a
-/// (B, C, H, W) batch to a tensor shaped like the matching target batch) to map `inputs` to `targets`.
+/// One optimiser's worth of the things a task trains: a module (a network, a discriminator, a learnable mask
+/// wrapped in a module), its learning-rate factor and, optionally, its optimiser.
+struct Trainable {
+  /// Name in checkpoints and file names (unique within a task; letters, digits, '-' and '_'). The first
+  /// trainable's state is stored under "model"/"optimizer" and its weights in final.pt, whatever its name; the
+  /// others under "model_<name>"/"optimizer_<name>" and in final_<name>.pt.
+  std::string name = "model";
+  /// The module (not owned: it must outlive train()). Every parameter is handed to the optimiser (parameters
+  /// with requires_grad false are skipped by it as by Adam).
+  torch::nn::Module* module = nullptr;
+  /// Learning rate of this trainable = schedule(epoch) * lr_scale (> 0).
+  double lr_scale = 1.0;
+  /// Builds the optimiser from the parameters and the initial learning rate; empty = Adam with
+  /// TrainOptions::weight_decay. The schedule sets every param group's lr before each epoch (set_lr).
+  std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>, double)> make_optimizer{};
+};
+
+/// What a step receives besides its batch: the optimisers (one per Trainable, in the task's order) and where the
+/// trainer is.
+struct StepContext {
+  std::vector<torch::optim::Optimizer*> optimizers;
+  int epoch = 0;            ///< 0-based
+  int64_t batch = 0;        ///< 0-based within the epoch
+  int64_t batches = 0;      ///< batches per epoch
+  double learning_rate = 0; ///< the schedule's learning rate of this epoch (before lr_scale)
+  /// The i-th optimiser. Throws Error when there is none.
+  torch::optim::Optimizer& optimizer(std::size_t i = 0) const {
+    require(i < optimizers.size(), "train: the task has " + std::to_string(optimizers.size()) +
+                                       " optimisers, step asked for number " + std::to_string(i));
+    return *optimizers[i];
+  }
+  /// Throws the trainer's error for a non-finite loss, naming epoch, batch and learning rate (a step calls it
+  /// before backward() so that no optimiser steps on a NaN; the trainer checks the returned loss again).
+  void require_finite_loss(double v) const {
+    if (std::isfinite(v)) return;
+    throw Error("train: non-finite training loss (" + detail::format_number(v, "nan") + ") at epoch " +
+                std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) + " of " +
+                std::to_string(batches) + " (learning rate " + detail::format_number(learning_rate) +
+                "); lower the learning rate or check the data");
+  }
+};
+
+/// A training step: updates the trainables from one batch (zero_grad, forward, backward, step of whichever
+/// optimisers it uses) and returns the batch's loss as a scalar tensor, whose value is logged and averaged per
+/// epoch (weighted by the batch size).
+using TrainStep = std::function<torch::Tensor(const Batch&, StepContext&)>;
+/// The validation loss of one batch (a scalar tensor), called under torch::NoGradGuard with every trainable in
+/// eval mode.
+using ValidationStep = std::function<torch::Tensor(const Batch&)>;
+
+/// What train() trains and how one batch is used (see the file comment).
+struct TrainingTask {
+  /// Stored in the checkpoint; a checkpoint written by another task is refused.
+  std::string name = "supervised";
+  /// The modules and their optimisers (>= 1).
+  std::vector<Trainable> trainables;
+  TrainStep step;
+  /// Needed when a validation set is given.
+  ValidationStep validation_loss;
+};
+
+/// The supervised task: one Adam on `module`'s parameters; the step is zero_grad, prediction = `predict(batch)`,
+/// loss(prediction, batch.target) under `loss` (TrainOptions::loss names), finite check, backward, step; the
+/// validation loss is the same loss. Throws (from the step) when the prediction's shape differs from the target's.
+inline TrainingTask supervised_task(torch::nn::Module& module, std::function<torch::Tensor(const Batch&)> predict,
+                                    std::string loss) {
+  TrainingTask task;
+  task.trainables.push_back(Trainable{.name = "model", .module = &module});
+  auto shared_predict = std::make_shared<std::function<torch::Tensor(const Batch&)>>(std::move(predict));
+  auto checked = [shared_predict, loss](const Batch& b, const char* what) {
+    torch::Tensor out = (*shared_predict)(b);
+    require(out.sizes() == b.target.sizes(), std::string("train: the model maps a ") + what + " batch of " +
+                                                 std::to_string(b.size()) + " samples to " +
+                                                 detail::shape_string(out) + ", the targets are " +
+                                                 detail::shape_string(b.target));
+    return detail::loss_of(loss, out, b.target);
+  };
+  task.step = [checked](const Batch& b, StepContext& ctx) {
+    ctx.optimizer().zero_grad();
+    torch::Tensor l = checked(b, "training");
+    ctx.require_finite_loss(l.item<double>());
+    l.backward();
+    ctx.optimizer().step();
+    return l.detach();
+  };
+  task.validation_loss = [checked](const Batch& b) { return checked(b, "validation"); };
+  return task;
+}
+
+/// Trains `task` on `train_set` (a Batch of N >= 1 samples, see batch.hpp), validating on `val_set` after every
+/// epoch (an empty Batch for none: val_loss is then NaN). Batches are train_set.select(shuffled indices) moved to
+/// the device of the first trainable's first parameter.
 ///
-/// Tensors: inputs (N, C_in, H, W) and targets (N, C_out, H', W'), float32, finite, N >= 1, on the CPU; they are
-/// sliced into batches and moved to the device of the model's first parameter. val_inputs / val_targets: the same
-/// layout with their own N (>= 1), or both undefined / empty for no validation (val_loss is then NaN).
+/// Procedure per epoch e (0-based): learning rate lr = schedule(e), each optimiser's groups set to lr * lr_scale;
+/// torch::manual_seed(mix(seed, e)) (dropout, a GAN's noise and other torch randomness); a shuffle of the N
+/// samples from (seed, e) alone; every trainable in train mode; task.step per batch; the weights of every
+/// trainable checked finite; validation under torch::NoGradGuard with every trainable in eval mode (train mode
+/// afterwards); then checkpoint.pt and loss.csv written atomically. A run killed after epoch k and restarted
+/// resumes from checkpoint.pt with the same order and the same weights and optimiser states as an uninterrupted
+/// run (bitwise for the same thread count). A checkpoint written with a different seed, batch_size, loss, N, task
+/// name or trainables is refused.
 ///
-/// Procedure per epoch e (0-based): learning rate from the schedule; torch::manual_seed(mix(seed, e)) (dropout
-/// and other torch randomness); a shuffle of the N images from (seed, e) alone; model.train(); Adam steps on the
-/// mean L1/L2 loss of each batch; validation under torch::NoGradGuard with model.eval() (train() afterwards);
-/// then checkpoint.pt and loss.csv are written atomically. Because everything random is derived from (seed, e),
-/// a run killed after epoch k and restarted resumes from checkpoint.pt with the same order and the same weights
-/// as an uninterrupted run (bitwise with threads = 1). Initial weights are the caller's: seed torch before
-/// building the model. A checkpoint written with a different seed, batch_size, loss or N is refused.
-///
-/// Throws reconlab::Error for invalid options or tensors (shapes, dtype, non-finite values, N mismatch), a model
-/// output whose shape differs from the target batch, a non-finite training loss (naming the epoch and batch), a
-/// non-finite validation loss or non-finite weights after an epoch, an unreadable or mismatched checkpoint, and
-/// files that cannot be written. Sets torch::set_num_threads(threads) for the duration of the call.
-template <class Module>
-TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tensor& targets,
-                  const torch::Tensor& val_inputs, const torch::Tensor& val_targets, const TrainOptions& options) {
+/// Throws reconlab::Error for invalid options, tasks or batches (batch.hpp's validate), a non-finite training
+/// loss (naming the epoch and batch), a non-finite validation loss or non-finite weights after an epoch, an
+/// unreadable or mismatched checkpoint, and files that cannot be written. Sets torch::set_num_threads(threads)
+/// and torch's deterministic algorithms for the duration of the call.
+inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch& val_set,
+                         const TrainOptions& options) {
   namespace fs = std::filesystem;
   using clock = std::chrono::steady_clock;
   const auto t_start = clock::now();
@@ -330,41 +452,74 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
   require(!o.checkpoint_dir.empty(), "train: checkpoint_dir must be set");
   require(o.threads >= 0, "train: threads must be >= 0, got " + std::to_string(o.threads));
 
-  // Tensors.
-  detail::require_images(inputs, "inputs");
-  detail::require_images(targets, "targets");
-  require(inputs.size(0) == targets.size(0), "train: inputs hold " + std::to_string(inputs.size(0)) +
-                                                 " images, targets " + std::to_string(targets.size(0)));
-  const bool has_val = (val_inputs.defined() && val_inputs.numel() > 0) ||
-                       (val_targets.defined() && val_targets.numel() > 0);
+  // Task.
+  require(!task.trainables.empty(), "train: the task has no trainables");
+  require(static_cast<bool>(task.step), "train: the task has no step");
+  std::string trainable_names;
+  std::set<std::string> seen;
+  std::vector<torch::Tensor> all_params;
+  for (const auto& t : task.trainables) {
+    require(t.module != nullptr, "train: trainable '" + t.name + "' has no module");
+    require(!t.name.empty() && t.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                        "0123456789-_") == std::string::npos,
+            "train: trainable names must be letters, digits, '-' or '_', got '" + t.name + "'");
+    require(seen.insert(t.name).second, "train: two trainables are named '" + t.name + "'");
+    require(std::isfinite(t.lr_scale) && t.lr_scale > 0,
+            "train: lr_scale of '" + t.name + "' must be finite and > 0");
+    trainable_names += (trainable_names.empty() ? "" : ",") + t.name;
+    for (auto& p : t.module->parameters()) all_params.push_back(p);
+  }
+  require(!all_params.empty(), "train: the model has no parameters");
+  const torch::Device device = all_params.front().device();
+
+  // Data.
+  train_set.validate("training set");
+  const bool has_val = !val_set.empty() || val_set.input.defined() || val_set.target.defined() ||
+                       val_set.kspace.defined();
   if (has_val) {
-    detail::require_images(val_inputs, "val_inputs");
-    detail::require_images(val_targets, "val_targets");
-    require(val_inputs.size(0) == val_targets.size(0),
-            "train: val_inputs hold " + std::to_string(val_inputs.size(0)) + " images, val_targets " +
-                std::to_string(val_targets.size(0)));
-    require(val_inputs.sizes().slice(1) == inputs.sizes().slice(1) &&
-                val_targets.sizes().slice(1) == targets.sizes().slice(1),
-            "train: validation images " + detail::shape_string(val_inputs) + " -> " +
-                detail::shape_string(val_targets) + " do not match the training images " +
-                detail::shape_string(inputs) + " -> " + detail::shape_string(targets) + " beyond N");
+    val_set.validate("validation set");
+    require(static_cast<bool>(task.validation_loss),
+            "train: a validation set was given but the task has no validation_loss");
+    auto beyond_n = [](const torch::Tensor& a, const torch::Tensor& b) {
+      return !a.defined() || !b.defined() || a.sizes().slice(1) == b.sizes().slice(1);
+    };
+    require(beyond_n(val_set.input, train_set.input) && beyond_n(val_set.target, train_set.target) &&
+                beyond_n(val_set.kspace, train_set.kspace) &&
+                val_set.input.defined() == train_set.input.defined() &&
+                val_set.kspace.defined() == train_set.kspace.defined(),
+            "train: validation samples (inputs " + detail::shape_string(val_set.input) + ", k-space " +
+                detail::shape_string(val_set.kspace) + ", targets " + detail::shape_string(val_set.target) +
+                ") do not match the training samples (inputs " + detail::shape_string(train_set.input) +
+                ", k-space " + detail::shape_string(train_set.kspace) + ", targets " +
+                detail::shape_string(train_set.target) + ") beyond N");
   }
 
-  torch::nn::Module& net = detail::module_of(model);
-  auto params = net.parameters();
-  require(!params.empty(), "train: the model has no parameters");
-  const torch::Device device = params.front().device();
-
   detail::ThreadScope thread_scope(o.threads);
+  detail::DeterminismScope determinism;
   torch::manual_seed(o.seed);
 
   const fs::path dir = o.checkpoint_dir;
   const fs::path ckpt_path = dir / "checkpoint.pt";
   fs::create_directories(dir);
 
-  torch::optim::Adam optimizer(params, torch::optim::AdamOptions(o.learning_rate).weight_decay(o.weight_decay));
+  std::vector<std::unique_ptr<torch::optim::Optimizer>> optimizers;
+  std::vector<torch::optim::Optimizer*> optimizer_ptrs;
+  for (const auto& t : task.trainables) {
+    const double lr0 = o.learning_rate * t.lr_scale;
+    if (t.make_optimizer)
+      optimizers.push_back(t.make_optimizer(t.module->parameters(), lr0));
+    else
+      optimizers.push_back(std::make_unique<torch::optim::Adam>(
+          t.module->parameters(), torch::optim::AdamOptions(lr0).weight_decay(o.weight_decay)));
+    require(optimizers.back() != nullptr, "train: make_optimizer of '" + t.name + "' returned no optimiser");
+    optimizer_ptrs.push_back(optimizers.back().get());
+  }
+  auto model_key = [&](std::size_t i) { return i == 0 ? std::string("model") : "model_" + task.trainables[i].name; };
+  auto optim_key = [&](std::size_t i) {
+    return i == 0 ? std::string("optimizer") : "optimizer_" + task.trainables[i].name;
+  };
 
-  const int64_t n = inputs.size(0);
+  const int64_t n = train_set.size();
   TrainResult result;
   std::vector<double> lrs, seconds;
   int start_epoch = 0;
@@ -374,7 +529,7 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
     torch::serialize::InputArchive archive;
     detail::open_archive(archive, ckpt_path, "train: checkpoint");
     try {
-      c10::IValue format, seed, batch_size, loss, n_train, epochs_done;
+      c10::IValue format, seed, batch_size, loss, n_train, epochs_done, task_name, names;
       require(archive.try_read("reconlab_checkpoint", format),
               "train: " + ckpt_path.string() + " is not a reconlab trainer checkpoint");
       archive.read("seed", seed);
@@ -382,6 +537,9 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
       archive.read("loss", loss);
       archive.read("n_train", n_train);
       archive.read("epochs_done", epochs_done);
+      // Checkpoints written before tasks existed hold one supervised model.
+      const std::string ckpt_task = archive.try_read("task", task_name) ? task_name.toStringRef() : "supervised";
+      const std::string ckpt_names = archive.try_read("trainables", names) ? names.toStringRef() : "model";
       auto refuse = [&](const std::string& what, const std::string& was, const std::string& is) {
         throw Error("train: " + ckpt_path.string() + " was written with " + what + " " + was + ", the options say " +
                     is + "; use another checkpoint_dir or delete the checkpoint");
@@ -391,17 +549,22 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
       if (batch_size.toInt() != o.batch_size)
         refuse("batch_size", std::to_string(batch_size.toInt()), std::to_string(o.batch_size));
       if (loss.toStringRef() != o.loss) refuse("loss", loss.toStringRef(), o.loss);
-      if (n_train.toInt() != n) refuse("N (training images)", std::to_string(n_train.toInt()), std::to_string(n));
+      if (n_train.toInt() != n) refuse("N (training samples)", std::to_string(n_train.toInt()), std::to_string(n));
+      if (ckpt_task != task.name) refuse("task", ckpt_task, task.name);
+      if (ckpt_names != trainable_names && !(task.trainables.size() == 1 && ckpt_names == "model"))
+        refuse("trainables", ckpt_names, trainable_names);
 
-      torch::serialize::InputArchive model_archive, optim_archive;
-      archive.read("model", model_archive);
-      archive.read("optimizer", optim_archive);
-      try {
-        detail::load_module_strict(net, model_archive, ckpt_path.string());
-      } catch (const Error& e) {
-        throw Error(std::string("train: cannot resume: ") + e.what());
+      for (std::size_t i = 0; i < task.trainables.size(); ++i) {
+        torch::serialize::InputArchive model_archive, optim_archive;
+        archive.read(model_key(i), model_archive);
+        archive.read(optim_key(i), optim_archive);
+        try {
+          detail::load_module_strict(*task.trainables[i].module, model_archive, ckpt_path.string());
+        } catch (const Error& e) {
+          throw Error(std::string("train: cannot resume: ") + e.what());
+        }
+        optimizers[i]->load(optim_archive);
       }
-      optimizer.load(optim_archive);
 
       torch::Tensor t;
       archive.read("train_loss", t);
@@ -436,12 +599,17 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
 
   auto write_checkpoint = [&](int epochs_done) {
     io::atomic_write(ckpt_path, [&](const fs::path& tmp) {
-      torch::serialize::OutputArchive archive, model_archive, optim_archive;
-      net.save(model_archive);
-      optimizer.save(optim_archive);
+      torch::serialize::OutputArchive archive;
       archive.write("reconlab_checkpoint", c10::IValue(int64_t{1}));
-      archive.write("model", model_archive);
-      archive.write("optimizer", optim_archive);
+      for (std::size_t i = 0; i < task.trainables.size(); ++i) {
+        torch::serialize::OutputArchive model_archive, optim_archive;
+        task.trainables[i].module->save(model_archive);
+        optimizers[i]->save(optim_archive);
+        archive.write(model_key(i), model_archive);
+        archive.write(optim_key(i), optim_archive);
+      }
+      archive.write("task", c10::IValue(task.name));
+      archive.write("trainables", c10::IValue(trainable_names));
       archive.write("epochs_done", c10::IValue(int64_t{epochs_done}));
       archive.write("seed", c10::IValue(static_cast<int64_t>(o.seed)));
       archive.write("batch_size", c10::IValue(int64_t{o.batch_size}));
@@ -455,65 +623,53 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
     });
   };
 
+  auto set_mode = [&](bool training) {
+    for (auto& t : task.trainables) t.module->train(training);
+  };
+
   const bool bar = o.progress && ::isatty(::fileno(stderr));
   const int64_t batches = (n + o.batch_size - 1) / o.batch_size;
   const int64_t total_steps = static_cast<int64_t>(std::max(o.epochs - start_epoch, 0)) * batches;
   int64_t steps_done = 0;
   const auto t_loop = clock::now();
-  bool checked_shapes = false;
 
-  auto evaluate = [&](const torch::Tensor& x, const torch::Tensor& y) {
+  auto evaluate = [&](const Batch& set) {
     torch::NoGradGuard no_grad;
-    net.eval();
+    set_mode(false);
     double sum = 0;
-    for (int64_t b0 = 0; b0 < x.size(0); b0 += o.batch_size) {
-      const int64_t b1 = std::min<int64_t>(b0 + o.batch_size, x.size(0));
-      torch::Tensor out = detail::forward_of(model, x.slice(0, b0, b1).to(device));
-      auto yb = y.slice(0, b0, b1).to(device);
-      require(out.sizes() == yb.sizes(), "train: the model maps validation batch " + detail::shape_string(x) +
-                                             " to " + detail::shape_string(out) + ", the targets are " +
-                                             detail::shape_string(yb));
-      sum += detail::loss_of(o.loss, out, yb).item<double>() * static_cast<double>(b1 - b0);
+    const int64_t nv = set.size();
+    for (int64_t b0 = 0; b0 < nv; b0 += o.batch_size) {
+      const int64_t b1 = std::min<int64_t>(b0 + o.batch_size, nv);
+      const Batch b = set.select(torch::arange(b0, b1, torch::TensorOptions().dtype(torch::kInt64))).to(device);
+      sum += task.validation_loss(b).item<double>() * static_cast<double>(b1 - b0);
     }
-    net.train();
-    return sum / static_cast<double>(x.size(0));
+    set_mode(true);
+    return sum / static_cast<double>(nv);
   };
 
   for (int e = start_epoch; e < o.epochs; ++e) {
     const auto t_epoch = clock::now();
     const double lr = detail::lr_at(o, e);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    for (std::size_t i = 0; i < optimizers.size(); ++i)
+      for (auto& group : optimizers[i]->param_groups()) group.options().set_lr(lr * task.trainables[i].lr_scale);
     torch::manual_seed(detail::mix_seed(o.seed, static_cast<uint64_t>(e)));
     const auto order = detail::epoch_order(n, o.seed, e);
     const auto order_t = torch::tensor(order, torch::TensorOptions().dtype(torch::kInt64));
-    net.train();
+    set_mode(true);
 
     double sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
       const int64_t b0 = b * o.batch_size, b1 = std::min<int64_t>(b0 + o.batch_size, n);
-      const auto idx = order_t.slice(0, b0, b1);
-      auto xb = inputs.index_select(0, idx).to(device);
-      auto yb = targets.index_select(0, idx).to(device);
-      optimizer.zero_grad();
-      torch::Tensor out = detail::forward_of(model, xb);
-      if (!checked_shapes) {
-        require(out.sizes() == yb.sizes(), "train: the model maps a batch " + detail::shape_string(xb) + " to " +
-                                               detail::shape_string(out) + ", the targets are " +
-                                               detail::shape_string(yb));
-        checked_shapes = true;
-      }
-      torch::Tensor loss = detail::loss_of(o.loss, out, yb);
-      const double v = loss.item<double>();
-      if (!std::isfinite(v)) {
+      const Batch batch = train_set.select(order_t.slice(0, b0, b1)).to(device);
+      StepContext ctx{optimizer_ptrs, e, b, batches, lr};
+      double v;
+      try {
+        v = task.step(batch, ctx).item<double>();
+        ctx.require_finite_loss(v);
+      } catch (...) {
         if (bar) std::fputc('\n', stderr);
-        throw Error("train: non-finite training loss (" + detail::format_number(v, "nan") + ") at epoch " +
-                    std::to_string(e + 1) + ", batch " + std::to_string(b + 1) + " of " + std::to_string(batches) +
-                    " (learning rate " + detail::format_number(lr) +
-                    "); lower the learning rate or check the data");
+        throw;
       }
-      loss.backward();
-      optimizer.step();
       sum += v * static_cast<double>(b1 - b0);
       ++steps_done;
 
@@ -528,16 +684,18 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
     }
     const double train_loss = sum / static_cast<double>(n);
 
-    for (const auto& p : params)
-      if (!torch::isfinite(p).all().item<bool>()) {
-        if (bar) std::fputc('\n', stderr);
-        throw Error("train: the weights became non-finite during epoch " + std::to_string(e + 1) + " (learning rate " +
-                    detail::format_number(lr) + "); lower the learning rate");
-      }
+    for (const auto& t : task.trainables)
+      for (const auto& p : t.module->parameters())
+        if (!torch::isfinite(p).all().item<bool>()) {
+          if (bar) std::fputc('\n', stderr);
+          throw Error("train: the weights of '" + t.name + "' became non-finite during epoch " +
+                      std::to_string(e + 1) + " (learning rate " + detail::format_number(lr) +
+                      "); lower the learning rate");
+        }
 
     double val_loss = std::numeric_limits<double>::quiet_NaN();
     if (has_val) {
-      val_loss = evaluate(val_inputs, val_targets);
+      val_loss = evaluate(val_set);
       if (!std::isfinite(val_loss)) {
         if (bar) std::fputc('\n', stderr);
         throw Error("train: non-finite validation loss (" + detail::format_number(val_loss, "nan") +
@@ -568,9 +726,36 @@ TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tenso
   }
 
   if (!result.train_loss.empty() && !fs::exists(dir / "loss.csv")) write_loss_csv();
-  save_weights(model, dir / "final.pt");
+  for (std::size_t i = 0; i < task.trainables.size(); ++i)
+    save_weights(*task.trainables[i].module,
+                 dir / (i == 0 ? std::string("final.pt") : "final_" + task.trainables[i].name + ".pt"));
   result.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
   return result;
+}
+
+/// Trains `model` (a module, a ModuleHolder such as Unet, or a shared_ptr to a module) with the supervised task
+/// (supervised_task with detail::predict: forward(batch.input) when the batches have inputs, else
+/// forward(const Batch&)) under TrainOptions::loss. See train(TrainingTask&, ...) for the procedure and errors.
+/// Initial weights are the caller's: seed torch before building the model.
+template <class Module>
+TrainResult train(Module& model, const Batch& train_set, const Batch& val_set, const TrainOptions& options) {
+  TrainingTask task = supervised_task(
+      detail::module_of(model), [&model](const Batch& b) { return detail::predict(model, b); }, options.loss);
+  return train(task, train_set, val_set, options);
+}
+
+/// Trains `model` to map `inputs` to `targets` (the image-to-image form, also used with packed k-space inputs):
+/// inputs (N, C_in, H, W) and targets (N, ...) float32, finite, N >= 1, on the CPU; val_inputs / val_targets the
+/// same layout with their own N (>= 1), or both undefined / empty for no validation (val_loss is then NaN).
+/// The same as train(model, image_batch(inputs, targets), image_batch(val_inputs, val_targets), options).
+template <class Module>
+TrainResult train(Module& model, const torch::Tensor& inputs, const torch::Tensor& targets,
+                  const torch::Tensor& val_inputs, const torch::Tensor& val_targets, const TrainOptions& options) {
+  const bool has_val = (val_inputs.defined() && val_inputs.numel() > 0) ||
+                       (val_targets.defined() && val_targets.numel() > 0);
+  Batch val;
+  if (has_val) val = image_batch(val_inputs, val_targets);
+  return train(model, image_batch(inputs, targets), val, options);
 }
 
 }  // namespace reconlab::networks

@@ -1,11 +1,13 @@
 #pragma once
 /// @file unet.hpp
-/// The 2D U-Net of the fastMRI baseline (Ronneberger, Fischer and Brox, "U-Net: Convolutional networks for
-/// biomedical image segmentation", MICCAI 2015; as adapted in fastMRI's `models/unet.py`, Zbontar et al.,
-/// "fastMRI: An open dataset and benchmarks for accelerated MRI", arXiv:1811.08839, 2018).
+/// The U-Net of the fastMRI baseline (Ronneberger, Fischer and Brox, "U-Net: Convolutional networks for biomedical
+/// image segmentation", MICCAI 2015; as adapted in fastMRI's `models/unet.py`, Zbontar et al., "fastMRI: An open
+/// dataset and benchmarks for accelerated MRI", arXiv:1811.08839, 2018), built from blocks templated on the
+/// spatial rank: `Unet` (2D) and `Unet3d` (3D) share one implementation, UnetNdImpl<D>.
 ///
-/// Tensors are NCHW float32: (batch, channels, rows = y, columns = x), the layout of a contiguous torch tensor that
-/// shares its bytes with reconlab's column-major (x, y, ...) arrays (see reconlab/array.hpp).
+/// Tensors are float32 NCHW for 2D: (batch, channels, rows = y, columns = x), the layout of a contiguous torch
+/// tensor that shares its bytes with reconlab's column-major (x, y, ...) arrays (see reconlab/array.hpp); NCDHW
+/// (depth = z or frames) for 3D.
 ///
 /// The network is channel-agnostic. reconlab's studies feed it either
 ///   - magnitude images with one channel, normalised by the caller to [0, 1] (e.g. divided by the maximum of the
@@ -14,6 +16,7 @@
 /// The output has `out_channels` channels and the input's height and width.
 #include <torch/torch.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,7 +25,7 @@
 
 namespace reconlab::networks {
 
-/// How UnetImpl::forward pads an input whose height or width is not a multiple of 2^num_pool_layers.
+/// How UnetNdImpl::forward pads an input whose spatial size is not a multiple of 2^num_pool_layers.
 enum class UnetPadding {
   reflect,  ///< mirror the image at its borders (no new edges); falls back to zeros where the image is too small
   zero,     ///< pad with zeros (what fastMRI's NormUnet does before its U-Net)
@@ -47,138 +50,217 @@ struct UnetOptions {
   UnetPadding padding = UnetPadding::reflect;
 };
 
-/// One U-Net block: two times (3x3 convolution without bias, padding 1; InstanceNorm2d without affine parameters;
-/// LeakyReLU with slope 0.2; Dropout2d(drop_prob)). fastMRI's `ConvBlock`.
-/// Input (N, in_channels, H, W) float32 -> output (N, out_channels, H, W).
-class UnetConvBlockImpl : public torch::nn::Module {
+/// The layers of a U-Net of spatial rank D (2: images (N, C, H, W); 3: volumes (N, C, D, H, W)): convolutions,
+/// transposed convolutions, instance norm, channel dropout and 2x max pooling of that rank.
+template <int D>
+struct UnetLayers;
+
+template <>
+struct UnetLayers<2> {
+  using Conv = torch::nn::Conv2d;
+  using ConvOptions = torch::nn::Conv2dOptions;
+  using ConvTranspose = torch::nn::ConvTranspose2d;
+  using ConvTransposeOptions = torch::nn::ConvTranspose2dOptions;
+  using InstanceNorm = torch::nn::InstanceNorm2d;
+  using InstanceNormOptions = torch::nn::InstanceNorm2dOptions;
+  using Dropout = torch::nn::Dropout2d;
+  using DropoutOptions = torch::nn::Dropout2dOptions;
+  static torch::Tensor max_pool(const torch::Tensor& x) { return torch::max_pool2d(x, {2, 2}, {2, 2}); }
+  static constexpr const char* name = "Unet";
+  static constexpr const char* shape = "(N, C, H, W)";
+};
+
+template <>
+struct UnetLayers<3> {
+  using Conv = torch::nn::Conv3d;
+  using ConvOptions = torch::nn::Conv3dOptions;
+  using ConvTranspose = torch::nn::ConvTranspose3d;
+  using ConvTransposeOptions = torch::nn::ConvTranspose3dOptions;
+  using InstanceNorm = torch::nn::InstanceNorm3d;
+  using InstanceNormOptions = torch::nn::InstanceNorm3dOptions;
+  using Dropout = torch::nn::Dropout3d;
+  using DropoutOptions = torch::nn::Dropout3dOptions;
+  static torch::Tensor max_pool(const torch::Tensor& x) { return torch::max_pool3d(x, {2, 2, 2}, {2, 2, 2}); }
+  static constexpr const char* name = "Unet3d";
+  static constexpr const char* shape = "(N, C, D, H, W)";
+};
+
+/// One U-Net block of spatial rank D: two times (3^D convolution without bias, padding 1; instance norm without
+/// affine parameters; LeakyReLU with slope 0.2; channel dropout (drop_prob)). fastMRI's `ConvBlock` (D = 2).
+/// Input (N, in_channels, spatial...) float32 -> output (N, out_channels, spatial...).
+template <int D>
+class UnetConvBlockNdImpl : public torch::nn::Module {
  public:
   /// Throws reconlab::Error if a channel count is < 1 or drop_prob is outside [0, 1).
-  UnetConvBlockImpl(int64_t in_channels, int64_t out_channels, double drop_prob) {
+  UnetConvBlockNdImpl(int64_t in_channels, int64_t out_channels, double drop_prob) {
     require(in_channels >= 1 && out_channels >= 1,
             "UnetConvBlock: channel counts must be >= 1, got " + std::to_string(in_channels) + " -> " +
                 std::to_string(out_channels));
     require(drop_prob >= 0.0 && drop_prob < 1.0,
             "UnetConvBlock: drop_prob must lie in [0, 1), got " + std::to_string(drop_prob));
+    using L = UnetLayers<D>;
     namespace nn = torch::nn;
     layers_ = register_module(
         "layers",
-        nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in_channels, out_channels, 3).padding(1).bias(false)),
-                       nn::InstanceNorm2d(nn::InstanceNorm2dOptions(out_channels)),
+        nn::Sequential(typename L::Conv(typename L::ConvOptions(in_channels, out_channels, 3).padding(1).bias(false)),
+                       typename L::InstanceNorm(typename L::InstanceNormOptions(out_channels)),
                        nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
-                       nn::Dropout2d(nn::Dropout2dOptions(drop_prob)),
-                       nn::Conv2d(nn::Conv2dOptions(out_channels, out_channels, 3).padding(1).bias(false)),
-                       nn::InstanceNorm2d(nn::InstanceNorm2dOptions(out_channels)),
+                       typename L::Dropout(typename L::DropoutOptions(drop_prob)),
+                       typename L::Conv(typename L::ConvOptions(out_channels, out_channels, 3).padding(1).bias(false)),
+                       typename L::InstanceNorm(typename L::InstanceNormOptions(out_channels)),
                        nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)),
-                       nn::Dropout2d(nn::Dropout2dOptions(drop_prob))));
+                       typename L::Dropout(typename L::DropoutOptions(drop_prob))));
   }
 
-  /// (N, in_channels, H, W) -> (N, out_channels, H, W).
+  /// (N, in_channels, spatial...) -> (N, out_channels, spatial...).
   torch::Tensor forward(const torch::Tensor& x) { return layers_->forward(x); }
 
  private:
   torch::nn::Sequential layers_{nullptr};
 };
-TORCH_MODULE(UnetConvBlock);
 
-/// Upsampling block: 2x2 transposed convolution with stride 2 (no bias), InstanceNorm2d, LeakyReLU(0.2).
-/// fastMRI's `TransposeConvBlock`. Input (N, in_channels, H, W) -> output (N, out_channels, 2H, 2W).
-class UnetTransposeConvBlockImpl : public torch::nn::Module {
+/// Upsampling block of spatial rank D: 2^D transposed convolution with stride 2 (no bias), instance norm,
+/// LeakyReLU(0.2). fastMRI's `TransposeConvBlock` (D = 2). Input (N, in_channels, S...) -> (N, out_channels, 2 S...).
+template <int D>
+class UnetTransposeConvBlockNdImpl : public torch::nn::Module {
  public:
   /// Throws reconlab::Error if a channel count is < 1.
-  UnetTransposeConvBlockImpl(int64_t in_channels, int64_t out_channels) {
+  UnetTransposeConvBlockNdImpl(int64_t in_channels, int64_t out_channels) {
     require(in_channels >= 1 && out_channels >= 1,
             "UnetTransposeConvBlock: channel counts must be >= 1, got " + std::to_string(in_channels) + " -> " +
                 std::to_string(out_channels));
+    using L = UnetLayers<D>;
     namespace nn = torch::nn;
     layers_ = register_module(
-        "layers", nn::Sequential(nn::ConvTranspose2d(
-                                     nn::ConvTranspose2dOptions(in_channels, out_channels, 2).stride(2).bias(false)),
-                                 nn::InstanceNorm2d(nn::InstanceNorm2dOptions(out_channels)),
-                                 nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))));
+        "layers",
+        nn::Sequential(typename L::ConvTranspose(
+                           typename L::ConvTransposeOptions(in_channels, out_channels, 2).stride(2).bias(false)),
+                       typename L::InstanceNorm(typename L::InstanceNormOptions(out_channels)),
+                       nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))));
   }
 
-  /// (N, in_channels, H, W) -> (N, out_channels, 2H, 2W).
+  /// (N, in_channels, S...) -> (N, out_channels, 2 S...).
   torch::Tensor forward(const torch::Tensor& x) { return layers_->forward(x); }
 
  private:
   torch::nn::Sequential layers_{nullptr};
 };
-TORCH_MODULE(UnetTransposeConvBlock);
 
-/// 2D U-Net (Ronneberger et al. 2015) in the form of fastMRI's `Unet` (Zbontar et al. 2018):
-///   - encoder: num_pool_layers UnetConvBlocks with base_channels * 2^k channels, each followed by 2x2 max pooling
-///     (the 2018 fastMRI baseline pooled with max; today's fastMRI code uses average pooling);
+/// ModuleHolders of the blocks (what TORCH_MODULE defines, for a template).
+template <int D>
+class UnetConvBlockNd : public torch::nn::ModuleHolder<UnetConvBlockNdImpl<D>> {
+ public:
+  using torch::nn::ModuleHolder<UnetConvBlockNdImpl<D>>::ModuleHolder;
+  using Impl = UnetConvBlockNdImpl<D>;
+};
+template <int D>
+class UnetTransposeConvBlockNd : public torch::nn::ModuleHolder<UnetTransposeConvBlockNdImpl<D>> {
+ public:
+  using torch::nn::ModuleHolder<UnetTransposeConvBlockNdImpl<D>>::ModuleHolder;
+  using Impl = UnetTransposeConvBlockNdImpl<D>;
+};
+/// The 2D blocks under their historical names.
+using UnetConvBlockImpl = UnetConvBlockNdImpl<2>;
+using UnetConvBlock = UnetConvBlockNd<2>;
+using UnetTransposeConvBlockImpl = UnetTransposeConvBlockNdImpl<2>;
+using UnetTransposeConvBlock = UnetTransposeConvBlockNd<2>;
+
+/// U-Net of spatial rank D (Ronneberger et al. 2015) in the form of fastMRI's `Unet` (Zbontar et al. 2018); D = 2
+/// is `Unet` (images), D = 3 is `Unet3d` (volumes; Cicek et al., "3D U-Net: learning dense volumetric segmentation
+/// from sparse annotation", MICCAI 2016, with fastMRI's blocks):
+///   - encoder: num_pool_layers UnetConvBlocks with base_channels * 2^k channels, each followed by 2x max pooling
+///     along every spatial axis (the 2018 fastMRI baseline pooled with max; today's fastMRI code uses average
+///     pooling);
 ///   - bottleneck: a UnetConvBlock with base_channels * 2^num_pool_layers channels;
-///   - decoder: per level a UnetTransposeConvBlock (2x2, stride 2) halving the channels, concatenation with the
-///     encoder's skip connection (upsampled first, skip second), and a UnetConvBlock;
-///   - head: one 1x1 convolution (with bias) to out_channels, as in fastMRI's current `Unet`.
-/// Sizes that are not multiples of 2^num_pool_layers are padded (reflect or zero, split evenly between both
-/// sides, as fastMRI's NormUnet pads) up to the next multiple inside forward, and the output is cropped back, so
-/// every H, W >= 1 works. With the padded size P, the bottleneck sees P / 2^num_pool_layers pixels per side.
+///   - decoder: per level a transposed-convolution block (kernel 2, stride 2) halving the channels, concatenation
+///     with the encoder's skip connection (upsampled first, skip second), and a UnetConvBlock;
+///   - head: one 1x1(x1) convolution (with bias) to out_channels, as in fastMRI's current `Unet`.
+/// Spatial sizes that are not multiples of 2^num_pool_layers are padded (reflect or zero, split evenly between
+/// both sides, as fastMRI's NormUnet pads) up to the next multiple inside forward, and the output is cropped back,
+/// so every size >= 1 works. With the padded size P, the bottleneck sees P / 2^num_pool_layers samples per axis.
 ///
-/// Input (N, in_channels, H, W) float32, any value range (see the file comment for what the studies feed);
-/// output (N, out_channels, H, W), unbounded (no final activation).
-class UnetImpl : public torch::nn::Module {
+/// Input (N, in_channels, spatial...) float32, any value range (see the file comment for what the studies feed);
+/// output (N, out_channels, spatial...), unbounded (no final activation). Parameter names (what final.pt stores)
+/// do not depend on D: down.k.layers.i, bottleneck.layers.i, up_transpose.k.layers.0, up_conv.k.layers.i, head.
+template <int D>
+class UnetNdImpl : public torch::nn::Module {
+  static_assert(D == 2 || D == 3, "UnetNd: spatial rank 2 or 3");
+
  public:
   /// Builds the network; weights use LibTorch's default (Kaiming-uniform) initialisation from the global torch
-  /// generator, so call torch::manual_seed first for reproducible weights.
+  /// generator, so call torch::manual_seed first for reproducible weights (LibTorch seeds that generator from
+  /// the operating system's entropy at start-up).
   /// Throws reconlab::Error for channel counts < 1, num_pool_layers outside 1..10, drop_prob outside [0, 1), or
   /// residual with out_channels > in_channels.
-  explicit UnetImpl(const UnetOptions& options = {}) : options_(options) {
+  explicit UnetNdImpl(const UnetOptions& options = {}) : options_(options) {
     const auto& o = options_;
+    const std::string name = UnetLayers<D>::name;
     require(o.in_channels >= 1 && o.out_channels >= 1 && o.base_channels >= 1,
-            "Unet: in_channels, out_channels and base_channels must be >= 1, got " + std::to_string(o.in_channels) +
-                ", " + std::to_string(o.out_channels) + ", " + std::to_string(o.base_channels));
+            name + ": in_channels, out_channels and base_channels must be >= 1, got " +
+                std::to_string(o.in_channels) + ", " + std::to_string(o.out_channels) + ", " +
+                std::to_string(o.base_channels));
     require(o.num_pool_layers >= 1 && o.num_pool_layers <= 10,
-            "Unet: num_pool_layers must lie in 1..10, got " + std::to_string(o.num_pool_layers));
+            name + ": num_pool_layers must lie in 1..10, got " + std::to_string(o.num_pool_layers));
     require(o.drop_prob >= 0.0 && o.drop_prob < 1.0,
-            "Unet: drop_prob must lie in [0, 1), got " + std::to_string(o.drop_prob));
+            name + ": drop_prob must lie in [0, 1), got " + std::to_string(o.drop_prob));
     require(!o.residual || o.out_channels <= o.in_channels,
-            "Unet: residual needs out_channels <= in_channels, got out_channels " + std::to_string(o.out_channels) +
-                " and in_channels " + std::to_string(o.in_channels));
+            name + ": residual needs out_channels <= in_channels, got out_channels " +
+                std::to_string(o.out_channels) + " and in_channels " + std::to_string(o.in_channels));
 
-    down_ = register_module("down", torch::nn::ModuleList());
-    up_transpose_ = register_module("up_transpose", torch::nn::ModuleList());
-    up_conv_ = register_module("up_conv", torch::nn::ModuleList());
+    down_ = this->register_module("down", torch::nn::ModuleList());
+    up_transpose_ = this->register_module("up_transpose", torch::nn::ModuleList());
+    up_conv_ = this->register_module("up_conv", torch::nn::ModuleList());
 
+    // Construction order fixes the order in which the global generator initialises the weights: keep it.
     int64_t ch = o.base_channels;
-    down_->push_back(UnetConvBlock(o.in_channels, ch, o.drop_prob));
+    down_->push_back(UnetConvBlockNd<D>(o.in_channels, ch, o.drop_prob));
     for (int64_t k = 1; k < o.num_pool_layers; ++k) {
-      down_->push_back(UnetConvBlock(ch, ch * 2, o.drop_prob));
+      down_->push_back(UnetConvBlockNd<D>(ch, ch * 2, o.drop_prob));
       ch *= 2;
     }
-    bottleneck_ = register_module("bottleneck", UnetConvBlock(ch, ch * 2, o.drop_prob));
+    bottleneck_ = this->register_module("bottleneck", UnetConvBlockNd<D>(ch, ch * 2, o.drop_prob));
     for (int64_t k = 0; k < o.num_pool_layers; ++k) {
-      up_transpose_->push_back(UnetTransposeConvBlock(ch * 2, ch));
-      up_conv_->push_back(UnetConvBlock(ch * 2, ch, o.drop_prob));
+      up_transpose_->push_back(UnetTransposeConvBlockNd<D>(ch * 2, ch));
+      up_conv_->push_back(UnetConvBlockNd<D>(ch * 2, ch, o.drop_prob));
       ch /= 2;
     }
-    head_ = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.base_channels, o.out_channels, 1)));
+    head_ = this->register_module(
+        "head", typename UnetLayers<D>::Conv(typename UnetLayers<D>::ConvOptions(o.base_channels, o.out_channels, 1)));
   }
 
-  /// (N, in_channels, H, W) float -> (N, out_channels, H, W). Throws reconlab::Error if the input is not 4-D with
-  /// in_channels channels and H, W >= 1.
+  /// (N, in_channels, spatial...) float -> (N, out_channels, spatial...). Throws reconlab::Error if the input is
+  /// not (D + 2)-dimensional with in_channels channels and non-empty.
   torch::Tensor forward(const torch::Tensor& input) {
     const auto& o = options_;
-    require(input.defined() && input.dim() == 4,
-            "Unet: expected an input of shape (N, C, H, W), got " +
+    const std::string name = UnetLayers<D>::name;
+    require(input.defined() && input.dim() == D + 2,
+            name + ": expected an input of shape " + UnetLayers<D>::shape + ", got " +
                 (input.defined() ? std::to_string(input.dim()) + " dimensions" : std::string("an undefined tensor")));
     require(input.size(1) == o.in_channels,
-            "Unet: expected " + std::to_string(o.in_channels) + " input channels, got " +
+            name + ": expected " + std::to_string(o.in_channels) + " input channels, got " +
                 std::to_string(input.size(1)));
-    const int64_t h = input.size(2), w = input.size(3);
-    require(h >= 1 && w >= 1 && input.size(0) >= 1, "Unet: empty input");
+    require(input.numel() >= 1, name + ": empty input");
 
-    // Pad up to a multiple of 2^num_pool_layers, evenly on both sides.
+    // Pad every spatial axis up to a multiple of 2^num_pool_layers, evenly on both sides.
     const int64_t m = int64_t{1} << o.num_pool_layers;
-    const int64_t ph = (h + m - 1) / m * m - h, pw = (w + m - 1) / m * m - w;
-    const int64_t top = ph / 2, left = pw / 2;
+    std::array<int64_t, D> size{}, before{}, total{};
+    bool padded = false, can_reflect = true;
+    for (int a = 0; a < D; ++a) {
+      size[a] = input.size(2 + a);
+      total[a] = (size[a] + m - 1) / m * m - size[a];
+      before[a] = total[a] / 2;
+      padded = padded || total[a] > 0;
+      can_reflect = can_reflect && (total[a] - before[a]) < size[a];  // reflection needs pads below the size
+    }
     torch::Tensor x = input;
-    if (ph > 0 || pw > 0) {
+    if (padded) {
       namespace F = torch::nn::functional;
-      // Reflection needs each pad to be smaller than the size it mirrors.
-      const bool can_reflect = (ph - top) < h && (pw - left) < w;
-      auto pad = F::PadFuncOptions({left, pw - left, top, ph - top});
+      std::vector<int64_t> pads;  // last axis first: (before, after) per axis
+      for (int a = D - 1; a >= 0; --a) {
+        pads.push_back(before[a]);
+        pads.push_back(total[a] - before[a]);
+      }
+      auto pad = F::PadFuncOptions(pads);
       if (o.padding == UnetPadding::reflect && can_reflect)
         pad.mode(torch::kReflect);
       else
@@ -189,20 +271,21 @@ class UnetImpl : public torch::nn::Module {
     std::vector<torch::Tensor> skips;
     skips.reserve(static_cast<std::size_t>(o.num_pool_layers));
     for (const auto& block : *down_) {
-      x = block->as<UnetConvBlockImpl>()->forward(x);
+      x = block->template as<UnetConvBlockNdImpl<D>>()->forward(x);
       skips.push_back(x);
-      x = torch::max_pool2d(x, {2, 2}, {2, 2});
+      x = UnetLayers<D>::max_pool(x);
     }
     x = bottleneck_->forward(x);
     for (std::size_t k = 0; k < up_conv_->size(); ++k) {
-      x = up_transpose_[k]->as<UnetTransposeConvBlockImpl>()->forward(x);
+      x = up_transpose_[k]->template as<UnetTransposeConvBlockNdImpl<D>>()->forward(x);
       x = torch::cat({x, skips.back()}, 1);
       skips.pop_back();
-      x = up_conv_[k]->as<UnetConvBlockImpl>()->forward(x);
+      x = up_conv_[k]->template as<UnetConvBlockNdImpl<D>>()->forward(x);
     }
     x = head_->forward(x);
 
-    if (ph > 0 || pw > 0) x = x.slice(2, top, top + h).slice(3, left, left + w);
+    if (padded)
+      for (int a = 0; a < D; ++a) x = x.slice(2 + a, before[a], before[a] + size[a]);
     if (o.residual) x = x + input.slice(1, 0, o.out_channels);
     return x;
   }
@@ -213,10 +296,23 @@ class UnetImpl : public torch::nn::Module {
  private:
   UnetOptions options_;
   torch::nn::ModuleList down_{nullptr}, up_transpose_{nullptr}, up_conv_{nullptr};
-  UnetConvBlock bottleneck_{nullptr};
-  torch::nn::Conv2d head_{nullptr};
+  UnetConvBlockNd<D> bottleneck_{nullptr};
+  typename UnetLayers<D>::Conv head_{nullptr};
 };
-/// ModuleHolder of UnetImpl: `Unet net(UnetOptions{.in_channels = 1, .out_channels = 1});`.
-TORCH_MODULE(Unet);
+
+/// ModuleHolder of UnetNdImpl<D>: `UnetNd<3> net(UnetOptions{.in_channels = 1, .out_channels = 1});`.
+template <int D>
+class UnetNd : public torch::nn::ModuleHolder<UnetNdImpl<D>> {
+ public:
+  using torch::nn::ModuleHolder<UnetNdImpl<D>>::ModuleHolder;
+  using Impl = UnetNdImpl<D>;
+};
+
+/// The 2D U-Net (images (N, C, H, W)): `Unet net(UnetOptions{.in_channels = 1, .out_channels = 1});`.
+using UnetImpl = UnetNdImpl<2>;
+using Unet = UnetNd<2>;
+/// The 3D U-Net (volumes (N, C, D, H, W)).
+using Unet3dImpl = UnetNdImpl<3>;
+using Unet3d = UnetNd<3>;
 
 }  // namespace reconlab::networks

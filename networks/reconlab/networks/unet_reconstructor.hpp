@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "reconlab/networks/network_reconstructor.hpp"
 #include "reconlab/networks/torch_backend.hpp"
 #include "reconlab/networks/trainer.hpp"
 #include "reconlab/networks/unet.hpp"
@@ -24,36 +25,24 @@ namespace reconlab::networks {
 /// The normalisation contract between training and inference, stored as model.json beside the weights.
 inline constexpr const char* kMagnitudeInput = "(|zero-filled| - mean) / std";
 
-/// U-Net options <-> JSON (model.json).
+/// "reflect" / "zero" <-> UnetPadding (model.json). Throws Error for another name.
+inline std::string to_string(UnetPadding p) { return p == UnetPadding::zero ? "zero" : "reflect"; }
+inline UnetPadding unet_padding_from_string(const std::string& s) {
+  if (s == "reflect") return UnetPadding::reflect;
+  if (s == "zero") return UnetPadding::zero;
+  throw Error("unknown U-Net padding '" + s + "' (reflect | zero)");
+}
+
+/// model.json of the image-domain U-Net ("architecture": "unet"; read back by the registry, registry.hpp).
 inline nlohmann::json unet_options_json(const UnetOptions& o) {
   return {{"architecture", "unet"},          {"in_channels", o.in_channels},
           {"out_channels", o.out_channels},  {"base_channels", o.base_channels},
           {"num_pool_layers", o.num_pool_layers}, {"drop_prob", o.drop_prob},
-          {"residual", o.residual},          {"input", kMagnitudeInput}};
+          {"residual", o.residual},          {"padding", to_string(o.padding)},
+          {"input", kMagnitudeInput}};
 }
-
-/// Reads model.json; throws Error if it is missing, malformed or describes another input convention.
-inline UnetOptions read_unet_options(const std::filesystem::path& model_json) {
-  std::ifstream in(model_json);
-  require(static_cast<bool>(in), "U-Net: cannot open " + model_json.string() +
-                                     " (model.json must sit beside the weights)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-    require(j.at("architecture") == "unet", "architecture is not unet");
-    require(j.at("input") == kMagnitudeInput, "unknown input convention " + j.at("input").dump());
-    UnetOptions o;
-    o.in_channels = j.at("in_channels");
-    o.out_channels = j.at("out_channels");
-    o.base_channels = j.at("base_channels");
-    o.num_pool_layers = j.at("num_pool_layers");
-    o.drop_prob = j.at("drop_prob");
-    o.residual = j.at("residual");
-    return o;
-  } catch (const std::exception& e) {
-    throw Error("U-Net: malformed " + model_json.string() + ": " + e.what());
-  }
-}
+/// The same under the name every network's model.json writer has.
+inline nlohmann::json network_json(const UnetOptions& o) { return unet_options_json(o); }
 
 /// The network input of one acquisition: the standardised zero-filled magnitude, shape (1, 1, ny, nx), with the
 /// mean and standard deviation used (std floored at 1e-12 of the mean magnitude scale to avoid division by zero).
@@ -66,6 +55,7 @@ struct UnetInput {
 
 /// Builds UnetInput from a single-coil acquisition (see the file comment). Throws Error on invalid input.
 inline UnetInput unet_input(const Acquisition& acq) {
+  require_single_coil_cartesian(acq, "unet");
   RArray mag = solvers::zero_filled(acq).abs();
   auto t = Torch::from_eigen(mag);  // (1, 1, 1, ny, nx)
   t = t.reshape({1, 1, t.size(3), t.size(4)});
@@ -74,17 +64,12 @@ inline UnetInput unet_input(const Acquisition& acq) {
   return {(t - mean) / sd, mean, sd};
 }
 
-/// Reconstructs with a trained U-Net (see the file comment for the input convention).
+/// Reconstructs with a trained U-Net (see the file comment for the input convention): single-coil, single-frame
+/// Cartesian acquisitions with a 0/1 mask (others are refused with an Error, see require_single_coil_cartesian).
+/// Loaded from final.pt and model.json by the registry (registry.hpp, "unet").
 class UnetReconstructor : public Reconstructor {
  public:
-  /// Loads `weights` (final.pt or a trainer checkpoint's weights) and model.json from the same folder.
-  /// Throws Error when either file is missing or does not match the architecture.
-  explicit UnetReconstructor(const std::filesystem::path& weights)
-      : weights_(weights), options_(read_unet_options(weights.parent_path() / "model.json")), model_(options_) {
-    load_weights(model_, weights);
-    model_->eval();
-  }
-  /// Wraps an in-memory model (e.g. just trained).
+  /// Wraps a model (trained, or loaded by the registry); `label` is recorded as "weights" in parameters().
   UnetReconstructor(Unet model, UnetOptions options, std::string label)
       : weights_(std::move(label)), options_(options), model_(std::move(model)) {
     model_->eval();
@@ -92,11 +77,10 @@ class UnetReconstructor : public Reconstructor {
   std::string name() const override { return "unet"; }
   nlohmann::json parameters() const override {
     auto j = unet_options_json(options_);
-    j["weights"] = weights_.string();
+    j["weights"] = weights_;
     return j;
   }
   CArray reconstruct(const Acquisition& acq) override {
-    solvers::require_single_coil(acq, "unet");
     const UnetInput in = unet_input(acq);
     torch::NoGradGuard no_grad;
     auto y = model_->forward(in.x).reshape({1, 1, 1, in.x.size(2), in.x.size(3)}) * in.std + in.mean;
@@ -104,7 +88,7 @@ class UnetReconstructor : public Reconstructor {
   }
 
  private:
-  std::filesystem::path weights_;
+  std::string weights_;
   UnetOptions options_;
   Unet model_;
 };

@@ -1,0 +1,144 @@
+#pragma once
+/// @file batch.hpp
+/// The typed training data of reconlab's trainer: a Batch holds, for B samples, the measured k-space, its
+/// sampling, optional coil maps, an optional image-domain network input and the target, as separate tensors
+/// (instead of one packed (Re y, Im y, mask) tensor). A data set is a Batch with N samples; the trainer draws
+/// batches from it with select().
+///
+/// Layouts (torch_backend.hpp): k-space and maps complex64 (B, 1, C, H, W) = (batch, frame, coil, y, x); sampling
+/// float32 (B or 1, 1, 1, H, W) (a 0/1 mask or weights in [0, 1]); images float32 (B, C, H, W). A field whose first
+/// axis is 1 while the batch has B > 1 samples is shared by all samples (one mask, one set of maps) and is kept as
+/// is by select().
+#include <torch/torch.h>
+
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "reconlab/error.hpp"
+
+namespace reconlab::networks {
+
+/// B training samples (see the file comment). Every field but `target` may be undefined: an image-to-image network
+/// (the U-Net) uses `input` and `target` only; a k-space network uses `kspace`, `sampling` (and `maps`) and
+/// `target`.
+struct Batch {
+  /// Measured k-space, complex64 (B, 1, C, H, W), zero where not sampled, in the network's units (scaled).
+  torch::Tensor kspace;
+  /// Sampling mask or weights, float32 (B or 1, 1, 1, H, W).
+  torch::Tensor sampling;
+  /// Coil sensitivity maps, complex64 (B or 1, 1, C, H, W), for multi-coil networks.
+  std::optional<torch::Tensor> maps;
+  /// Image-domain network input, float32 (B, C, H, W) (e.g. the standardised zero-filled magnitude of the U-Net).
+  torch::Tensor input;
+  /// What the network should produce, float32 (B, ...) (e.g. the target magnitude (B, 1, H, W)).
+  torch::Tensor target;
+
+  /// Number of samples B: the first axis of target (of input or k-space when target is undefined); 0 when empty.
+  int64_t size() const {
+    for (const torch::Tensor* t : {&target, &input, &kspace})
+      if (t->defined() && t->dim() > 0) return t->size(0);
+    return 0;
+  }
+  /// True when the batch holds no sample.
+  bool empty() const { return size() == 0; }
+
+  /// The samples at `index` (int64 (K,)): per-sample fields index_select-ed, shared fields (first axis 1 while
+  /// the batch has more than one sample) kept.
+  Batch select(const torch::Tensor& index) const {
+    const int64_t n = size();
+    auto pick = [&](const torch::Tensor& t) {
+      if (!t.defined()) return t;
+      if (t.size(0) == 1 && n != 1) return t;
+      return t.index_select(0, index);
+    };
+    Batch b;
+    b.kspace = pick(kspace);
+    b.sampling = pick(sampling);
+    if (maps) b.maps = pick(*maps);
+    b.input = pick(input);
+    b.target = pick(target);
+    return b;
+  }
+
+  /// The batch on `device` (a no-op for tensors already there).
+  Batch to(const torch::Device& device) const {
+    auto mv = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+    Batch b;
+    b.kspace = mv(kspace);
+    b.sampling = mv(sampling);
+    if (maps) b.maps = mv(*maps);
+    b.input = mv(input);
+    b.target = mv(target);
+    return b;
+  }
+
+  /// Checks shapes, dtypes and finiteness (see the field comments); `what` names the batch in messages
+  /// ("training set", "validation set"). Throws reconlab::Error naming the field.
+  void validate(const std::string& what) const {
+    auto shape = [](const torch::Tensor& t) {
+      std::ostringstream s;
+      s << t.sizes();
+      return s.str();
+    };
+    auto finite = [&](const torch::Tensor& t, const std::string& field) {
+      require(torch::isfinite(t).all().item<bool>(),
+              "train: " + what + " " + field + " holds non-finite values (NaN or Inf)");
+    };
+    require(target.defined(), "train: " + what + " has no targets");
+    require(target.scalar_type() == torch::kFloat32,
+            "train: " + what + " targets must be float32, got " + std::string(c10::toString(target.scalar_type())));
+    const int64_t n = size();
+    require(target.dim() >= 1 && n >= 1 && target.numel() >= 1, "train: " + what + " targets are empty: " +
+                                                                     shape(target));
+    finite(target, "targets");
+    if (input.defined()) {
+      require(input.dim() == 4, "train: " + what + " inputs must have shape (N, C, H, W), got " + shape(input));
+      require(input.scalar_type() == torch::kFloat32,
+              "train: " + what + " inputs must be float32, got " + std::string(c10::toString(input.scalar_type())));
+      require(input.size(0) == n, "train: " + what + " inputs hold " + std::to_string(input.size(0)) +
+                                      " images, targets " + std::to_string(n));
+      finite(input, "inputs");
+    }
+    if (kspace.defined()) {
+      require(kspace.dim() == 5 && kspace.is_complex(),
+              "train: " + what + " k-space must be complex (N, 1, coils, H, W), got " + shape(kspace));
+      require(kspace.size(0) == n, "train: " + what + " k-space holds " + std::to_string(kspace.size(0)) +
+                                       " samples, targets " + std::to_string(n));
+      finite(torch::view_as_real(kspace.contiguous()), "k-space");
+      require(sampling.defined(), "train: " + what + " has k-space but no sampling mask");
+    }
+    if (sampling.defined()) {
+      require(sampling.dim() == 5 && sampling.scalar_type() == torch::kFloat32 && sampling.size(1) == 1 &&
+                  sampling.size(2) == 1 && (sampling.size(0) == 1 || sampling.size(0) == n),
+              "train: " + what + " sampling must be float32 (N or 1, 1, 1, H, W), got " + shape(sampling));
+      if (kspace.defined())
+        require(sampling.size(3) == kspace.size(3) && sampling.size(4) == kspace.size(4),
+                "train: " + what + " sampling " + shape(sampling) + " does not match the k-space " + shape(kspace));
+      finite(sampling, "sampling");
+      require((sampling >= 0).all().item<bool>() && (sampling <= 1).all().item<bool>(),
+              "train: " + what + " sampling values must lie in [0, 1]");
+    }
+    if (maps) {
+      const torch::Tensor& s = *maps;
+      require(s.defined() && s.dim() == 5 && s.is_complex() && s.size(1) == 1 && (s.size(0) == 1 || s.size(0) == n),
+              "train: " + what + " maps must be complex (N or 1, 1, coils, H, W), got " +
+                  (s.defined() ? shape(s) : std::string("undefined")));
+      if (kspace.defined())
+        require(s.size(2) == kspace.size(2) && s.size(3) == kspace.size(3) && s.size(4) == kspace.size(4),
+                "train: " + what + " maps " + shape(s) + " do not match the k-space " + shape(kspace));
+      finite(torch::view_as_real(s.contiguous()), "maps");
+    }
+    require(input.defined() || kspace.defined(), "train: " + what + " has neither inputs nor k-space");
+  }
+};
+
+/// The data set of an image-to-image network: inputs (N, C, H, W) and targets, as a Batch.
+inline Batch image_batch(torch::Tensor inputs, torch::Tensor targets) {
+  Batch b;
+  b.input = std::move(inputs);
+  b.target = std::move(targets);
+  return b;
+}
+
+}  // namespace reconlab::networks
