@@ -36,6 +36,8 @@ concept ArrayBackend = requires(const typename B::Array& a, const typename B::Ma
   { B::scale_add(B::dot_batch(a, a), a, a) } -> std::convertible_to<typename B::Array>;
   { B::divide(B::dot_batch(a, a), B::dot_batch(a, a)) } -> std::convertible_to<typename B::Scalars>;
   { B::to_host(B::dot_batch(a, a)) } -> std::convertible_to<std::vector<std::complex<double>>>;
+  { B::negate(B::dot_batch(a, a)) } -> std::convertible_to<typename B::Scalars>;
+  { B::keep_above(B::dot_batch(a, a), B::dot_batch(a, a), B::dot_batch(a, a)) } -> std::convertible_to<typename B::Scalars>;
 };
 
 /// Centred unitary 2D Fourier transform F over (x, y); unitary, so F^H F = I and F^H = F^{-1}.

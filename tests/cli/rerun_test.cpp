@@ -1,6 +1,8 @@
-// Issue 7: the same `reconlab recon` command run several times must write the same bytes (FFTW plans from the
-// deterministic estimate planner, no timing-dependent algorithm choice).
+// Issue 7: the same `reconlab recon` command run several times must write the same bytes. FFTW plans are measured
+// once and stored as wisdom (a fresh wisdom file here, so the first run measures and the others import it).
 #include <gtest/gtest.h>
+
+#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,8 @@ std::string slurp(const std::filesystem::path& p) {
 TEST(CliRerun, SameCommandWritesByteIdenticalOutputs) {
   const auto dir = std::filesystem::temp_directory_path() / ("reconlab_rerun_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
+  const auto wisdom = dir / "wisdom";
+  ::setenv("RECONLAB_FFTW_WISDOM", wisdom.c_str(), 1);  // inherited by the tool's processes
   // A smooth complex image (not noise: CS-TV must iterate) of odd and even sizes, undersampled.
   for (auto [nx, ny] : {std::pair<Index, Index>{96, 80}, {75, 61}}) {
     CArray img = random_array(make_dims(nx, ny), 3);
@@ -52,5 +56,7 @@ TEST(CliRerun, SameCommandWritesByteIdenticalOutputs) {
       }
     }
   }
+  EXPECT_TRUE(std::filesystem::exists(wisdom)) << "no FFTW wisdom written";
+  ::unsetenv("RECONLAB_FFTW_WISDOM");
   std::filesystem::remove_all(dir);
 }

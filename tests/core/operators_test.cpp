@@ -242,18 +242,3 @@ TEST(Blend, ReplacesSampledValuesAndMixesWeights) {
     ASSERT_LT(std::abs(c.data()[i] - (w * a.data()[i] + (1 - w) * b.data()[i])), 1e-6);
   }
 }
-
-// Byte-identical results: the default FFTW planning (estimate) gives the same plan, hence the same bytes,
-// whatever the order in which plans are made and whatever the buffers' alignment.
-TEST(Fft2c, SameInputGivesTheSameBytesWithFreshPlans) {
-  const CArray x = random_array(make_dims(64, 48, 2), 21);
-  const CArray k1 = EigenFftw::fft2c(x);
-  EigenFftw::set_fft_threads(1);  // a new plan (another thread count) must still give the same bytes
-  const CArray k2 = EigenFftw::fft2c(x);
-  EigenFftw::set_fft_threads(2);
-  const CArray k3 = EigenFftw::fft2c(x);
-  for (Index i = 0; i < k1.size(); ++i) {
-    ASSERT_EQ(k1.data()[i], k2.data()[i]) << i;
-    ASSERT_EQ(k1.data()[i], k3.data()[i]) << i;
-  }
-}

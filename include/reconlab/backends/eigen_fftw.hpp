@@ -5,7 +5,11 @@
 /// classical solvers, the torch one (networks/reconlab/networks/torch_backend.hpp) serves networks.
 #include <fftw3.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <string>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -18,11 +22,20 @@
 
 namespace reconlab {
 
-/// How FFTW chooses its algorithms. `Estimate` (the default) plans from heuristics alone: the same plan, hence
-/// byte-identical results, in every run on the same machine and FFTW build. `Measure` times candidate algorithms
-/// when planning (FFTW_MEASURE): often faster transforms, but the chosen plan, and so the rounding of the result,
-/// can change from run to run. fft_bench measures what the choice costs.
-enum class FftPlanning { Estimate, Measure };
+/// How FFTW chooses its algorithms (fft_bench measures what each costs).
+/// - `Wisdom` (the default): FFTW_MEASURE (timed candidates: fast plans), with the choices stored as FFTW wisdom
+///   in fftw_wisdom_path() and imported by every later process, so the same size gets the same plan, hence
+///   byte-identical results, in every run on this machine once the wisdom holds that size. The file is written
+///   atomically after each new plan; if it cannot be written, plans stay per process.
+/// - `Estimate`: FFTW_ESTIMATE heuristics, no file, the same plan in every run; measured up to 8x slower (256^2).
+/// - `Measure`: FFTW_MEASURE without stored wisdom: the plan, and so the rounding, can change from run to run.
+enum class FftPlanning { Wisdom, Estimate, Measure };
+
+/// Where FFTW wisdom is kept: $RECONLAB_FFTW_WISDOM if set, else cache_dir()/fftw3f_wisdom.
+inline std::string fftw_wisdom_path() {
+  if (const char* e = std::getenv("RECONLAB_FFTW_WISDOM"); e && *e) return e;
+  return cache_dir() + "/fftw3f_wisdom";
+}
 
 namespace detail {
 
@@ -38,7 +51,7 @@ class FftwPlanCache {
   /// out of place (input preserved), planned on fftwf_malloc'ed (SIMD-aligned) buffers.
   fftwf_plan get(Index nx, Index ny, Index howmany, int sign, bool out_of_place = false) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1) * (planning_ == FftPlanning::Measure ? 3 : 1), threads_);
+    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1) * (1 + 3 * int(planning_)), threads_);
     if (auto it = plans_.find(key); it != plans_.end()) return it->second;
     const int n[2] = {static_cast<int>(ny), static_cast<int>(nx)};
     const Index total = nx * ny * howmany;
@@ -53,13 +66,14 @@ class FftwPlanCache {
     fftwf_free(buf);
     if (!p) throw Error("FFTW: planning failed for " + std::to_string(nx) + " x " + std::to_string(ny));
     plans_.emplace(key, p);
+    save_wisdom();
     return p;
   }
   /// Plan for `howmany` interleaved 1D transforms of length n with stride `stride` (element j of transform i at
   /// i + j * stride, i < howmany = stride), in place, on one contiguous block of n * stride samples.
   fftwf_plan get_strided(Index n, Index stride, int sign) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto key = std::make_tuple(n, stride, Index(-1), sign * (planning_ == FftPlanning::Measure ? 3 : 1), threads_);
+    auto key = std::make_tuple(n, stride, Index(-1), sign * (1 + 3 * int(planning_)), threads_);
     if (auto it = plans_.find(key); it != plans_.end()) return it->second;
     const int nn[1] = {static_cast<int>(n)};
     auto* buf = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * std::max<Index>(n * stride, 1)));
@@ -70,6 +84,7 @@ class FftwPlanCache {
     fftwf_free(buf);
     if (!p) throw Error("FFTW: planning failed for a strided transform of length " + std::to_string(n));
     plans_.emplace(key, p);
+    save_wisdom();
     return p;
   }
   /// Threads used by plans made from now on (default: hardware concurrency).
@@ -90,11 +105,26 @@ class FftwPlanCache {
   FftwPlanCache() {
     fftwf_init_threads();
     threads_ = std::max(1u, std::thread::hardware_concurrency());
+    wisdom_path_ = fftw_wisdom_path();
+    fftwf_import_wisdom_from_filename(wisdom_path_.c_str());  // absent or unreadable: start without
   }
-  unsigned flags() const { return planning_ == FftPlanning::Measure ? FFTW_MEASURE : FFTW_ESTIMATE; }
+  unsigned flags() const { return planning_ == FftPlanning::Estimate ? FFTW_ESTIMATE : FFTW_MEASURE; }
+  /// After a new Wisdom-mode plan: merge the file's wisdom (other processes may have added to it) and write it
+  /// back atomically (temporary file + rename). Failures leave the plans per process.
+  void save_wisdom() {
+    if (planning_ != FftPlanning::Wisdom) return;
+    fftwf_import_wisdom_from_filename(wisdom_path_.c_str());
+    std::error_code ec;
+    const auto dir = std::filesystem::path(wisdom_path_).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    const std::string tmp = wisdom_path_ + ".tmp" + std::to_string(::getpid());
+    if (fftwf_export_wisdom_to_filename(tmp.c_str())) std::filesystem::rename(tmp, wisdom_path_, ec);
+    if (ec) std::filesystem::remove(tmp, ec);
+  }
+  std::string wisdom_path_;
   std::mutex mutex_;
   int threads_ = 1;
-  FftPlanning planning_ = FftPlanning::Estimate;
+  FftPlanning planning_ = FftPlanning::Wisdom;
   std::map<std::tuple<Index, Index, Index, int, int>, fftwf_plan> plans_;
 };
 
@@ -148,7 +178,7 @@ struct EigenFftw {
 
   /// Sets the FFTW thread count for plans made afterwards.
   static void set_fft_threads(int t) { detail::FftwPlanCache::instance().set_threads(t); }
-  /// Sets how FFTW plans made afterwards are chosen (default FftPlanning::Estimate: byte-identical reruns).
+  /// Sets how FFTW plans made afterwards are chosen (default FftPlanning::Wisdom: fast plans, byte-identical reruns).
   static void set_fft_planning(FftPlanning p) { detail::FftwPlanCache::instance().set_planning(p); }
 
   /// Centred unitary 2D DFT over (x, y) of every (coil, frame, batch) plane:
@@ -319,6 +349,13 @@ struct EigenFftw {
   static Scalars divide(const Scalars& num, const Scalars& den) {
     Scalars out(num.size());
     for (std::size_t i = 0; i < num.size(); ++i) out[i] = den[i] == 0.0 ? 0.0 : num[i] / den[i];
+    return out;
+  }
+  /// s where |value| > 1e-12 |reference| (per sample), else 0: freezes a sample whose residual has reached the
+  /// float precision floor ((10 eps)^2 relative), so that ratios of rounding noise never become steps.
+  static Scalars keep_above(const Scalars& s, const Scalars& value, const Scalars& reference) {
+    Scalars out(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) out[i] = std::abs(value[i]) > 1e-12 * std::abs(reference[i]) ? s[i] : 0.0;
     return out;
   }
   /// -s per sample.

@@ -131,6 +131,12 @@ struct Torch {
     auto zero = torch::abs(den) == 0;
     return torch::where(zero, torch::zeros_like(num), num / torch::where(zero, torch::ones_like(den), den));
   }
+  /// s where |value| > (10 eps)^2 |reference| per sample (eps of the tensors' precision: 1e-12 for complex64,
+  /// 1e-28 for complex128), else 0 (contract as EigenFftw::keep_above). Differentiable in s.
+  static Scalars keep_above(const Scalars& s, const Scalars& value, const Scalars& reference) {
+    const double rel = s.scalar_type() == torch::kComplexDouble || s.scalar_type() == torch::kDouble ? 1e-28 : 1e-12;
+    return torch::where(torch::abs(value) > rel * torch::abs(reference), s, torch::zeros_like(s));
+  }
   /// -s per sample.
   static Scalars negate(const Scalars& s) { return -s; }
   /// The scalars as host values.

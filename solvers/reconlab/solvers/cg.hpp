@@ -33,7 +33,7 @@ struct CgOptions {
 /// [&](auto& v){ return B::axpy(lambda, v, reconlab::normal(A, v)); }).
 /// Arrays: dims (x, y, coil, frame, batch) on EigenFftw, or tensors (batch, frame, coil, y, x) on Torch.
 /// `status->objective` receives max_b ||r_b|| / ||b_b|| after each iteration; converged means the tolerance was
-/// met. A sample whose residual vanished takes no further steps (its step sizes are 0).
+/// met. A sample whose squared residual fell below 1e-12 ||b||^2 (float; 1e-28 in double) takes no further steps.
 /// Throws Error if max_iterations < 1, tolerance < 0, or the dims of b and x0 differ.
 template <class B, class NormalOp>
 typename B::Array conjugate_gradient(const NormalOp& normal_op, const typename B::Array& b, typename B::Array x0,
@@ -47,7 +47,8 @@ typename B::Array conjugate_gradient(const NormalOp& normal_op, const typename B
   Array r = B::axpy(cfloat(-1), normal_op(x), b);
   Array p = r;
   auto rr = B::dot_batch(r, r);
-  const auto bb = B::to_host(B::dot_batch(b, b));
+  const auto bb_s = B::dot_batch(b, b);
+  const auto bb = B::to_host(bb_s);
   // max over samples of ||r_b|| / ||b_b|| (a zero right-hand side counts as solved once its residual is 0).
   auto worst = [&](const std::vector<std::complex<double>>& rh) {
     double w = 0;
@@ -64,11 +65,13 @@ typename B::Array conjugate_gradient(const NormalOp& normal_op, const typename B
       break;
     }
     Array np = normal_op(p);
-    const auto alpha = B::divide(rr, B::dot_batch(p, np));
+    // A sample whose residual reached the precision floor (B::keep_above) takes no further steps: with a fixed
+    // iteration count (unrolled networks) rounding noise would otherwise be divided by rounding noise.
+    const auto alpha = B::keep_above(B::divide(rr, B::dot_batch(p, np)), rr, bb_s);
     x = B::scale_add(alpha, p, x);
     r = B::scale_add(B::negate(alpha), np, r);
     auto rr_new = B::dot_batch(r, r);
-    p = B::scale_add(B::divide(rr_new, rr), p, r);
+    p = B::scale_add(B::keep_above(B::divide(rr_new, rr), rr_new, bb_s), p, r);
     rr = std::move(rr_new);
     st.iterations = k + 1;
     if (opt.tolerance == 0 && !status) continue;  // fixed iterations, nobody asks: no host round trip
