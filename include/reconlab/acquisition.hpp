@@ -64,7 +64,7 @@ using Sampling = std::variant<CartesianMask, Trajectory>;
 struct Acquisition {
   CArray kspace;
   Sampling sampling;
-  std::optional<CArray> sensitivities;
+  std::optional<CArray> sensitivities = std::nullopt;
   nlohmann::json metadata = nlohmann::json::object();
   Dims image_dims{0, 0, 0, 0, 0};
 
