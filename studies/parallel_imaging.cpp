@@ -1,7 +1,7 @@
 /// @file parallel_imaging.cpp
 /// The parallel-imaging study on real 8-coil brain k-space: zero-filled RSS, CG-SENSE (ESPIRiT maps and our
-/// low-resolution maps), GRAPPA (Griswold et al. 2002), multi-coil CS with TV and with Haar wavelet-L1, and BART
-/// pics (TV, wavelet) with ESPIRiT maps.
+/// low-resolution maps), GRAPPA (Griswold et al. 2002), multi-coil CS with TV and with Haar wavelet-L1, BART
+/// pics (TV, wavelet) with ESPIRiT maps, and the multi-coil MoDL (modl-sense).
 ///
 /// Data (all real):
 ///   brain8ch/brain_clean      fully sampled 230 x 180 x 8 k-space (mikgroup/auto-espirit; Iyer et al. MRM 2020),
@@ -10,45 +10,43 @@
 ///                             24/180) and (b) 2D variable-density Poisson-disc masks with a 24 x 24 calibration
 ///                             square; `seeds` masks per (pattern, R). Ground truth: RSS of the fully sampled coil
 ///                             images, k-space scaled so that its maximum is 1; metrics (fastMRI / scikit-image) on
-///                             magnitudes with data range 1.
+///                             magnitudes with data range 1. brain_clean is noise-free: every case adds complex
+///                             Gaussian k-space noise at the level measured on the real sigpy acquisition.
 ///   brain8ch-undersampled     two real Poisson-disc acquisitions without ground truth: bartws_ksp (compared with
 ///                             the shipped BART pics reconstruction, RSS over its two ESPIRiT maps) and
 ///                             sigpy_cartesian_ksp (compared with our own `bart pics` wavelet run as the peer).
 ///                             NRMSE = ||ref - a |x||| / ||ref|| with the least-squares scale a (reconstructions
 ///                             differ in their intensity scale).
-/// modl-sense: the multi-coil MoDL of reconlab/networks/sense_modl.hpp (Aggarwal et al. 2019), trained (train_or_load
-/// in <out>/modl-sense) on k-space simulated from Colin27 axial slices (z = 30..145 step 5, two augmented copies) resampled to 230 x 180 with the brain8ch coil
-/// maps (lowres_maps of the fully sampled data) and the measured noise level, line and Poisson-disc masks at
-/// R = 2..8 with other seeds; evaluated with the same ESPIRiT maps as cg-sense.
+/// Simulated from Colin27 (never the test slice): axial slices transposed and resampled to 230 x 180, augmented
+/// (flips, gamma, phase ramp), with the brain8ch coil maps (lowres_maps of the fully sampled data) and the measured
+/// noise level. They serve (a) the regularisation weights: chosen per method on validation slices (R = 4, one line
+/// and one Poisson-disc mask each, ESPIRiT maps from their own ACS as for the test cases), best mean PSNR; and
+/// (b) modl-sense (reconlab/networks/sense_modl.hpp, Aggarwal et al. 2019): trained (train_or_load in
+/// <out>/modl-sense) on z = 30..145 step 5 (two augmented copies), line and Poisson-disc masks at R = 2..8,
+/// evaluated with the same ESPIRiT maps as cg-sense.
 /// GRAPPA needs line undersampling, so it has no rows for the Poisson-disc masks and the real acquisitions.
-/// Regularisation weights: chosen per method on a validation mask (R = 4, separate seed, both patterns) of the
-/// same slice (the only fully sampled one), best mean PSNR; recorded in the manifest.
 ///
-/// Output folder: metrics.csv (per case, resumable), summary.md, manifest.json (seeds, weights, BART commands,
-/// map comparison), figures/ (box plots over R, panels with error maps, coil maps ours vs ESPIRiT), samples/.
+/// The loop, options, manifest, summary and figures are the study runner's (reconlab/study/runner.hpp). Output
+/// folder: metrics.csv (per case, resumable), summary.md, manifest.json (seeds, weights and their validation data,
+/// BART commands, map comparison), figures/ (box plots over R, panels with error maps, coil maps ours vs ESPIRiT,
+/// real-data panels), samples/.
 #include <CLI/CLI.hpp>
-#include <fftw3.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
-#include <random>
-#include <thread>
 
 #include "reconlab/io.hpp"
-#include "reconlab/io/nifti.hpp"
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
 #include "reconlab/networks/sense_modl.hpp"
 #include "reconlab/networks/study_training.hpp"
+#include "reconlab/random.hpp"
 #include "reconlab/sense.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
-#include "reconlab/study/figures.hpp"
-#include "reconlab/study/manifest.hpp"
-#include "reconlab/study/results.hpp"
+#include "reconlab/study/runner.hpp"
+#include "reconlab/study/simulation.hpp"
 
 using namespace reconlab;
 namespace fs = std::filesystem;
@@ -56,33 +54,30 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Preset {
-  std::string name;
   int seeds;          ///< masks per (pattern, R)
   int cg_iterations;
   int cs_iterations;
   int pics_iterations;
-  int modl_epochs;  ///< modl-sense training epochs
+  int modl_epochs;    ///< modl-sense training epochs
+  std::vector<int> weight_z;  ///< Colin27 axial slices on which the weights are chosen
 };
 
 Preset make_preset(const std::string& n) {
-  if (n == "quick") return {"quick", 3, 30, 100, 50, 5};
-  if (n == "full") return {"full", 6, 50, 300, 150, 30};
-  throw Error("unknown preset '" + n + "' (quick | full)");
+  if (n == "quick") return {3, 30, 100, 50, 5, {88, 124}};
+  require(n == "full", "unknown preset '" + n + "' (quick | full)");
+  return {6, 50, 300, 150, 30, {52, 88, 124}};
 }
 
 const std::vector<double> kRs = {2, 4, 6, 8};
-const std::vector<std::string> kMethods = {"zero-filled", "cg-sense", "cg-sense-lowres", "grappa", "cs-tv",
-                                           "cs-wavelet", "bart-pics-tv", "bart-pics-wavelet",
-                                           "modl-sense"};
+const std::vector<std::string> kMethods = {"zero-filled",  "cg-sense",          "cg-sense-lowres",
+                                           "grappa",       "cs-tv",             "cs-wavelet",
+                                           "bart-pics-tv", "bart-pics-wavelet", "modl-sense"};
 constexpr Index kAcs = 24;
-/// The trained modl-sense network (set in main before any case runs).
-std::optional<networks::SenseModl> g_modl_sense;
 
 /// Mask undersampling y (lines along x): fastMRI EquispacedMaskFunc over the ny phase-encoding lines, transposed.
 SamplingMask line_mask(Index nx, Index ny, double R, uint64_t seed) {
   SamplingMask m = equispaced_column_mask(ny, nx, double(kAcs) / double(ny), R, int64_t(seed % 4294967296ULL));
-  Eigen::array<Index, 5> perm{1, 0, 2, 3, 4};
-  m.mask = RArray(m.mask.shuffle(perm));
+  m.mask = study::transposed(m.mask);
   return m;
 }
 
@@ -91,67 +86,74 @@ SamplingMask make_mask(const std::string& pattern, Index nx, Index ny, double R,
   return poisson_disc_mask(nx, ny, R, kAcs, int64_t(seed % 4294967296ULL));
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+/// Forwards to `inner` with the acquisition's sensitivity maps dropped: for the methods that estimate their own
+/// (cg-sense-lowres) or use none (zero-filled RSS, GRAPPA).
+class WithoutMaps : public Reconstructor {
+ public:
+  explicit WithoutMaps(std::shared_ptr<Reconstructor> inner) : inner_(std::move(inner)) {}
+  std::string name() const override { return inner_->name(); }
+  nlohmann::json parameters() const override { return inner_->parameters(); }
+  CArray reconstruct(const Acquisition& acq) override {
+    Acquisition a = acq;
+    a.sensitivities.reset();
+    return inner_->reconstruct(a);
+  }
 
-/// Builds method `m` with weight `w`; the maps (when SENSE-based) come from the acquisition or the low-res estimate.
-std::unique_ptr<Reconstructor> make_method(const std::string& m, double w, const Preset& P, double R) {
+ private:
+  std::shared_ptr<Reconstructor> inner_;
+};
+
+/// Method `m` with weight `w` at acceleration R; modl-sense is the trained network `modl` (set by its preparation).
+std::shared_ptr<Reconstructor> make_method(const std::string& m, double w, const Preset& P, double R,
+                                           const std::optional<networks::SenseModl>& modl) {
   using namespace solvers;
-  if (m == "zero-filled") return std::make_unique<ZeroFilledReconstructor>();
+  if (m == "zero-filled") return std::make_shared<WithoutMaps>(std::make_shared<ZeroFilledReconstructor>());
   // CG-SENSE is regularised by early stopping: w = the number of CG iterations (Pruessmann et al. 2001).
-  if (m == "cg-sense") return std::make_unique<CgSenseReconstructor>(CgSenseOptions{.iterations = int(w)});
+  if (m == "cg-sense") return std::make_shared<CgSenseReconstructor>(CgSenseOptions{.iterations = int(w)});
   if (m == "cg-sense-lowres")
-    return std::make_unique<CgSenseReconstructor>(CgSenseOptions{.iterations = int(w)}, MapsSource::LowRes,
-                                                  "cg-sense-lowres");
+    return std::make_shared<WithoutMaps>(std::make_shared<CgSenseReconstructor>(
+        CgSenseOptions{.iterations = int(w)}, MapsSource::LowRes, "cg-sense-lowres"));
   if (m == "grappa")  // w = Tikhonov weight; the kernel's source lines must fit into the 24 ACS lines
-    return std::make_unique<GrappaReconstructor>(
-        GrappaOptions{.lines_per_side = R <= 4 ? 2 : 1, .kernel_width = 5, .lambda = w});
-  if (m == "cs-tv") return std::make_unique<CsSenseReconstructor>(CsSenseReconstructor::Penalty::TV, w, P.cs_iterations);
+    return std::make_shared<WithoutMaps>(std::make_shared<GrappaReconstructor>(
+        GrappaOptions{.lines_per_side = R <= 4 ? 2 : 1, .kernel_width = 5, .lambda = w}));
+  if (m == "cs-tv") return std::make_shared<CsSenseReconstructor>(CsSenseReconstructor::Penalty::TV, w, P.cs_iterations);
   if (m == "cs-wavelet")
-    return std::make_unique<CsSenseReconstructor>(CsSenseReconstructor::Penalty::Wavelet, w, P.cs_iterations);
-  if (m == "bart-pics-tv") return std::make_unique<BartPicsSenseReconstructor>("T", w, P.pics_iterations);
-  if (m == "bart-pics-wavelet") return std::make_unique<BartPicsSenseReconstructor>("W", w, P.pics_iterations);
-  if (m == "modl-sense") return std::make_unique<networks::SenseModlReconstructor>(*g_modl_sense);
+    return std::make_shared<CsSenseReconstructor>(CsSenseReconstructor::Penalty::Wavelet, w, P.cs_iterations);
+  if (m == "bart-pics-tv") return std::make_shared<BartPicsSenseReconstructor>("T", w, P.pics_iterations);
+  if (m == "bart-pics-wavelet") return std::make_shared<BartPicsSenseReconstructor>("W", w, P.pics_iterations);
+  if (m == "modl-sense") {
+    require(modl.has_value(), "modl-sense is not trained yet");
+    return std::make_shared<networks::SenseModlReconstructor>(*modl);
+  }
   throw Error("unknown method " + m);
 }
 
-/// Acquisition of `k` under `mask` with ESPIRiT maps from its own ACS region (`cmd` receives the bart command);
-/// methods named "-lowres" drop the maps so that they estimate their own.
-/// k plus seeded complex Gaussian noise (std sigma per component), masked.
+/// k plus seeded complex Gaussian noise (std sigma per real/imaginary part, reconlab::Random), masked.
 CArray acquire_noisy(const CArray& k, const RArray& mask, double sigma, uint64_t noise_seed) {
   CArray noisy = k;
-  std::mt19937_64 rng(noise_seed);
-  std::normal_distribution<float> g(0.f, float(sigma));
-  for (Index i = 0; i < noisy.size(); ++i) noisy.data()[i] += cfloat(g(rng), g(rng));
+  Random rng(noise_seed);
+  for (Index i = 0; i < noisy.size(); ++i) noisy.data()[i] += rng.complex_normal(sigma);
   return EigenFftw::multiply_mask(mask, noisy);
 }
 
+/// Acquisition of `k` under `mask` with noise, and ESPIRiT maps from its own ACS region (`cmd` receives the bart
+/// command).
 Acquisition acquire(const CArray& k, const RArray& mask, double sigma, uint64_t noise_seed, std::string* cmd) {
   Acquisition a;
-  a.mask = mask;
+  a.sampling = mask;
   a.kspace = acquire_noisy(k, mask, sigma, noise_seed);
-  solvers::EcalibResult e = solvers::ecalib_maps(a.kspace, &a.mask);
+  solvers::EcalibResult e = solvers::ecalib_maps(a.kspace, &a.mask());
   if (cmd) *cmd = e.command;
   a.sensitivities = e.maps;
   return a;
-}
-
-RArray run_method(const std::string& m, double w, const Preset& P, double R, const Acquisition& acq,
-                  nlohmann::json* params) {
-  auto rec = make_method(m, w, P, R);
-  Acquisition a = acq;
-  if (m == "cg-sense-lowres" || m == "zero-filled" || m == "grappa") a.sensitivities.reset();
-  RArray x = rec->reconstruct(a).abs();
-  if (params) *params = rec->parameters();
-  return x;
 }
 
 /// NRMSE of |x| against `ref` after the least-squares scale a = <ref, |x|> / <|x|, |x|>; also returns a |x|.
 std::pair<double, RArray> scaled_nrmse(const RArray& ref, const RArray& x) {
   double num = 0, den = 0, rr = 0;
   for (Index i = 0; i < x.size(); ++i)
-    num += double(ref.data()[i]) * x.data()[i], den += double(x.data()[i]) * x.data()[i], rr += double(ref.data()[i]) * ref.data()[i];
+    num += double(ref.data()[i]) * x.data()[i], den += double(x.data()[i]) * x.data()[i],
+        rr += double(ref.data()[i]) * ref.data()[i];
   const float a = float(den > 0 ? num / den : 0);
   RArray xs = x * a;
   double e = 0;
@@ -188,32 +190,33 @@ void add_map_row(std::vector<study::PanelImage>& imgs, const CArray& maps, const
   }
 }
 
+/// Colin27 axial slice z transposed (x = anterior-posterior, 217 px; y = left-right, 181 px) to match the
+/// 230 x 180 matrix's aspect, bilinearly resampled to nx x ny, then augmented (flips, gamma in [0.7, 1.5),
+/// phase ramp; maximum 1).
+CArray colin27_image(const io::NiftiVolume& vol, int z, Index nx, Index ny, Random& rng) {
+  const CArray sl = to_complex(study::transposed(study::colin27_view(vol, 2, z)));
+  return study::augment(networks::resample_bilinear(sl, nx, ny), rng, {.phase_ramp = true});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"parallel imaging study on the real 8-coil brain: SENSE, GRAPPA, CS, BART pics at R = 2..8"};
-  std::string preset_name = "quick", out_dir, data, colin = "/usr/share/mricron/templates/ch2.nii.gz";
-  uint64_t seed = 4242;
-  int threads = 0;
-  app.add_option("--preset", preset_name, "quick (minutes on 2 cores) | full")->capture_default_str();
-  app.add_option("--out", out_dir, "output folder (default results/parallel_imaging_<preset>)");
-  app.add_option("--data", data, "shared data folder with brain8ch/ (default $RECONLAB_DATA or ../shared/data)");
-  app.add_option("--seed", seed, "seed of every random choice (masks)")->capture_default_str();
-  app.add_option("--threads", threads, "FFTW threads (default: all cores)");
-  app.add_option("--colin27", colin, "Colin27 NIfTI (modl-sense training images)")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    const Preset P = make_preset(preset_name);
-    if (out_dir.empty()) out_dir = "results/parallel_imaging_" + P.name;
-    if (data.empty()) data = data_dir();
-    if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
-    EigenFftw::set_fft_threads(threads);
-    const fs::path out(out_dir);
-    fs::create_directories(out / "figures");
-    fs::create_directories(out / "samples");
-    const auto t_start = std::chrono::steady_clock::now();
-    spdlog::info("parallel imaging study, preset {}, output {}", P.name, fs::absolute(out).string());
+  const study::StudyInfo info("parallel_imaging",
+                              "parallel imaging study on the real 8-coil brain: SENSE, GRAPPA, CS, BART pics, MoDL "
+                              "at R = 2..8",
+                              "parallel_imaging", 4242, kMethods);
+  std::string colin = study::kColin27Path;
+  auto options = [&](CLI::App& app) {
+    app.add_option("--colin27", colin, "Colin27 NIfTI (weight validation and modl-sense training images)")
+        ->capture_default_str();
+  };
+  return study::run_study(info, argc, argv, options, [&](study::Study& s) {
+    const Preset P = make_preset(s.options().preset);
+    const uint64_t seed = s.seed();
+    const std::string data = s.options().data;
+    torch::set_num_threads(s.options().threads);
+    const fs::path out = s.out();
+    auto& manifest = s.manifest();
 
     // ---- Data ------------------------------------------------------------------------------------------------
     const std::string clean = data + "/brain8ch/brain_clean";
@@ -232,37 +235,32 @@ int main(int argc, char** argv) {
     double kmax = 0;
     for (Index i = 0; i < k.size(); ++i) kmax = std::max(kmax, double(std::abs(k.data()[i])));
     const double sigma = noise_ratio * kmax;
-    double noise_floor_psnr = 0;
     spdlog::info("noise: std per real/imaginary part = {:.3g} x max|k| (measured on sigpy_cartesian_ksp)", noise_ratio);
-    io::write_npy((out / "samples" / "truth.npy").string(), truth);
+    RArray full(nx, ny, 1, 1, 1);
+    full.setConstant(1.f);
+    // Noise floor: the RSS of the noisy, fully sampled k-space against the ground truth.
+    const double noise_floor_psnr =
+        compute_metrics(truth, rss(EigenFftw::ifft2c(acquire_noisy(k, full, sigma, seed + 9000))), 1.0).psnr;
 
-    study::Manifest manifest(out, "parallel_imaging", argc, argv);
-    manifest["preset"] = {{"name", P.name}, {"seeds", P.seeds}, {"cg_iterations", P.cg_iterations},
-                          {"cs_iterations", P.cs_iterations}, {"pics_iterations", P.pics_iterations}};
-    manifest["seed"] = seed;
+    manifest["preset_settings"] = {{"seeds", P.seeds}, {"cg_iterations", P.cg_iterations},
+                                   {"cs_iterations", P.cs_iterations}, {"pics_iterations", P.pics_iterations},
+                                   {"modl_epochs", P.modl_epochs}};
     manifest["data"] = {{"brain8ch", clean + ".cfl"},
                         {"support", data + "/brain8ch/brain_fov.cfl"},
                         {"bartws", data + "/brain8ch-undersampled/bartws_ksp.cfl"},
                         {"bartws_reference", data + "/brain8ch-undersampled/bartws_pics_img.cfl"},
-                        {"sigpy", data + "/brain8ch-undersampled/sigpy_cartesian_ksp.npy"}};
+                        {"sigpy", data + "/brain8ch-undersampled/sigpy_cartesian_ksp.npy"},
+                        {"colin27", colin}};
     manifest["masks"] = {{"lines", "fastMRI EquispacedMaskFunc along y, 24 ACS lines, seed = seed + 100 R + s"},
                          {"poisson", "poisson_disc_mask, 24 x 24 calibration, seed = seed + 100 R + s + 50"},
-                         {"validation", "R = 4, seed + 7777 (+1 for poisson)"}};
-    {
-      // Noise floor: the RSS of the noisy, fully sampled k-space against the ground truth.
-      RArray full(nx, ny, 1, 1, 1);
-      full.setConstant(1.f);
-      const RArray floor_img = rss(EigenFftw::ifft2c(acquire_noisy(k, full, sigma, seed + 9000)));
-      noise_floor_psnr = compute_metrics(truth, floor_img, 1.0).psnr;
-    }
+                         {"weight_validation", "R = 4, seed + 7777 + 2 j (+1 for poisson), j = validation slice"}};
     manifest["noise_floor_psnr_db"] = noise_floor_psnr;
-    manifest["noise"] = {{"model", "complex Gaussian added to the fully sampled k-space, per case, seed = mask seed + 9000"},
+    manifest["noise"] = {{"model", "complex Gaussian (reconlab::Random) added to the fully sampled k-space, per case, "
+                                   "seed = mask seed + 9000"},
                          {"std_per_component_over_max_abs_k", noise_ratio},
                          {"measured_on", "sigpy_cartesian_ksp: acquired samples with normalised k-radius > 0.9"},
                          {"ground_truth", "RSS of the noise-free fully sampled k-space"}};
-    manifest["versions"] = {{"reconlab", "0.1.0"}, {"fftw", std::string(fftwf_version)},
-                            {"bart", solvers::bart_version()}};
-    nlohmann::json commands = manifest->value("commands", nlohmann::json::object());
+    manifest["versions"]["bart"] = solvers::bart_version();
     manifest.save();
 
     // ---- Coil maps: ours against ESPIRiT on the R = 4 line mask -----------------------------------------------
@@ -289,43 +287,81 @@ int main(int argc, char** argv) {
       manifest.save();
     }
 
-    // ---- modl-sense: trained on Colin27 k-space simulated with the brain8ch maps and noise level ---------------
-    {
-      RArray full(nx, ny, 1, 1, 1);
-      full.setConstant(1.f);
-      // Maps of the fully sampled data, not thresholded (sum_c |s_c|^2 = 1 everywhere): the simulated object may
-      // extend beyond brain8ch's support. Resampling is the identity here (training images are 230 x 180).
-      const CArray maps = networks::normalise_maps(networks::resample_bilinear(
-          solvers::lowres_maps(k, full, {.threshold = 0.0}), nx, ny));
-      const io::NiftiVolume vol = io::read_nifti(colin);
-      // Axial slice z, transposed (x = anterior-posterior, 217 px; y = left-right, 181 px) to match the 230 x 180
-      // matrix's aspect, bilinearly resampled, maximum 1; augmentation: flips, gamma in [0.7, 1.5], smooth phase.
-      auto colin_image = [&](int z, std::mt19937_64& rng) {
-        const Index cx = vol.data.dimension(0), cy = vol.data.dimension(1);
-        CArray sl(cy, cx, 1, 1, 1);
-        for (Index a = 0; a < cy; ++a)
-          for (Index b = 0; b < cx; ++b) sl(a, b, 0, 0, 0) = vol.data(b, cy - 1 - a, 0, 0, z);
-        CArray img = networks::resample_bilinear(sl, nx, ny);
-        std::uniform_real_distribution<double> u(0.0, 1.0);
-        const bool fx = u(rng) < 0.5, fy = u(rng) < 0.5;
-        const double gamma = 0.7 + 0.8 * u(rng), px = 2 * (u(rng) - 0.5), py = 2 * (u(rng) - 0.5), p0 = 6.3 * u(rng);
-        Eigen::Tensor<float, 0> mx = img.abs().maximum();
-        CArray out(nx, ny, 1, 1, 1);
-        for (Index y = 0; y < ny; ++y)
-          for (Index x = 0; x < nx; ++x) {
-            const float v = std::abs(img(fx ? nx - 1 - x : x, fy ? ny - 1 - y : y, 0, 0, 0)) / mx();
-            const double ph = p0 + px * 3.14 * (x - nx / 2.0) / nx + py * 3.14 * (y - ny / 2.0) / ny;
-            out(x, y, 0, 0, 0) = std::polar(std::pow(v, float(gamma)), float(ph));
-          }
-        return out;
-      };
+    // ---- Colin27 simulated with the brain8ch coil maps: weight validation and modl-sense training ---------------
+    // Maps of the fully sampled data, not thresholded (sum_c |s_c|^2 = 1 everywhere): the simulated object may
+    // extend beyond brain8ch's support. Resampling is the identity here (the images are 230 x 180).
+    const CArray maps = networks::normalise_maps(
+        networks::resample_bilinear(solvers::lowres_maps(k, full, {.threshold = 0.0}), nx, ny));
+    const io::NiftiVolume vol = io::read_nifti(colin);
+
+    // Weights: chosen on Colin27 validation slices, never on the brain8ch test slice. Each slice's fully sampled
+    // k-space F S x is scaled so that its RSS (the ground truth) has maximum 1, as the test slice's; then the same
+    // acquisition as a test case (noise at the measured level, R = 4 mask, ESPIRiT maps from its ACS).
+    struct Validation {
+      RArray truth;
+      Acquisition acq;
+      std::string pattern;
+    };
+    std::vector<Validation> validation;
+    std::function<void()> build_validation = study::once([&] {
+      Random rng(seed + 31000);
+      for (std::size_t j = 0; j < P.weight_z.size(); ++j) {
+        const CArray x = colin27_image(vol, P.weight_z[j], nx, ny, rng);
+        CArray kv = EigenFftw::fft2c(CoilSensitivity<EigenFftw>(maps).apply(x));
+        RArray tv = rss(EigenFftw::ifft2c(kv));
+        Eigen::Tensor<float, 0> mx = tv.maximum();
+        kv = kv * cfloat(1.0f / mx());
+        tv = tv * (1.0f / mx());
+        Eigen::Tensor<float, 0> kvmax = kv.abs().maximum();
+        for (const std::string pattern : {"lines", "poisson"}) {
+          const uint64_t mseed = seed + 7777 + 2 * j + (pattern == "poisson");
+          const SamplingMask m = make_mask(pattern, nx, ny, 4, mseed);
+          validation.push_back({tv, acquire(kv, m.mask, noise_ratio * kvmax(), mseed + 9000, nullptr), pattern});
+        }
+      }
+    });
+    require(!manifest->contains("chosen_weights") || manifest->contains("weight_validation"),
+            "the output folder " + out.string() + " holds weights chosen on the brain8ch test slice by an older "
+            "version of this study (and rows computed with them): use another --out or delete it");
+    manifest["weight_validation"] = {
+        {"data", "Colin27 axial slices (not the brain8ch test slice), simulated with the brain8ch coil maps"},
+        {"colin27_z", P.weight_z},
+        {"images", "transposed, resampled to 230 x 180, augmented (flips, gamma, phase ramp), Random(seed + 31000)"},
+        {"kspace", "F S x, scaled so that its RSS has maximum 1; noise std = measured ratio x max|k| per component"},
+        {"maps_simulated", "lowres_maps of the fully sampled brain8ch k-space, normalised, no threshold"},
+        {"maps_used", "ESPIRiT (bart ecalib) from each validation acquisition's ACS, as for the test cases"},
+        {"masks", "R = 4, one line and one Poisson-disc mask per slice (GRAPPA: lines only)"},
+        {"score", "mean PSNR (data range 1) over the validation acquisitions"}};
+    std::optional<networks::SenseModl> modl;
+    s.choose_weights({{"cg-sense", {2, 3, 5, 10, double(P.cg_iterations)}},
+                      {"cg-sense-lowres", {2, 3, 5, 10, double(P.cg_iterations)}},
+                      {"grappa", {1e-2, 1e-1, 1, 10}},
+                      {"cs-tv", {1e-3, 3e-3, 1e-2, 3e-2}},
+                      {"cs-wavelet", {3e-3, 1e-2, 3e-2, 1e-1}},
+                      {"bart-pics-tv", {3e-3, 1e-2, 3e-2, 1e-1}},
+                      {"bart-pics-wavelet", {3e-3, 1e-2, 3e-2, 1e-1}}},
+                     [&](const std::string& method, double w, std::optional<double>) {
+                       build_validation();
+                       double sum = 0;
+                       int n = 0;
+                       for (const auto& v : validation) {
+                         if (method == "grappa" && v.pattern == "poisson") continue;
+                         const RArray x = make_method(method, w, P, 4, modl)->reconstruct(v.acq).abs();
+                         sum += compute_metrics(v.truth, x, 1.0).psnr;
+                         ++n;
+                       }
+                       return sum / n;
+                     });
+
+    // modl-sense: trained (or loaded) before its first missing row.
+    auto train_modl = study::once([&] {
       auto make_set = [&](const std::vector<int>& zs, int copies, uint64_t s0) {
-        std::mt19937_64 rng(s0);
+        Random rng(s0);
         std::vector<CArray> imgs;
         std::vector<RArray> masks;
         for (int c = 0; c < copies; ++c)
           for (size_t i = 0; i < zs.size(); ++i) {
-            imgs.push_back(colin_image(zs[i], rng));
+            imgs.push_back(colin27_image(vol, zs[i], nx, ny, rng));
             const size_t j = imgs.size();
             masks.push_back(make_mask(j % 2 ? "lines" : "poisson", nx, ny, kRs[(j / 2) % kRs.size()], s0 + j).mask);
           }
@@ -340,11 +376,11 @@ int main(int argc, char** argv) {
       to.learning_rate = 2e-3;
       to.lr_schedule = "cosine";
       to.seed = seed;
-      to.threads = threads;
+      to.threads = s.options().threads;
       to.progress = false;
       // quick: a smaller network (3 iterations, 16 features) so that training takes minutes on 2 cores.
-      const networks::SenseModlOptions mo = P.name == "quick" ? networks::SenseModlOptions{3, 5, 4, 16, 0.05}
-                                                              : networks::SenseModlOptions{};
+      const networks::SenseModlOptions mo = s.options().preset == "quick" ? networks::SenseModlOptions{3, 5, 4, 16, 0.05}
+                                                                          : networks::SenseModlOptions{};
       torch::manual_seed(seed + 5);
       networks::SenseModl net(mo);
       auto summary = networks::train_or_load(net, out / "modl-sense", networks::network_json(mo), tr.inputs,
@@ -355,79 +391,35 @@ int main(int argc, char** argv) {
                                              "124; 230 x 180; brain8ch lowres_maps (fully sampled, no threshold); "
                                              "noise at the measured level; lines/poisson, R = 2, 4, 6, 8"},
                                 {"samples", tr.inputs.size(0)}};
-      g_modl_sense = net;
+      modl = net;
       manifest.save();
-    }
+    });
 
-    // ---- Regularisation weights on a validation mask ---------------------------------------------------------
-    const std::map<std::string, std::vector<double>> grid = {{"cg-sense", {2, 3, 5, 10, double(P.cg_iterations)}},
-                                                             {"cg-sense-lowres", {2, 3, 5, 10, double(P.cg_iterations)}},
-                                                             {"grappa", {1e-2, 1e-1, 1, 10}},
-                                                             {"cs-tv", {1e-3, 3e-3, 1e-2}},
-                                                             {"cs-wavelet", {3e-3, 1e-2, 3e-2}},
-                                                             {"bart-pics-tv", {3e-3, 1e-2, 3e-2}},
-                                                             {"bart-pics-wavelet", {3e-3, 1e-2, 3e-2}}};
-    std::map<std::string, double> chosen;
-    for (const auto& [method, values] : grid)
-      chosen[method] = study::choose_weight(manifest, method, values, [&](double w) {  // mean validation PSNR
-        double sum = 0;
-        int n = 0;
-        for (const std::string pattern : {"lines", "poisson"}) {
-          if (method == "grappa" && pattern == "poisson") continue;
-          const SamplingMask m = make_mask(pattern, nx, ny, 4, seed + 7777 + (pattern == "poisson"));
-          const Acquisition acq = acquire(k, m.mask, sigma, seed + 7777 + 9000 + (pattern == "poisson"), nullptr);
-          sum += compute_metrics(truth, run_method(method, w, P, 4, acq, nullptr), 1.0).psnr;
-          ++n;
-        }
-        return sum / n;
-      });
-    auto weight = [&](const std::string& m) { return chosen.count(m) ? chosen.at(m) : 0.0; };
+    for (const auto& m : kMethods)
+      s.add_weighted_method(
+          m, [&, m](double w, const study::StudyCase& c) { return make_method(m, w, P, c.acceleration, modl); },
+          m == "modl-sense" ? train_modl : std::function<void()>{},
+          [m](const study::StudyCase& c) { return !(m == "grappa" && c.dataset == "brain8ch-poisson"); });
 
     // ---- Retrospective undersampling of brain8ch ---------------------------------------------------------------
-    study::ResultsTable table(out / "metrics.csv");
-    nlohmann::json achieved = manifest->value("achieved_acceleration", nlohmann::json::object());
-    for (const std::string pattern : {"lines", "poisson"}) {
-      const std::string ds = "brain8ch-" + pattern;
+    for (const std::string pattern : {"lines", "poisson"})
       for (double R : kRs)
-        for (int s = 0; s < P.seeds; ++s) {
-          const std::string id = "mask" + std::to_string(s);
-          const bool sample = s == 0;
-          auto sample_file = [&](const std::string& m) {
-            return out / "samples" / (pattern + "_R" + std::to_string(int(R)) + "_" + m + ".npy");
-          };
-          bool todo = false;
-          for (const auto& m : kMethods) {
-            if (pattern == "poisson" && m == "grappa") continue;
-            if (!table.has(ds, id, R, m) || (sample && !fs::exists(sample_file(m)))) todo = true;
-          }
-          if (!todo) continue;
-          const uint64_t mseed = seed + 100 * uint64_t(R) + s + (pattern == "poisson" ? 50 : 0);
-          const SamplingMask mask = make_mask(pattern, nx, ny, R, mseed);
-          achieved[ds + "@R" + std::to_string(int(R)) + "/" + id] = mask.acceleration();
-          std::string ecmd;
-          const Acquisition acq = acquire(k, mask.mask, sigma, mseed + 9000, &ecmd);
-          commands["ecalib"] = ecmd;
-          if (sample) io::write_npy((out / "samples" / ("mask_" + pattern + "_R" + std::to_string(int(R)) + ".npy")).string(), mask.mask);
-          for (const auto& m : kMethods) {
-            if (pattern == "poisson" && m == "grappa") continue;
-            if (table.has(ds, id, R, m) && !(sample && !fs::exists(sample_file(m)))) continue;
-            const auto t0 = std::chrono::steady_clock::now();
-            nlohmann::json params;
-            const RArray x = run_method(m, weight(m), P, R, acq, &params);
-            const double secs = seconds_since(t0);
-            if (params.contains("command")) commands[m] = params["command"];
-            if (sample) io::write_npy(sample_file(m).string(), x);
-            if (!table.has(ds, id, R, m)) {
-              table.add({ds, id, R, m, compute_metrics(truth, x, 1.0), secs});
-              spdlog::info("{} R={} {} {}: PSNR {:.2f} dB SSIM {:.4f} ({:.2f} s)", ds, R, id, m,
-                           table.rows().back().metrics.psnr, table.rows().back().metrics.ssim, secs);
-            }
-          }
-          manifest["achieved_acceleration"] = achieved;
-          manifest["commands"] = commands;
-          manifest.save();
+        for (int si = 0; si < P.seeds; ++si) {
+          const std::string ds = "brain8ch-" + pattern, id = "mask" + std::to_string(si);
+          const uint64_t mseed = seed + 100 * uint64_t(R) + si + (pattern == "poisson" ? 50 : 0);
+          s.add_case({ds, id, R, {}, truth,
+                      [&, pattern, R, mseed, ds, id] {
+                        const SamplingMask mask = make_mask(pattern, nx, ny, R, mseed);
+                        manifest["achieved_acceleration"][ds + "@R" + std::to_string(int(R)) + "/" + id] =
+                            mask.acceleration();
+                        std::string ecmd;
+                        Acquisition acq = acquire(k, mask.mask, sigma, mseed + 9000, &ecmd);
+                        manifest["commands"]["ecalib"] = ecmd;
+                        return acq;
+                      },
+                      /*sample=*/si == 0 && (R == 4 || R == 8)});
         }
-    }
+    s.run();
 
     // ---- Real undersampled acquisitions -------------------------------------------------------------------------
     std::ostringstream real_md;
@@ -446,108 +438,86 @@ int main(int argc, char** argv) {
       for (Index i = 0; i < plane; ++i) ref_b.data()[i] = std::sqrt(ref_b.data()[i]);
       const CArray ks = io::read_npy_complex(data + "/brain8ch-undersampled/sigpy_cartesian_ksp.npy");  // (180, 230, 8)
 
+      std::vector<std::string> real_methods;
+      for (const auto& m : s.method_names())
+        if (m != "grappa") real_methods.push_back(m);
+      const bool have_reference_method =
+          std::find(real_methods.begin(), real_methods.end(), "bart-pics-wavelet") != real_methods.end();
       real_md << "\n## Real undersampled acquisitions (no ground truth)\n\nNRMSE of |x| against the reference after "
                  "the least-squares intensity scale. bartws: reference = the BART pics reconstruction shipped with the "
                  "data (RSS over its 2 ESPIRiT maps). sigpy: reference = our `bart pics` wavelet run (a peer, not "
                  "ground truth). GRAPPA: not applicable (2D Poisson-disc sampling).\n\n"
               << "| data | R (achieved) | method | NRMSE | seconds |\n|---|---|---|---|---|\n";
       for (auto& [name, kr] : std::vector<std::pair<std::string, CArray>>{{"bartws", kb}, {"sigpy", ks}}) {
+        if (name == "sigpy" && !have_reference_method) continue;  // its reference is our bart-pics-wavelet
         Acquisition acq;
         acq.kspace = kr;
-        acq.mask = RArray(kr.dimension(0), kr.dimension(1), 1, 1, 1);
-        acq.mask.setZero();
-        for (Index c = 0; c < kr.dimension(2); ++c)
-          for (Index y = 0; y < kr.dimension(1); ++y)
-            for (Index x = 0; x < kr.dimension(0); ++x)
-              if (kr(x, y, c, 0, 0) != cfloat(0)) acq.mask(x, y, 0, 0, 0) = 1;
+        acq.sampling = mask_from_kspace(kr);
         // Scale: zero-filled RSS maximum 1, so the relative weights chosen above apply.
         const float sc = solvers::zero_filled_rss_max(acq);
         acq.kspace = acq.kspace * cfloat(1.0f / sc);
-        const double Rach = acceleration_of(acq.mask);
-        std::string ecmd;
-        solvers::EcalibResult es = solvers::ecalib_maps(EigenFftw::multiply_mask(acq.mask, acq.kspace), &acq.mask);
+        const double Rach = acceleration_of(acq.mask());
+        solvers::EcalibResult es = solvers::ecalib_maps(EigenFftw::multiply_mask(acq.mask(), acq.kspace), &acq.mask());
         acq.sensitivities = es.maps;
+        const study::StudyCase real_case{name, "real", Rach, {}, {}, {}, false};
         std::map<std::string, RArray> recs;
         std::map<std::string, double> secs;
-        for (const auto& m : kMethods) {
-          if (m == "grappa") continue;
+        for (const auto& m : real_methods) {
+          s.prepare(m);
           const auto t0 = std::chrono::steady_clock::now();
-          recs[m] = run_method(m, weight(m), P, Rach, acq, nullptr);
-          secs[m] = seconds_since(t0);
+          recs[m] = s.method(m).make(real_case)->reconstruct(acq).abs();
+          secs[m] = study::seconds_since(t0);
         }
         const RArray ref = name == "bartws" ? ref_b : recs.at("bart-pics-wavelet");
         Eigen::Tensor<float, 0> rmx = ref.maximum();
         const RArray refn = ref * (1.0f / rmx());
-        std::vector<study::PanelImage> imgs{{name == "bartws" ? "reference: shipped BART pics" : "reference: our bart-pics-wavelet", refn, 0.f, 1.f}};
-        std::vector<study::PanelImage> errs{{"mask", acq.mask, 0.f, 1.f}};
+        std::vector<std::pair<std::string, RArray>> scaled;
+        std::map<std::string, double> nrmse;
         nlohmann::json nj;
-        for (const auto& m : kMethods) {
-          if (m == "grappa") continue;
+        for (const auto& m : real_methods) {
           auto [e, xs] = scaled_nrmse(refn, recs.at(m));
-          nj[m] = e;
+          nj[m] = nrmse[m] = e;
+          scaled.push_back({m, xs});
           real_md << "| " << name << " | " << std::fixed << std::setprecision(2) << Rach << " | " << m << " | "
                   << std::setprecision(4) << e << " | " << std::setprecision(2) << secs.at(m) << " |\n";
-          std::ostringstream t;
-          t << m << " NRMSE " << std::fixed << std::setprecision(3) << e;
-          imgs.push_back({t.str(), xs, 0.f, 1.f});
-          errs.push_back({"|diff| " + m, RArray((xs - refn).abs()), 0.f, 0.2f});
         }
         manifest["real_data"][name] = {{"acceleration", Rach}, {"nrmse", nj}, {"ecalib", es.command}};
-        imgs.insert(imgs.end(), errs.begin(), errs.end());
-        study::image_panel(imgs, int(imgs.size() / 2), out / "figures" / ("panel_real_" + name + ".png"),
-                           name + " (real acquisition, R = " + std::to_string(Rach).substr(0, 4) +
-                               "): reconstructions and |difference| to the reference (window 0..0.2)");
+        study::comparison_panel(
+            {name == "bartws" ? "reference: shipped BART pics" : "reference: our bart-pics-wavelet", refn, 0.f, 1.f},
+            {"mask", acq.mask(), 0.f, 1.f}, scaled,
+            [&](const std::string& m, const RArray&) {
+              std::ostringstream t;
+              t << m << " NRMSE " << std::fixed << std::setprecision(3) << nrmse.at(m);
+              return t.str();
+            },
+            out / "figures" / ("panel_real_" + name + ".png"),
+            name + " (real acquisition, R = " + std::to_string(Rach).substr(0, 4) +
+                "): reconstructions and |difference| to the reference (window 0..0.2)",
+            0.2f, "", "|diff| ");
         spdlog::info("{}: done", name);
       }
       manifest.save();
     }
 
     // ---- Summary and figures ------------------------------------------------------------------------------------
-    std::ostringstream md;
-    md << "# Parallel imaging study (" << P.name << " preset)\n\nReal 8-coil brain (brain8ch, 230 x 180), "
-       << "retrospectively undersampled along y; ground truth RSS of the fully sampled data (max 1). Mean ± sample "
-       << "std over " << P.seeds << " masks per R; fastMRI / scikit-image metrics with data range 1. Nominal R; "
-       << "achieved R in manifest.json (line masks add 24 ACS lines on top, fastMRI style). SENSE methods use "
-       << "ESPIRiT maps from `bart ecalib -m 1` on each undersampled acquisition's ACS, except cg-sense-lowres (our "
-       << "low-resolution maps). brain_clean is noise-free, so each case adds complex Gaussian k-space noise of "
-       << "std " << noise_ratio << " x max|k| per component, the level measured on the real sigpy acquisition; the RSS of the noisy fully sampled data "
-       << "reaches " << noise_floor_psnr << " dB (the noise floor). Weights (cg-sense: CG iterations; grappa: "
-       << "Tikhonov lambda) (validation mask, R = 4): ";
-    for (const auto& [kk, v] : chosen) md << kk << " = " << v << "; ";
-    md << "\nCoil maps, ours vs ESPIRiT, mean per-coil magnitude correlation inside the support: "
-       << manifest["maps_comparison"]["mean_magnitude_correlation_inside_support"].get<double>() << "\n"
-       << study::summary_markdown(table, kMethods) << real_md.str();
-    io::atomic_write_text(out / "summary.md", md.str());
-
-    for (const std::string pattern : {"lines", "poisson"}) {
-      const std::string ds = "brain8ch-" + pattern;
-      std::vector<std::string> ms;
-      for (const auto& m : kMethods)
-        if (!(pattern == "poisson" && m == "grappa")) ms.push_back(m);
-      for (const std::string metric : {"psnr", "ssim"})
-        study::boxplot_figure(table, ds, metric, ms, kRs, out / "figures" / ("box_" + ds + "_" + metric + ".png"));
-      for (double R : {4.0, 8.0}) {
-        std::vector<study::PanelImage> imgs{{"ground truth (RSS)", truth, 0.f, 1.f}};
-        std::vector<study::PanelImage> errs{
-            {"mask", io::read_npy_real((out / "samples" / ("mask_" + pattern + "_R" + std::to_string(int(R)) + ".npy")).string()), 0.f, 1.f}};
-        for (const auto& m : ms) {
-          const RArray x = io::read_npy_real((out / "samples" / (pattern + "_R" + std::to_string(int(R)) + "_" + m + ".npy")).string());
-          std::ostringstream t;
-          t << m << " " << std::fixed << std::setprecision(2) << compute_metrics(truth, x, 1.0).psnr << " dB";
-          imgs.push_back({t.str(), x, 0.f, 1.f});
-          errs.push_back({"|error| " + m, RArray((x - truth).abs()), 0.f, 0.2f});
-        }
-        imgs.insert(imgs.end(), errs.begin(), errs.end());
-        study::image_panel(imgs, int(ms.size()) + 1,
-                           out / "figures" / ("panel_" + pattern + "_R" + std::to_string(int(R)) + ".png"),
-                           ds + ", R = " + std::to_string(int(R)) + " (mask 0; error window 0..0.2)");
-      }
-    }
-    spdlog::info("done in {:.0f} s", seconds_since(t_start));
-    std::cout << "\n" << md.str() << "\n";
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
-  }
-  return 0;
+    std::ostringstream intro;
+    intro << "Real 8-coil brain (brain8ch, 230 x 180), retrospectively undersampled along y; ground truth RSS of the "
+          << "fully sampled data (max 1). Mean ± sample std over " << P.seeds << " masks per R; fastMRI / "
+          << "scikit-image metrics with data range 1. Nominal R; achieved R in manifest.json (line masks add 24 ACS "
+          << "lines on top, fastMRI style). SENSE methods use ESPIRiT maps from `bart ecalib -m 1` on each "
+          << "undersampled acquisition's ACS, except cg-sense-lowres (our low-resolution maps). brain_clean is "
+          << "noise-free, so each case adds complex Gaussian k-space noise of std " << noise_ratio
+          << " x max|k| per component, the level measured on the real sigpy acquisition; the RSS of the noisy fully "
+          << "sampled data reaches " << noise_floor_psnr << " dB (the noise floor). Weights (cg-sense: CG "
+          << "iterations; grappa: Tikhonov lambda) chosen on Colin27 slices simulated with the brain8ch coil maps "
+          << "(R = 4; never the test slice; manifest.json weight_validation).";
+    std::ostringstream extra;
+    extra << "\nCoil maps, ours vs ESPIRiT, mean per-coil magnitude correlation inside the support: "
+          << manifest["maps_comparison"]["mean_magnitude_correlation_inside_support"].get<double>() << "\n"
+          << real_md.str();
+    s.write_summary("Parallel imaging study", intro.str(), extra.str());
+    s.box_plots({"psnr", "ssim"});
+    s.panels();
+    s.finish();
+  });
 }

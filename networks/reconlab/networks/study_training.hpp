@@ -4,6 +4,7 @@
 /// model.json, resuming after an interruption) or load the finished weights; and the four data-consistent networks
 /// of cascade_nets.hpp (k-space U-Net, cascade, DnCn, MoDL) trained on one packed data set, as Reconstructors.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,13 +16,18 @@
 
 namespace reconlab::networks {
 
-/// Trains `net` with `options` (its checkpoint_dir is set to `dir`) on (x, y) with validation (xv, yv), writing
-/// `model_json` to dir/model.json first; when dir/final.pt exists the finished weights are loaded instead.
-/// Returns a summary for the study manifest ({} when loaded). Throws Error as train() and load_weights() do.
+/// A network's training and validation tensors (inputs x, targets y), as trainer.hpp's tensor form takes them.
+struct TrainingTensors {
+  torch::Tensor x, y, xv, yv;
+};
+
+/// Trains `net` with `options` (its checkpoint_dir is set to `dir`) on the tensors `make_data()` returns, writing
+/// `model_json` to dir/model.json first; when dir/final.pt exists the finished weights are loaded instead and
+/// `make_data` is not called (a resumed study does not rebuild its training set). Returns a summary for the study
+/// manifest ({} when loaded). Throws Error as train() and load_weights() do.
 template <class Net>
 nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const nlohmann::json& model_json,
-                             const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& xv,
-                             const torch::Tensor& yv, TrainOptions options) {
+                             const std::function<TrainingTensors()>& make_data, TrainOptions options) {
   std::filesystem::create_directories(dir);
   io::atomic_write_text(dir / "model.json", model_json.dump(1));
   if (std::filesystem::exists(dir / "final.pt")) {
@@ -29,14 +35,27 @@ nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const n
     spdlog::info("{}: loaded finished training from {}", dir.filename().string(), (dir / "final.pt").string());
     return nlohmann::json::object();
   }
+  const TrainingTensors d = make_data();
   options.checkpoint_dir = dir.string();
-  spdlog::info("{}: training on {} samples for {} epochs (loss {})", dir.filename().string(), x.size(0),
+  spdlog::info("{}: training on {} samples for {} epochs (loss {})", dir.filename().string(), d.x.size(0),
                options.epochs, options.loss);
-  const TrainResult r = train(net, x, y, xv, yv, options);
+  const TrainResult r = train(net, d.x, d.y, d.xv, d.yv, options);
   return {{"epochs", options.epochs},          {"loss", options.loss},
           {"learning_rate", options.learning_rate}, {"schedule", options.lr_schedule},
-          {"batch_size", options.batch_size},  {"seconds", r.seconds},
-          {"final_train_loss", r.train_loss.back()}, {"final_val_loss", r.val_loss.back()}};
+          {"batch_size", options.batch_size},  {"samples", d.x.size(0)},
+          {"seconds", r.seconds},              {"final_train_loss", r.train_loss.back()},
+          {"final_val_loss", r.val_loss.back()}};
+}
+
+/// train_or_load on tensors already built: (x, y) for training, (xv, yv) for validation.
+template <class Net>
+nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const nlohmann::json& model_json,
+                             const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& xv,
+                             const torch::Tensor& yv, TrainOptions options) {
+  return train_or_load(net, dir, model_json, std::function<TrainingTensors()>([&] {
+                         return TrainingTensors{x, y, xv, yv};
+                       }),
+                       std::move(options));
 }
 
 /// Sizes of the data-consistent networks a study trains.
@@ -53,10 +72,10 @@ struct DcSuiteOptions {
 /// network_reconstructor.hpp documents; `base` carries the shared training settings (seed, threads, schedule).
 /// `manifest` receives each network's training summary under "training". The cascade is trained with the
 /// documented loss mix 0.5 L1 + 0.5 L2 on top of the frozen, trained k-space U-Net.
-inline std::map<std::string, std::unique_ptr<Reconstructor>> train_dc_suite(
+inline std::map<std::string, std::shared_ptr<Reconstructor>> train_dc_suite(
     const std::filesystem::path& out, const DcSuiteOptions& o, const torch::Tensor& x, const torch::Tensor& y,
     const torch::Tensor& xv, const torch::Tensor& yv, const TrainOptions& base, nlohmann::json& manifest) {
-  std::map<std::string, std::unique_ptr<Reconstructor>> nets;
+  std::map<std::string, std::shared_ptr<Reconstructor>> nets;
   auto opts = [&](int epochs, const std::string& loss) {
     TrainOptions t = base;
     t.epochs = epochs;
@@ -83,10 +102,10 @@ inline std::map<std::string, std::unique_ptr<Reconstructor>> train_dc_suite(
   Modl modl(o.modl);
   record("modl", train_or_load(modl, out / "modl", network_json(o.modl), x, y, xv, yv, opts(o.epochs_unrolled, "l1")));
   manifest["modl_lambda"] = modl->lambda();
-  nets["kspace-unet"] = std::make_unique<NetworkReconstructor<KspaceUnet>>(kunet, "kspace-unet", network_json(o.kspace_unet));
-  nets["cascade"] = std::make_unique<NetworkReconstructor<Cascade>>(cascade, "cascade", network_json(copt));
-  nets["dncn"] = std::make_unique<NetworkReconstructor<Dncn>>(dncn, "dncn", network_json(o.dncn));
-  nets["modl"] = std::make_unique<NetworkReconstructor<Modl>>(modl, "modl", network_json(o.modl));
+  nets["kspace-unet"] = std::make_shared<NetworkReconstructor<KspaceUnet>>(kunet, "kspace-unet", network_json(o.kspace_unet));
+  nets["cascade"] = std::make_shared<NetworkReconstructor<Cascade>>(cascade, "cascade", network_json(copt));
+  nets["dncn"] = std::make_shared<NetworkReconstructor<Dncn>>(dncn, "dncn", network_json(o.dncn));
+  nets["modl"] = std::make_shared<NetworkReconstructor<Modl>>(modl, "modl", network_json(o.modl));
   return nets;
 }
 
