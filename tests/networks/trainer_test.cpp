@@ -4,6 +4,8 @@
 // trainings from scratch with the same seed give bit-identical weights, another seed other weights.
 #include <gtest/gtest.h>
 
+#include "../common/temp_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -19,22 +21,11 @@ using reconlab::networks::TrainOptions;
 using reconlab::networks::Unet;
 using reconlab::networks::UnetOptions;
 
+using reconlab::test_support::TempDir;
+
 namespace {
 
 /// A fresh, empty folder under the system temp folder, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    path = fs::temp_directory_path() /
-           ("reconlab_trainer_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 /// `n` smooth 1-channel images (n, 1, size, size) in [0, 1] and noisy copies (sigma 0.1): a denoising task.
 std::pair<torch::Tensor, torch::Tensor> denoising_set(int64_t n, int64_t size, uint64_t seed) {

@@ -212,14 +212,9 @@ struct EigenFftw {
     }, out);
     return out;
   }
-  /// Throws Error unless mask dims `md` broadcast onto data dims `d` (same in-plane size; coil, frame and batch
-  /// each 1 or equal). `who` names the caller.
+  /// Throws Error unless mask dims `md` broadcast onto data dims `d` (reconlab::require_broadcastable).
   static void require_broadcast(const Dims& md, const Dims& d, const std::string& who) {
-    bool ok = md[0] == d[0] && md[1] == d[1];
-    for (int a = 2; a < 5; ++a) ok = ok && (md[a] == 1 || md[a] == d[a]);
-    if (!ok)
-      throw Error(who + ": mask dims " + dims_string(md) + " do not broadcast onto data dims " + dims_string(d) +
-                  " (in-plane sizes must match; coil, frame and batch must be 1 or equal)");
+    require_broadcastable(md, d, who + ": mask");
   }
 
   /// Coil expansion for SENSE: out(x, y, c, f, b) = maps(x, y, c) * img(x, y, 0, f, b).
