@@ -162,11 +162,18 @@ TEST(Registry, ModelJsonInTheFormatStudiesHaveWrittenStillLoads) {
   for (const auto& [name, text] : old_files) {
     SCOPED_TRACE(name);
     TempDir dir("old_" + name);
-    NetworkModel built = build_model(small_configs().at(name), 5);
+    // Before "norm", "conjugate_channels" and "final_dc" existed, the k-space U-Net and the cascade were what the
+    // options none / false build now; such a file must load as exactly that network.
+    const KspaceUnetOptions legacy_kunet{4, 2, InputNorm::none, false};
+    nlohmann::json config = small_configs().at(name);
+    if (name == "kspace-unet") config = network_json(legacy_kunet);
+    if (name == "cascade") config = network_json(CascadeOptions{legacy_kunet, 4, 2, InputNorm::none, false});
+    NetworkModel built = build_model(config, 5);
     save_weights(*built.module, dir.path / "final.pt");
     std::ofstream(dir.path / "model.json") << text;
     NetworkModel loaded = load_model(name, dir.path / "final.pt");
     EXPECT_TRUE(same_parameters(*built.module, *loaded.module));
+    EXPECT_EQ(loaded.config.value("norm", std::string("none")), "none");
   }
 }
 

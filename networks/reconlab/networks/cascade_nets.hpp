@@ -23,10 +23,68 @@
 
 namespace reconlab::networks {
 
+/// How a network standardises its own input (stored in model.json; absent in files written before it existed,
+/// which are read as `none`, the behaviour they were trained with).
+enum class InputNorm {
+  /// Raw input (seed 004's k-space U-Net and cascade stage 2).
+  none,
+  /// k-space U-Net: the U-Net sees the weighted k-space w(k) y / sigma, w(k) = max(|f|, 1/(2 max(H, W))) with f the
+  /// frequency in cycles per pixel (so w does not depend on the grid size), sigma the root mean square of w y over
+  /// the k-space grid (per sample); its residual output is unweighted as y + sigma u / w. Image stage: the complex
+  /// image is divided by its root mean square (per sample) and multiplied back after the U-Net (fastMRI NormUnet).
+  /// Either way the network is scale-equivariant (input c y gives c x) and its U-Net's head starts at zero.
+  standardised,
+};
+
+/// "none" / "standardised" <-> InputNorm. Throws Error for another name.
+inline InputNorm input_norm_from_string(const std::string& s) {
+  if (s == "none") return InputNorm::none;
+  if (s == "standardised") return InputNorm::standardised;
+  throw Error("unknown input normalisation '" + s + "' (none | standardised)");
+}
+inline std::string to_string(InputNorm n) { return n == InputNorm::none ? "none" : "standardised"; }
+
+namespace detail {
+/// The k-space weight w(k) of InputNorm::standardised, float32 (1, 1, 1, H, W) on `like`'s device.
+inline torch::Tensor kspace_weight(const torch::Tensor& like) {
+  const int64_t H = like.size(-2), W = like.size(-1);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat).device(like.device());
+  auto fy = (torch::arange(H, opts) - double(H / 2)) / double(H);  // centred k-space: DC at index H/2
+  auto fx = (torch::arange(W, opts) - double(W / 2)) / double(W);
+  auto f = torch::sqrt(fy.unsqueeze(1).pow(2) + fx.unsqueeze(0).pow(2));
+  return torch::clamp_min(f, 0.5 / double(std::max(H, W))).reshape({1, 1, 1, H, W});
+}
+/// Root mean square of complex (N, 1, 1, H, W) per sample, (N, 1, 1, 1, 1), floored at 1e-30 (all-zero input).
+inline torch::Tensor rms_per_sample(const torch::Tensor& x) {
+  auto a = torch::abs(x);
+  return torch::clamp_min(torch::sqrt((a * a).mean({1, 2, 3, 4}, true)), 1e-30);
+}
+/// x(-k) on a centred grid (index i -> (n - i) mod n along the last two axes): conj(mirror(y)) is the virtual
+/// conjugate k-space.
+inline torch::Tensor mirror_kspace(const torch::Tensor& x) {
+  auto m = torch::flip(x, {-2, -1});
+  const int64_t H = x.size(-2), W = x.size(-1);
+  return torch::roll(m, {H % 2 == 0 ? 1 : 0, W % 2 == 0 ? 1 : 0}, {-2, -1});
+}
+/// Zeroes the 1x1 head of a U-Net, so that a residual U-Net starts as the identity.
+inline void zero_head(torch::nn::Module& unet) {
+  torch::NoGradGuard g;
+  for (auto& p : unet.named_parameters())
+    if (p.key().rfind("head.", 0) == 0) p.value().zero_();
+}
+}  // namespace detail
+
 /// Options of KspaceUnetImpl.
 struct KspaceUnetOptions {
   int64_t base_channels = 16;   ///< U-Net channels of the first level (>= 1)
   int64_t num_pool_layers = 4;  ///< U-Net depth (1..10)
+  /// Input standardisation (see InputNorm); model.json files without it are `none`.
+  InputNorm norm = InputNorm::standardised;
+  /// Also give the U-Net the virtual conjugate k-space conj(y(-k)) and its mask (3 more input channels): with a
+  /// smooth image phase y(k) is close to a short convolution of conj(y(-k)) (the virtual conjugate coil of
+  /// Blaimer et al., MRM 61(1), 2009), which a 1D column mask often measured where it did not measure y(k); the
+  /// kernel's width in samples does not depend on the grid size. model.json files without it: false.
+  bool conjugate_channels = true;
 };
 
 /// k-space U-Net with hard data consistency (the k-space stage of the k-space/image cascades, e.g. Souza and
@@ -34,16 +92,38 @@ struct KspaceUnetOptions {
 /// learning as in Han, Sunwoo and Ye, "k-space deep learning for accelerated MRI", IEEE TMI 39(2), 2020).
 /// The U-Net sees (Re y, Im y, mask) and predicts (Re k, Im k) as a residual on y (UnetOptions::residual); the
 /// measured samples are then put back exactly (hard_replace_kspace) and the image is F^H k.
+/// With InputNorm::standardised (the default; seed 004's networks were `none`) it sees the weighted, standardised
+/// k-space w y / sigma (and, with conjugate_channels, its virtual conjugate), so that the few huge samples near
+/// k = 0 do not dominate the input (raw y spans 1e-3 .. 1e2 in the study's units), its output is scale-equivariant,
+/// and it starts as zero-filled. A k-space network learns the k-space of whole objects (their support and
+/// background): trained on 128 x 128 crops from inside the head, seed 004's gained 0.1 dB on such crops and lost
+/// 0.2-0.3 dB on whole 256 x 256 GE slices; train it on whole slices (zero-padded to one size) instead.
 class KspaceUnetImpl : public torch::nn::Module {
  public:
   explicit KspaceUnetImpl(const KspaceUnetOptions& o = {}) : options_(o) {
-    unet_ = register_module("unet", Unet(UnetOptions{.in_channels = 3, .out_channels = 2,
+    unet_ = register_module("unet", Unet(UnetOptions{.in_channels = o.conjugate_channels ? 6 : 3, .out_channels = 2,
                                                      .base_channels = o.base_channels,
                                                      .num_pool_layers = o.num_pool_layers, .residual = true}));
+    if (o.norm == InputNorm::standardised) detail::zero_head(*unet_);
   }
-  /// Completed k-space complex64 (N, 1, 1, H, W) after hard DC (the U-Net sees pack_kspace(kspace, mask)).
+  /// Completed k-space complex64 (N, 1, 1, H, W) after hard DC (the U-Net sees pack_kspace(kspace, mask), or with
+  /// InputNorm::standardised pack_kspace(w y / sigma, mask), followed with conjugate_channels by the same of the
+  /// virtual conjugate k-space conj(w y(-k) / sigma) and the mirrored mask).
   torch::Tensor complete_kspace(const torch::Tensor& kspace, const torch::Tensor& mask) {
-    auto k = channels_to_complex(unet_->forward(pack_kspace(kspace, mask)));
+    const bool standardised = options_.norm == InputNorm::standardised;
+    torch::Tensor y = kspace, w, sigma;
+    if (standardised) {
+      w = detail::kspace_weight(kspace);
+      sigma = detail::rms_per_sample(kspace * w).detach();
+      y = kspace * w / sigma;
+    }
+    auto in = pack_kspace(y, mask);
+    if (options_.conjugate_channels)
+      in = torch::cat({in, pack_kspace(torch::conj(detail::mirror_kspace(y)),
+                                       detail::mirror_kspace(mask.expand({kspace.size(0), -1, -1, -1, -1})))},
+                      1);
+    auto k = channels_to_complex(unet_->forward(in));
+    if (standardised) k = k * (sigma / w);
     return hard_replace_kspace(k, kspace, mask);
   }
   /// Complex image F^H k, (N, 1, 1, H, W).
@@ -70,10 +150,17 @@ struct CascadeOptions {
   KspaceUnetOptions stage1;     ///< the k-space U-Net (trained first, then frozen)
   int64_t base_channels = 16;   ///< stage-2 image U-Net channels
   int64_t num_pool_layers = 4;  ///< stage-2 image U-Net depth
+  /// Stage-2 input standardisation (InputNorm::standardised: divide x1 by its RMS, U-Net, multiply back; head
+  /// zeroed, so the untrained stage 2 is the identity); model.json files without it are `none`.
+  InputNorm norm = InputNorm::standardised;
+  /// Hard data consistency after stage 2 (measured samples put back); files without it have none (false).
+  bool final_dc = true;
 };
 
 /// k-space then image cascade: x1 = F^H(DC(kspace_unet(y))) (stage 1, frozen: no gradients, always in eval mode),
-/// x2 = x1 + unet2(Re x1, Im x1) (stage 2, residual image-space refinement on complex channels).
+/// x2 = x1 + unet2(Re x1, Im x1) (stage 2, residual image-space refinement on complex channels; with
+/// InputNorm::standardised x2 = s (x1 / s + unet2(x1 / s)), s = RMS of x1), then with final_dc hard data consistency
+/// F^H(DC(F x2)) (the stage-2 U-Net alone would move the measured samples too).
 /// Training (the study): stage 1 alone first (L1 on the magnitude), then stage 2 with stage 1 frozen on the mix
 /// "0.5*l1+0.5*l2" of the magnitude: L1 for edges (Zhao et al. 2017), L2 for the large residual errors left by the
 /// k-space stage in early training. set_stage1() installs trained stage-1 weights and freezes them.
@@ -84,6 +171,7 @@ class CascadeImpl : public torch::nn::Module {
     stage2_ = register_module("stage2", Unet(UnetOptions{.in_channels = 2, .out_channels = 2,
                                                          .base_channels = o.base_channels,
                                                          .num_pool_layers = o.num_pool_layers, .residual = true}));
+    if (o.norm == InputNorm::standardised) detail::zero_head(*stage2_);
     freeze_stage1();
   }
   /// Copies the weights of a trained k-space U-Net (same options) into stage 1 and freezes it.
@@ -99,7 +187,16 @@ class CascadeImpl : public torch::nn::Module {
       torch::NoGradGuard g;
       x1 = stage1_->reconstruct(kspace, mask);
     }
-    return channels_to_complex(stage2_->forward(complex_to_channels(x1)));
+    torch::Tensor x2;
+    if (options_.norm == InputNorm::none) {
+      x2 = channels_to_complex(stage2_->forward(complex_to_channels(x1)));
+    } else {
+      const auto sigma = detail::rms_per_sample(x1);
+      x2 = channels_to_complex(stage2_->forward(complex_to_channels(x1 / sigma))) * sigma;
+    }
+    if (!options_.final_dc) return x2;
+    Fft2c<Torch> F;
+    return F.adjoint(hard_replace_kspace(F.apply(x2), kspace, mask));
   }
   torch::Tensor reconstruct(const torch::Tensor& packed) {
     const auto m = unpack_kspace(packed);

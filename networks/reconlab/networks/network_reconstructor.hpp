@@ -68,7 +68,8 @@ inline PackedAcquisition pack_acquisition(const Acquisition& acq) {
 /// Architecture names of model.json and of `reconlab recon --method`.
 inline nlohmann::json network_json(const KspaceUnetOptions& o) {
   return {{"architecture", "kspace-unet"}, {"base_channels", o.base_channels},
-          {"num_pool_layers", o.num_pool_layers}, {"input", kPackedKspaceInput}};
+          {"num_pool_layers", o.num_pool_layers}, {"norm", to_string(o.norm)},
+          {"conjugate_channels", o.conjugate_channels}, {"input", kPackedKspaceInput}};
 }
 /// model.json of a Cascade: its stage-1 k-space U-Net and its image-space U-Net sizes.
 inline nlohmann::json network_json(const CascadeOptions& o) {
@@ -76,6 +77,8 @@ inline nlohmann::json network_json(const CascadeOptions& o) {
           {"stage1", network_json(o.stage1)},
           {"base_channels", o.base_channels},
           {"num_pool_layers", o.num_pool_layers},
+          {"norm", to_string(o.norm)},
+          {"final_dc", o.final_dc},
           {"input", kPackedKspaceInput}};
 }
 /// model.json of a DnCn: cascades, CNN size, weight sharing and data-consistency mode.

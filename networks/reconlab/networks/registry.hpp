@@ -15,7 +15,9 @@
 ///
 /// model.json files are written by the network_json(options) overloads (unet_options_json for the U-Net), the
 /// format studies have always written; options added later are read with their defaults when absent, so older
-/// files keep loading.
+/// files keep loading. Exception: the k-space U-Net's "norm" and "conjugate_channels" and the cascade's "norm" and
+/// "final_dc" (issue 7: the networks standardise their own input) are read as "none" / false when absent, the
+/// networks those files were trained as (new files write "standardised" / true).
 ///
 /// Usage: `auto rec = load_reconstructor("dncn", "run/dncn/final.pt");` (model.json beside final.pt);
 /// `NetworkModel m = build_model(network_json(opts), seed);` then train(m, ...) and save_model(m, dir).
@@ -136,7 +138,10 @@ inline UnetOptions unet_options_from_json(const nlohmann::json& j) {
   return o;
 }
 inline KspaceUnetOptions kspace_unet_options_from_json(const nlohmann::json& j) {
-  return KspaceUnetOptions{j.at("base_channels"), j.at("num_pool_layers")};
+  // "norm" absent: a model.json written before the k-space U-Net standardised its input (raw k-space).
+  return KspaceUnetOptions{j.at("base_channels"), j.at("num_pool_layers"),
+                           input_norm_from_string(j.value("norm", std::string("none"))),
+                           j.value("conjugate_channels", false)};
 }
 
 }  // namespace detail
@@ -159,8 +164,10 @@ inline const std::vector<RegistryEntry>& model_registry() {
         "kspace-unet", "k-space U-Net with hard data consistency (single-coil)", detail::kspace_unet_options_from_json));
     e.push_back(detail::dc_entry<Cascade, CascadeOptions>(
         "cascade", "k-space U-Net then image U-Net cascade (single-coil)", [](const nlohmann::json& j) {
+          // "norm" and "final_dc" absent: written before stage 2 standardised its input and ended with DC.
           return CascadeOptions{detail::kspace_unet_options_from_json(j.at("stage1")), j.at("base_channels"),
-                                j.at("num_pool_layers")};
+                                j.at("num_pool_layers"), input_norm_from_string(j.value("norm", std::string("none"))),
+                                j.value("final_dc", false)};
         }));
     e.push_back(detail::dc_entry<Dncn, DncnOptions>(
         "dncn", "deep cascade of CNNs with data consistency, Schlemper et al. 2018 (single-coil)",
