@@ -86,13 +86,8 @@ SamplingMask study_mask(const RArray& like, double R, uint64_t seed) {
   return random_column_mask(like.dimension(0), like.dimension(1), cf, R, static_cast<int64_t>(seed % 4294967296ULL));
 }
 
-/// Crop (x0, y0, size n x n) of a complex image, as its own image (its k-space is simulated from the crop, so data
-/// consistency holds on the crop).
-CArray crop_image(const CArray& img, Index x0, Index y0, Index n) {
-  Eigen::array<Index, 5> off{x0, y0, 0, 0, 0}, ext{n, n, 1, 1, 1};
-  CArray c = img.slice(off, ext);
-  return c;
-}
+/// Grid the data-consistent networks train on: whole Colin27 slices zero-padded about the centre.
+constexpr Index kDcGrid = 224;
 
 const std::vector<double> kRs = {4, 8};
 const std::vector<std::string> kClassical = {"zero-filled", "rof", "cs-tv", "bart-pics"};
@@ -275,8 +270,11 @@ int main(int argc, char** argv) {
     s.add_method({"unet", [&](const study::StudyCase&) { return unet_rec; }, prepare_unet, {}});
 
     // ---- Data-consistent networks (optional) ------------------------------------------------------------------
-    // Trained on 128 x 128 crops of the same augmented Colin27 slices, each crop its own acquisition (k-space of
-    // the crop, a mask of 128 columns), R = 4 and 8 mixed; applied to the full-size test acquisitions.
+    // Trained on the whole augmented Colin27 slices, zero-padded about the centre to 224 x 224 (Colin27 slices
+    // are at most 217 pixels), each its own acquisition, R = 4 and 8 mixed; applied to the full-size test
+    // acquisitions. Whole slices, not 128 x 128 crops: a k-space network learns the k-space of the whole object
+    // (head outline and background); trained on crops from inside the head, the k-space U-Net and the cascade lost
+    // to zero-filled on whole GE slices (issue 7; measured in the closing note).
     std::map<std::string, std::shared_ptr<Reconstructor>> dc_nets;
     if (dc_networks) {
       auto train_dc = study::once([&] {
@@ -295,13 +293,13 @@ int main(int argc, char** argv) {
             for (int k = 0; k < P.crops_per_slice; ++k) {
               const CArray a = study::augment(train[i].image, rng, {.noise_max = 0.03});
               const Index x0 = rng.uniform_int(0, a.dimension(0) - crop), y0 = rng.uniform_int(0, a.dimension(1) - crop);
-              add(crop_image(a, x0, y0, crop), seed + 40000 + 10 * i + 2 * k + (R == 8), R, xs, ys);
+              (void)x0, (void)y0;  // drawn as before, so the augmentation sequence is unchanged
+              add(EigenFftw::resize_xy(a, kDcGrid, kDcGrid), seed + 40000 + 10 * i + 2 * k + (R == 8), R, xs, ys);
             }
         for (std::size_t i = 0; i < val.size(); ++i)
           for (double R : kRs) {
             const CArray& v = val[i].image;
-            add(crop_image(v, (v.dimension(0) - crop) / 2, (v.dimension(1) - crop) / 2, crop),
-                seed + 3000 + i + (R == 8), R, vx, vy);
+            add(EigenFftw::resize_xy(v, kDcGrid, kDcGrid), seed + 3000 + i + (R == 8), R, vx, vy);
           }
         networks::TrainOptions base;
         base.batch_size = 4;
