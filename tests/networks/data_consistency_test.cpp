@@ -3,6 +3,8 @@
 // and solvers::conjugate_gradient inside a network, a cascade that learns, and resume = uninterrupted.
 #include <gtest/gtest.h>
 
+#include "../common/torch_threads.hpp"
+
 #include "../common/temp_dir.hpp"
 
 #include <filesystem>
@@ -22,11 +24,10 @@ namespace fs = std::filesystem;
 
 using reconlab::test_support::TempDir;
 
+using reconlab::test_support::Threads1;
+
 namespace {
 
-struct Threads1 {
-  Threads1() { torch::set_num_threads(1); }
-};
 
 /// A seeded random complex image (n, 1, 1, h, w) of the given dtype.
 torch::Tensor random_image(int64_t n, int64_t h, int64_t w, uint64_t seed, torch::Dtype dt = torch::kComplexFloat) {

@@ -5,6 +5,8 @@
 // registered network and gives the in-process reconstruction.
 #include <gtest/gtest.h>
 
+#include "../common/torch_threads.hpp"
+
 #include "../common/temp_dir.hpp"
 
 #include <filesystem>
@@ -22,11 +24,10 @@ namespace fs = std::filesystem;
 
 using reconlab::test_support::TempDir;
 
+using reconlab::test_support::Threads1;
+
 namespace {
 
-struct Threads1 {
-  Threads1() { torch::set_num_threads(1); }
-};
 
 
 /// Small model.json of every registered network (written by the same network_json writers the studies use).

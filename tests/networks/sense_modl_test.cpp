@@ -3,6 +3,8 @@
 // Reconstructor with model.json, and bad inputs.
 #include <gtest/gtest.h>
 
+#include "../common/torch_threads.hpp"
+
 #include "../common/temp_dir.hpp"
 
 #include <filesystem>
@@ -18,11 +20,10 @@ namespace fs = std::filesystem;
 
 using reconlab::test_support::TempDir;
 
+using reconlab::test_support::Threads1;
+
 namespace {
 
-struct Threads1 {
-  Threads1() { torch::set_num_threads(1); }
-};
 
 /// Smooth synthetic coil maps (nx, ny, c, 1, 1): Gaussian bumps around the border with a linear phase, normalised.
 CArray synthetic_maps(Index nx, Index ny, Index nc) {

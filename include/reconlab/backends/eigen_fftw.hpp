@@ -189,7 +189,7 @@ struct EigenFftw {
 
   /// Elementwise mask * x. The mask (dims (nx, ny, c, f, b), each of c, f, b either 1 or equal to x's) is
   /// broadcast over the axes where it has size 1: one plane for all, one per frame (k-t), one per sample.
-  /// Throws Error when the dims do not broadcast (require_broadcast).
+  /// Throws Error when the dims do not broadcast (reconlab::require_broadcastable).
   static Array multiply_mask(const Mask& m, const Array& x) {
     Array out(x.dimensions());
     broadcast_planes(m, x, "multiply_mask", [&](const float* mp, const cfloat* xp, cfloat* op, Index plane) {
@@ -212,11 +212,6 @@ struct EigenFftw {
     }, out);
     return out;
   }
-  /// Throws Error unless mask dims `md` broadcast onto data dims `d` (reconlab::require_broadcastable).
-  static void require_broadcast(const Dims& md, const Dims& d, const std::string& who) {
-    require_broadcastable(md, d, who + ": mask");
-  }
-
   /// Coil expansion for SENSE: out(x, y, c, f, b) = maps(x, y, c) * img(x, y, 0, f, b).
   /// `maps`: dims (nx, ny, coils, 1, 1); `img`: dims (nx, ny, 1, frames, batch). Returns (nx, ny, coils, frames,
   /// batch). Shapes are checked by the SENSE operator (sense.hpp), not here.
@@ -418,7 +413,7 @@ struct EigenFftw {
   template <class F>
   static void broadcast_planes(const Mask& m, const Array& x, const char* who, F&& f, Array& out) {
     const Dims md = dims_of(m), d = dims(x);
-    require_broadcast(md, d, who);
+    require_broadcastable(md, d, std::string(who) + ": mask");
     const Index plane = d[0] * d[1];
     for (Index b = 0; b < d[4]; ++b)
       for (Index fr = 0; fr < d[3]; ++fr)

@@ -52,24 +52,24 @@ struct Batch {
       if (t.size(0) == 1 && n != 1) return t;
       return t.index_select(0, index);
     };
-    Batch b;
-    b.kspace = pick(kspace);
-    b.sampling = pick(sampling);
-    if (maps) b.maps = pick(*maps);
-    b.input = pick(input);
-    b.target = pick(target);
-    return b;
+    return map(pick);
   }
 
   /// The batch on `device` (a no-op for tensors already there).
   Batch to(const torch::Device& device) const {
     auto mv = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+    return map(mv);
+  }
+
+  /// The batch with f applied to every field (maps only when present): f maps torch::Tensor -> torch::Tensor.
+  template <class F>
+  Batch map(F&& f) const {
     Batch b;
-    b.kspace = mv(kspace);
-    b.sampling = mv(sampling);
-    if (maps) b.maps = mv(*maps);
-    b.input = mv(input);
-    b.target = mv(target);
+    b.kspace = f(kspace);
+    b.sampling = f(sampling);
+    if (maps) b.maps = f(*maps);
+    b.input = f(input);
+    b.target = f(target);
     return b;
   }
 

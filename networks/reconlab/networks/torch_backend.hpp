@@ -47,15 +47,15 @@ struct Torch {
                                 {-2, -1});
   }
   /// mask * x with the mask broadcast over coil, frame and batch where it has size 1 (contract and checks as
-  /// EigenFftw::multiply_mask). Throws Error when the dims do not broadcast.
+  /// EigenFftw::multiply_mask, reconlab::require_broadcastable). Throws Error when the dims do not broadcast.
   static Array multiply_mask(const Mask& m, const Array& x) {
-    EigenFftw::require_broadcast(dims(m), dims(x), "multiply_mask");
+    require_broadcastable(dims(m), dims(x), "multiply_mask: mask");
     return x * m;
   }
   /// m * a + (1 - m) * b (contract as EigenFftw::blend), differentiable in m, a and b.
   static Array blend(const Mask& m, const Array& a, const Array& b) {
     require(a.sizes() == b.sizes(), "blend: a and b differ in shape");
-    EigenFftw::require_broadcast(dims(m), dims(a), "blend");
+    require_broadcastable(dims(m), dims(a), "blend: mask");
     return m * a + (1 - m) * b;
   }
 

@@ -97,10 +97,4 @@ typename B::Array pdhg(const Op& K, const ProxFStar& prox_fstar, const ProxG& pr
   return x;
 }
 
-/// prox_{sigma F*} of F(z) = 0.5 ||z - y||^2 (the least-squares data term): (v - sigma y) / (1 + sigma).
-template <class B>
-typename B::Array prox_l2_data_conjugate(const typename B::Array& v, const typename B::Array& y, double sigma) {
-  return B::axpy(cfloat(float(1.0 / (1.0 + sigma))), B::axpy(cfloat(float(-sigma)), y, v), B::zeros_like(v));
-}
-
 }  // namespace reconlab::solvers
