@@ -8,7 +8,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build ccache pkg-config
       libeigen3-dev libfftw3-dev libtorch-dev bart mricron-data
-      libnifti2-dev libdcmtk-dev libpng-dev libcli11-dev nlohmann-json3-dev libspdlog-dev
+      libnifti2-dev libmatio-dev libdcmtk-dev libpng-dev libcli11-dev nlohmann-json3-dev libspdlog-dev
       gnuplot-nox libgtest-dev libbenchmark-dev python3-numpy python3-skimage)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -1,7 +1,8 @@
 #pragma once
 /// @file masks.hpp
 /// k-space sampling masks: fastMRI's 1D column masks (bit-for-bit equal to fastMRI's subsample.py) and a 2D
-/// variable-density Poisson-disc mask (after SigPy's mri.poisson), plus the checks every mask consumer uses.
+/// variable-density Poisson-disc mask (after SigPy's mri.poisson), k-t line masks for cines (one pattern per frame,
+/// dims (nx, ny, 1, frames, 1)), plus the checks every mask consumer uses.
 ///
 /// Layout: a mask is an RArray with dims (nx, ny, 1, 1, 1) (NumPy shape (ny, nx)), values exactly 0.f or 1.f,
 /// 1 = the k-space sample at (kx, ky) is acquired. k-space is centred (DC at index n/2), as everywhere in reconlab.
@@ -19,12 +20,13 @@
 
 #include "reconlab/array.hpp"
 #include "reconlab/error.hpp"
+#include "reconlab/random.hpp"
 
 namespace reconlab {
 
 /// A sampling mask and what it achieves.
 struct SamplingMask {
-  /// dims (nx, ny, 1, 1, 1), values 0/1 (float), 1 = acquired.
+  /// dims (nx, ny, 1, 1, 1), or (nx, ny, 1, frames, 1) for the k-t masks; values 0/1 (float), 1 = acquired.
   RArray mask;
   /// Human-readable summary: generator, parameters, seed and the achieved acceleration.
   std::string description;
@@ -36,7 +38,8 @@ struct SamplingMask {
     for (Index i = 0; i < mask.size(); ++i) n += p[i] != 0.f;
     return n;
   }
-  /// Real acceleration nx*ny / num_sampled() (>= 1); +inf for an empty mask (generators never return one).
+  /// Real acceleration: entries / num_sampled() (nx*ny*frames / samples, >= 1); +inf for an empty mask
+  /// (generators never return one).
   double acceleration() const {
     const Index n = num_sampled();
     return n == 0 ? std::numeric_limits<double>::infinity() : double(mask.size()) / double(n);
@@ -417,6 +420,192 @@ inline SamplingMask poisson_disc_mask(Index nx, Index ny, double acceleration, I
     << out.acceleration() << " (" << out.num_sampled() << " samples)";
   out.description = d.str();
   return out;
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// k-t (dynamic) Cartesian masks: one line pattern per frame.
+// ------------------------------------------------------------------------------------------------------------
+
+namespace detail {
+
+/// Checks the arguments every k-t mask shares; throws Error naming the first bad one.
+inline void check_kt_args(const std::string& fn, Index nx, Index ny, Index frames, double acceleration,
+                          Index center_lines, std::int64_t seed) {
+  require(nx >= 1 && ny >= 1, fn + ": nx and ny must be >= 1, got " + std::to_string(nx) + " x " + std::to_string(ny));
+  require(frames >= 1, fn + ": frames must be >= 1, got " + std::to_string(frames));
+  require(std::isfinite(acceleration) && acceleration >= 1.0,
+          fn + ": acceleration must be finite and >= 1, got " + std::to_string(acceleration));
+  require(center_lines >= 0 && center_lines <= nx, fn + ": center_lines must be in [0, nx] = [0, " +
+                                                       std::to_string(nx) + "], got " + std::to_string(center_lines));
+  require(seed >= 0, fn + ": seed must be >= 0, got " + std::to_string(seed));
+}
+
+/// First column of the centre block of `c` lines on `n` columns: n/2 - c/2 (integer division), so the block
+/// [start, start + c) holds the DC column n/2 and, for odd c, is symmetric about it (Deep-MRI-Reconstruction's
+/// Nx//2 - sample_n//2).
+inline Index kt_center_start(Index n, Index c) { return n / 2 - c / 2; }
+
+/// Weighted sampling without replacement (successive sampling, the law of numpy.random.choice(n, k,
+/// replace=False, p)): k times, draw column j among those not yet taken with probability w_j / sum of the
+/// remaining w, by one uniform_double() u and a linear scan for the first j whose running weight exceeds
+/// u * remaining total. Needs at least k columns with w > 0. Sets cols[j] = 1 for the chosen columns.
+inline void successive_sampling(std::vector<double> w, Index k, Random& rng, std::vector<std::uint8_t>& cols) {
+  for (Index draw = 0; draw < k; ++draw) {
+    double total = 0;
+    for (double v : w) total += v;
+    const double target = rng.uniform_double() * total;
+    double run = 0;
+    Index pick = -1, last_positive = -1;
+    for (Index j = 0; j < static_cast<Index>(w.size()); ++j) {
+      if (w[j] <= 0) continue;
+      last_positive = j;
+      run += w[j];
+      if (run > target) {
+        pick = j;
+        break;
+      }
+    }
+    if (pick < 0) pick = last_positive;  // rounding of the running sum at the very top
+    require(pick >= 0, "successive_sampling: fewer columns with positive weight than lines to draw");
+    cols[pick] = 1;
+    w[pick] = 0;
+  }
+}
+
+/// Builds the (nx, ny, 1, frames, 1) mask: per frame the centre block plus `random_lines` columns drawn by
+/// successive_sampling with weights `w` (zero on the centre block), one Random(seed) stream for all frames in
+/// frame order.
+inline SamplingMask kt_line_mask(Index nx, Index ny, Index frames, Index center_lines, Index random_lines,
+                                 const std::vector<double>& w, std::int64_t seed, const std::string& what) {
+  Random rng(static_cast<std::uint64_t>(seed));
+  const Index c0 = kt_center_start(nx, center_lines);
+  SamplingMask m;
+  m.mask = RArray(nx, ny, 1, frames, 1);
+  for (Index t = 0; t < frames; ++t) {
+    std::vector<std::uint8_t> cols(static_cast<std::size_t>(nx), 0);
+    for (Index x = c0; x < c0 + center_lines; ++x) cols[x] = 1;
+    successive_sampling(w, random_lines, rng, cols);
+    for (Index y = 0; y < ny; ++y)
+      for (Index x = 0; x < nx; ++x) m.mask(x, y, 0, t, 0) = cols[x] ? 1.f : 0.f;
+  }
+  require(m.num_sampled() > 0, what + ": the mask would sample nothing");
+  std::ostringstream s;
+  s << what << ", achieved acceleration " << m.acceleration() << " (" << center_lines + random_lines << " of " << nx
+    << " lines per frame, " << frames << " frames)";
+  m.description = s.str();
+  return m;
+}
+
+}  // namespace detail
+
+/// Line-drawing weights of kt_variable_density_mask (not normalised): for column k of n,
+/// r_k = |k - n/2| / (n/2 + 1) in [0, 1) and w_k = (1 - r_k)^2 (a polynomial fall-off from the k-space centre, as
+/// the polynomial variable-density PDFs of Lustig et al., MRM 58:1182, 2007, with power 2), zero on the
+/// `center_lines` centre block [n/2 - c/2, n/2 - c/2 + c). Every other column has w > 0 (the outermost
+/// ~ (1/(n/2+1))^2). Throws Error unless 0 <= center_lines <= n, n >= 1.
+inline std::vector<double> kt_variable_density_weights(Index nx, Index center_lines) {
+  require(nx >= 1 && center_lines >= 0 && center_lines <= nx,
+          "kt_variable_density_weights: need nx >= 1 and 0 <= center_lines <= nx");
+  std::vector<double> w(static_cast<std::size_t>(nx));
+  const double c = double(nx) / 2.0, half = double(nx) / 2.0 + 1.0;
+  for (Index k = 0; k < nx; ++k) {
+    const double r = std::fabs(double(k) - c) / half;
+    w[k] = (1.0 - r) * (1.0 - r);
+  }
+  const Index c0 = detail::kt_center_start(nx, center_lines);
+  for (Index k = c0; k < c0 + center_lines; ++k) w[k] = 0.0;
+  return w;
+}
+
+/// Variable-density random k-t line mask, the sampling of seed 001 (Deep-Learning-Dynamic-MRI-Reconstruction:
+/// "variable density random undersampling pattern ... acceleration factor 5, eleven central k-space lines sampled
+/// for each frame", a different pattern in every frame; the seed does not state its density, this is ours).
+///
+/// Phase-encode lines are columns (the mask depends on x only within a frame, as the column masks above). In every
+/// frame: the `center_lines` centre columns [nx/2 - c/2, nx/2 - c/2 + c) are sampled, and
+/// L = round(nx / acceleration) - center_lines further columns are drawn without replacement (successive sampling:
+/// each draw picks a remaining column with probability proportional to its weight) with the weights of
+/// kt_variable_density_weights, w_k = (1 - |k - nx/2| / (nx/2 + 1))^2. So each frame has exactly
+/// round(nx / R) lines and the achieved acceleration nx / round(nx / R) is the request up to the rounding of one
+/// line. Frames are drawn in order from one reconlab::Random(seed) stream (the same mask on every platform).
+///
+/// @param nx columns (phase encodes, >= 1); @param ny rows (>= 1); @param frames >= 1; @param acceleration R >= 1;
+/// @param center_lines 0..nx, and at most round(nx / R); @param seed >= 0.
+/// @return dims (nx, ny, 1, frames, 1), values 0/1; acceleration() = nx / lines per frame.
+/// @throws Error on arguments out of range, or when the centre alone exceeds round(nx / R) lines.
+inline SamplingMask kt_variable_density_mask(Index nx, Index ny, Index frames, double acceleration,
+                                             Index center_lines, std::int64_t seed) {
+  const std::string fn = "kt_variable_density_mask";
+  detail::check_kt_args(fn, nx, ny, frames, acceleration, center_lines, seed);
+  const auto total = static_cast<Index>(std::llround(double(nx) / acceleration));
+  require(total >= 1, fn + ": acceleration " + std::to_string(acceleration) + " leaves no line of " +
+                          std::to_string(nx));
+  require(center_lines <= total, fn + ": " + std::to_string(center_lines) + " centre lines exceed the " +
+                                     std::to_string(total) + " lines per frame of R = " + std::to_string(acceleration) +
+                                     " on " + std::to_string(nx) + " columns");
+  std::ostringstream what;
+  what << fn << "(nx=" << nx << ", ny=" << ny << ", frames=" << frames << ", acceleration=" << acceleration
+       << ", center_lines=" << center_lines << ", seed=" << seed << ")";
+  return detail::kt_line_mask(nx, ny, frames, center_lines, total - center_lines,
+                              kt_variable_density_weights(nx, center_lines), seed, what.str());
+}
+
+/// Line-drawing probabilities of kt_gaussian_mask (normalised to sum 1): for column k of n,
+/// pdf_k = exp(-(k - n/2)^2 / (2 (n/10)^2)) + lambda / n with lambda = n / (2 R) (so + 1/(2R)), set to 0 on the
+/// centre block [n/2 - c/2, n/2 - c/2 + c), divided by its sum. n/2 is the real half (n odd: a half-integer), as
+/// NumPy's np.arange(n) - n / 2. Throws Error on n < 1, R < 1 or c outside [0, n).
+inline std::vector<double> kt_gaussian_pdf(Index nx, double acceleration, Index center_lines) {
+  require(nx >= 1 && std::isfinite(acceleration) && acceleration >= 1.0 && center_lines >= 0 && center_lines < nx,
+          "kt_gaussian_pdf: need nx >= 1, finite acceleration >= 1 and 0 <= center_lines < nx");
+  std::vector<double> p(static_cast<std::size_t>(nx));
+  const double sigma = double(nx) / 10.0, lambda = double(nx) / (2.0 * acceleration);
+  for (Index k = 0; k < nx; ++k) {
+    const double d = double(k) - double(nx) / 2.0;
+    p[k] = std::exp(-d * d / (2.0 * sigma * sigma)) + lambda / double(nx);
+  }
+  const Index c0 = detail::kt_center_start(nx, center_lines);
+  for (Index k = c0; k < c0 + center_lines; ++k) p[k] = 0.0;
+  double sum = 0;
+  for (double v : p) sum += v;
+  for (double& v : p) v /= sum;
+  return p;
+}
+
+/// Gaussian-density k-t line mask: the rule of `cartesian_mask(shape, acc, sample_n, centred)` in
+/// utils/compressed_sensing.py of github.com/js3611/Deep-MRI-Reconstruction (Schlemper et al., IEEE TMI 37:491,
+/// 2018, and Qin et al., IEEE TMI 38:280, 2019; "sampling density estimated from implementation of kt FOCUSS"):
+/// pdf_x = exp(-(k - N/2)^2 / (2 (N/10)^2)) + lambda/N with lambda = N/(2R) (kt_gaussian_pdf), the centre lines
+/// zeroed in the pdf and always sampled, n_lines = int(N / R) - centre lines drawn without replacement with
+/// probability pdf_x (numpy.random.choice(N, n_lines, False, pdf_x)), a new draw for every frame.
+///
+/// What differs from that file: (1) the draws come from reconlab::Random(seed) (successive sampling, the same law
+/// as NumPy's choice without replacement, not NumPy's stream), frames in order; (2) the centre block is
+/// [N/2 - c/2, N/2 - c/2 + c), exactly c lines: the Python slice [N//2 - c//2, N//2 + c//2) holds 2 (c//2) lines,
+/// one fewer than c for odd c, while n_lines still subtracts c; (3) the mask is centred (their default centred=False
+/// returns it ifftshifted); (4) lines are our columns x (their axis -2 of (..., nx, ny)). Achieved acceleration
+/// N / int(N / R).
+///
+/// @param nx columns (>= 2); @param ny rows (>= 1); @param frames >= 1; @param acceleration R >= 1;
+/// @param center_lines 0..nx-1, at most int(nx / R); @param seed >= 0.
+/// @return dims (nx, ny, 1, frames, 1), values 0/1; acceleration() = nx / int(nx / R).
+/// @throws Error on arguments out of range or when the centre alone exceeds int(nx / R) lines.
+inline SamplingMask kt_gaussian_mask(Index nx, Index ny, Index frames, double acceleration, Index center_lines,
+                                     std::int64_t seed) {
+  const std::string fn = "kt_gaussian_mask";
+  detail::check_kt_args(fn, nx, ny, frames, acceleration, center_lines, seed);
+  require(center_lines < nx, fn + ": center_lines must be < nx (no line left to draw), got " +
+                                 std::to_string(center_lines));
+  const auto total = static_cast<Index>(std::floor(double(nx) / acceleration));  // Python int(N / acc)
+  require(total >= 1, fn + ": acceleration " + std::to_string(acceleration) + " leaves no line of " +
+                          std::to_string(nx));
+  require(center_lines <= total, fn + ": " + std::to_string(center_lines) + " centre lines exceed the " +
+                                     std::to_string(total) + " lines per frame (int(nx / R)) of R = " +
+                                     std::to_string(acceleration) + " on " + std::to_string(nx) + " columns");
+  std::ostringstream what;
+  what << fn << "(nx=" << nx << ", ny=" << ny << ", frames=" << frames << ", acceleration=" << acceleration
+       << ", center_lines=" << center_lines << ", seed=" << seed << ")";
+  return detail::kt_line_mask(nx, ny, frames, center_lines, total - center_lines,
+                              kt_gaussian_pdf(nx, acceleration, center_lines), seed, what.str());
 }
 
 }  // namespace reconlab
