@@ -9,6 +9,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "reconlab/random.hpp"
 #include "reconlab/study/runner.hpp"
 
 using namespace reconlab;
@@ -232,6 +233,75 @@ TEST(StudyRunner, FramesGiveOneRowEachWhereTheTableHasAFrameColumn) {
   f.add(s, "a", 0.5f);
   s->run();
   EXPECT_EQ(f.calls["a"], 0);
+}
+
+TEST(StudyRunner, PerCineRowsAreTheMetricsOfTheWholeCine) {
+  // A 3-frame cine and a prediction; per-frame rows as the runner writes them (data range of the whole cine).
+  const Index nx = 12, ny = 10, nt = 3;
+  RArray t(nx, ny, 1, nt, 1), x(nx, ny, 1, nt, 1);
+  reconlab::Random g(4);
+  for (Index i = 0; i < t.size(); ++i) {
+    t.data()[i] = float(g.uniform_double(0.1, 1.0));
+    x.data()[i] = t.data()[i] + float(g.normal(0.0, 0.02 * double(1 + i / (nx * ny))));  // frames differ
+  }
+  std::vector<study::ResultRow> rows;
+  for (Index f = 0; f < nt; ++f)
+    rows.push_back({"ds", "c", 5, "m", compute_metrics(study::frame_of(t, f), study::frame_of(x, f), 1.0), 2.0,
+                    int(f), {}});
+  rows.push_back({"ds", "single", 5, "m", {30, 0.9, 0.01, 0.03, 1.0}, 1.0, {}, {}});  // no frame: kept
+  const auto cine = study::per_cine_rows(rows);
+  ASSERT_EQ(cine.size(), 2u);
+  // Whole-cine values computed here directly from the arrays.
+  double e = 0, n = 0;
+  for (Index i = 0; i < t.size(); ++i) e += std::pow(double(t.data()[i]) - x.data()[i], 2), n += std::pow(t.data()[i], 2);
+  const double mse = e / double(t.size());
+  EXPECT_FALSE(cine[0].frame.has_value());
+  EXPECT_NEAR(cine[0].metrics.psnr, 10 * std::log10(1.0 / mse), 1e-4);
+  EXPECT_NEAR(cine[0].metrics.nmse, e / n, 1e-6 * e / n);
+  EXPECT_NEAR(cine[0].metrics.rmse, std::sqrt(mse), 1e-7);
+  EXPECT_NEAR(cine[0].metrics.ssim, (rows[0].metrics.ssim + rows[1].metrics.ssim + rows[2].metrics.ssim) / 3, 1e-12);
+  EXPECT_EQ(cine[0].seconds, 2.0);
+  EXPECT_EQ(cine[1].case_id, "single");
+  EXPECT_EQ(cine[1].metrics.psnr, 30);
+}
+
+TEST(StudyRunner, CineSummaryPerCineFileAndFigures) {
+  Fixture f;
+  auto info = test_info();
+  info.columns.frame = true;
+  const auto out = fresh_dir("cine_summary");
+  auto s = f.make(out, 2, info, 4);
+  f.add(s, "a", 0.5f);
+  f.add(s, "b", 0.6f);
+  s->run();
+  const std::string md = s->write_summary("Cine", "Intro.");
+  EXPECT_THAT(md, HasSubstr("## Per cine"));
+  EXPECT_THAT(md, HasSubstr("## Per frame"));
+  // Per cine: n = 2 cines; per frame: n = 8 frames.
+  EXPECT_THAT(md, HasSubstr("| 4 | a | "));
+  EXPECT_THAT(md, ::testing::ContainsRegex("\\| a \\| [0-9.]+ ± [0-9.]+ \\| [0-9.]+ ± [0-9.]+ \\| [0-9.]+ ± [0-9.]+ \\| 2 \\|"));
+  EXPECT_THAT(md, ::testing::ContainsRegex("\\| b \\| [0-9.]+ ± [0-9.]+ \\| [0-9.]+ ± [0-9.]+ \\| [0-9.]+ ± [0-9.]+ \\| 8 \\|"));
+  study::ResultsTable per_cine(out / "metrics_per_cine.csv", info.columns);
+  ASSERT_EQ(per_cine.rows().size(), 4u);  // 2 cines x 2 methods
+  EXPECT_FALSE(per_cine.rows()[0].frame.has_value());
+  if (std::system("gnuplot --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot absent: no figures";
+  s->cine_figures();
+  s->panels();
+  EXPECT_TRUE(fs::exists(out / "figures" / "xt_ds_case0_R4.png"));
+  EXPECT_TRUE(fs::exists(out / "figures" / "mask_kt_ds_case0_R4.png"));
+  EXPECT_TRUE(fs::exists(out / "figures" / "psnr_per_frame_ds_R4.png"));
+  EXPECT_TRUE(fs::exists(out / "figures" / "panel_ds_case0_R4.png"));
+}
+
+TEST(StudyRunner, XtProfileStacksOneRowPerFrame) {
+  RArray c(5, 4, 1, 3, 1);
+  for (Index i = 0; i < c.size(); ++i) c.data()[i] = float(i);
+  const RArray p = study::xt_profile(c, 2, 2);
+  ASSERT_EQ(dims_of(p), make_dims(5, 6, 1, 1, 1));
+  for (Index t = 0; t < 3; ++t)
+    for (Index r = 0; r < 2; ++r)
+      for (Index x = 0; x < 5; ++x) EXPECT_EQ(p(x, 2 * t + r, 0, 0, 0), float(x + 5 * (2 + 4 * t)));
+  EXPECT_THROW(study::xt_profile(c, 4), Error);
 }
 
 TEST(StudyRunner, SummaryMeanAndStdEqualAHandComputation) {

@@ -119,6 +119,53 @@ inline void image_panel(const std::vector<PanelImage>& images, int columns, cons
   run_gnuplot(png, gp.str());
 }
 
+/// One curve of a line plot: its legend title and its points.
+struct LineSeries {
+  std::string title;
+  std::vector<double> x, y;
+};
+
+/// A line plot (lines with points) of `series`, e.g. PSNR per frame per method. Throws Error when there is no
+/// series, a series has x and y of different lengths or no point, or gnuplot fails.
+inline void line_plot_figure(const std::vector<LineSeries>& series, const std::filesystem::path& png,
+                             const std::string& title, const std::string& xlabel, const std::string& ylabel) {
+  require(!series.empty(), "line_plot_figure: no series for " + png.string());
+  std::ostringstream data, plots;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const auto& s = series[i];
+    require(!s.x.empty() && s.x.size() == s.y.size(),
+            "line_plot_figure: series '" + s.title + "' has " + std::to_string(s.x.size()) + " x and " +
+                std::to_string(s.y.size()) + " y values");
+    for (std::size_t j = 0; j < s.x.size(); ++j) data << s.x[j] << " " << s.y[j] << "\n";
+    data << "\n\n";
+    plots << (i ? ", " : "") << "DAT index " << i << " using 1:2 with linespoints lc " << (i + 1) << " title "
+          << gnuplot_quote(s.title);
+  }
+  const auto dat = std::filesystem::path(png).replace_extension(".dat");
+  io::atomic_write_text(dat, data.str());
+  std::ostringstream gp;
+  gp << "set terminal pngcairo size 900,500 font 'Sans,10'\nset output " << gnuplot_quote(png.string()) << "\n"
+     << "DAT = " << gnuplot_quote(dat.string()) << "\n"
+     << "set key outside right\nset grid\nset xlabel " << gnuplot_quote(xlabel) << "\nset ylabel "
+     << gnuplot_quote(ylabel) << "\nset title " << gnuplot_quote(title) << "\nplot " << plots.str() << "\n";
+  run_gnuplot(png, gp.str());
+}
+
+/// The x-t profile of a cine (nx, ny, 1, T, 1) along row `y`: an image (nx, T * repeat, 1, 1, 1) whose row
+/// t * repeat + r (r < repeat) is row y of frame t, so time runs downwards in image_panel (the field's x-t figure
+/// of a cine: a line through the heart over the cardiac cycle). `repeat` stretches time for display.
+/// Throws Error for y outside the image or repeat < 1.
+inline RArray xt_profile(const RArray& cine, Index y, Index repeat = 1) {
+  const Index nx = cine.dimension(0), ny = cine.dimension(1), nt = cine.dimension(3);
+  require(y >= 0 && y < ny, "xt_profile: row " + std::to_string(y) + " outside 0.." + std::to_string(ny - 1));
+  require(repeat >= 1, "xt_profile: repeat must be >= 1");
+  RArray out(nx, nt * repeat, 1, 1, 1);
+  for (Index t = 0; t < nt; ++t)
+    for (Index r = 0; r < repeat; ++r)
+      for (Index x = 0; x < nx; ++x) out(x, t * repeat + r, 0, 0, 0) = cine(x, y, 0, t, 0);
+  return out;
+}
+
 /// Training curve from a trainer loss.csv (epoch,train_loss,val_loss,...): both losses against epoch, log scale.
 inline void loss_curve_figure(const std::filesystem::path& loss_csv, const std::filesystem::path& png,
                               const std::string& title) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <tuple>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -133,20 +134,23 @@ class ResultsTable {
   const std::vector<ResultRow>& rows() const { return rows_; }
 
   /// Writes the table to its path atomically.
-  void save() const {
+  void save() const { io::atomic_write_text(path_, csv_text(rows_, columns_)); }
+
+  /// The CSV text (header and rows) of `rows` in a table with `columns`: what save() writes.
+  static std::string csv_text(const std::vector<ResultRow>& rows, TableColumns columns) {
     std::ostringstream out;
-    out << header() << "\n" << std::setprecision(10);
-    for (const auto& r : rows_) {
+    out << header(columns) << "\n" << std::setprecision(10);
+    for (const auto& r : rows) {
       out << r.dataset << "," << r.case_id << "," << r.acceleration << ",";
-      if (columns_.frame) out << (r.frame ? std::to_string(*r.frame) : "") << ",";
-      if (columns_.scale) {
+      if (columns.frame) out << (r.frame ? std::to_string(*r.frame) : "") << ",";
+      if (columns.scale) {
         if (r.scale) out << *r.scale;
         out << ",";
       }
       out << r.method << "," << r.metrics.psnr << "," << r.metrics.ssim << "," << r.metrics.nmse << ","
           << r.metrics.rmse << "," << r.metrics.data_range << "," << r.seconds << "\n";
     }
-    io::atomic_write_text(path_, out.str());
+    return out.str();
   }
 
  private:
@@ -183,16 +187,76 @@ inline std::vector<std::string> datasets_of(const ResultsTable& table) {
   return out;
 }
 
-/// Markdown summary: one table per dataset, rows = (R, scale when the table has a scale column, method in
-/// `method_order`), columns PSNR, SSIM, NMSE as mean +- sample std over the rows (cases, and frames where the table
-/// has frames), the number of rows n and the mean run time per case. Methods not in `method_order` are left out.
-inline std::string summary_markdown(const ResultsTable& table, const std::vector<std::string>& method_order) {
+/// The datasets of `rows` in order of first appearance.
+inline std::vector<std::string> datasets_of(const std::vector<ResultRow>& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows)
+    if (std::find(out.begin(), out.end(), r.dataset) == out.end()) out.push_back(r.dataset);
+  return out;
+}
+
+/// Per-cine rows from per-frame rows: the frames of one (dataset, case, R, scale, method) become one row (frame
+/// unset) with the metrics of the whole cine, computed exactly from the frame rows (each frame's metrics were
+/// taken with the cine's data range R_d and hold rmse_f and nmse_f = e_f / t_f, e_f = N rmse_f^2 the squared
+/// error and t_f the squared norm of the ground-truth frame):
+///   PSNR = 10 log10(R_d^2 / mean_f rmse_f^2)     (the PSNR of the cine as one array: its mean squared error)
+///   SSIM = mean_f ssim_f                          (SSIM is a mean over pixels, so the cine's is the mean over frames)
+///   NMSE = sum_f e_f / sum_f t_f = sum_f rmse_f^2 / sum_f (rmse_f^2 / nmse_f)   (frames with e_f = 0 add nothing
+///          to either sum; all frames exact gives 0)
+///   RMSE = sqrt(mean_f rmse_f^2); data_range = the frames' (the largest when they differ); seconds = the case's.
+/// Rows without a frame are kept as they are. Order: first appearance. Requires the frames of a cine to have equal
+/// sizes (as every cine has).
+inline std::vector<ResultRow> per_cine_rows(const std::vector<ResultRow>& rows) {
+  std::vector<ResultRow> out;
+  std::map<std::tuple<std::string, std::string, double, double, std::string>, std::size_t> where;
+  std::vector<std::vector<const ResultRow*>> frames;
+  for (const auto& r : rows) {
+    if (!r.frame) {
+      out.push_back(r);
+      frames.emplace_back();
+      continue;
+    }
+    const auto key = std::make_tuple(r.dataset, r.case_id, r.acceleration, r.scale.value_or(0.0), r.method);
+    auto it = where.find(key);
+    if (it == where.end()) {
+      it = where.emplace(key, out.size()).first;
+      ResultRow c = r;
+      c.frame.reset();
+      out.push_back(c);
+      frames.emplace_back();
+    }
+    frames[it->second].push_back(&r);
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (frames[i].empty()) continue;
+    double mse = 0, ssim = 0, num = 0, den = 0, range = 0;
+    for (const ResultRow* f : frames[i]) {
+      const double m = f->metrics.rmse * f->metrics.rmse;
+      mse += m, ssim += f->metrics.ssim, range = std::max(range, f->metrics.data_range);
+      if (m > 0 && f->metrics.nmse > 0) num += m, den += m / f->metrics.nmse;
+    }
+    const double n = double(frames[i].size());
+    mse /= n;
+    Metrics& M = out[i].metrics;
+    M.rmse = std::sqrt(mse);
+    M.ssim = ssim / n;
+    M.nmse = den > 0 ? num / den : 0.0;
+    M.data_range = range;
+    M.psnr = mse > 0 ? 10 * std::log10(range * range / mse) : INFINITY;
+  }
+  return out;
+}
+
+/// Markdown summary of `rows`: one table per dataset, rows = (R, scale when `with_scale`, method in
+/// `method_order`), columns PSNR, SSIM, NMSE as mean +- sample std over the rows (cases, or frames for per-frame
+/// rows), the number of rows n and the mean run time per case. Methods not in `method_order` are left out.
+inline std::string summary_markdown(const std::vector<ResultRow>& rows, bool with_scale,
+                                    const std::vector<std::string>& method_order) {
   std::ostringstream md;
-  const bool with_scale = table.columns().scale;
   md << std::fixed;
-  for (const auto& ds : datasets_of(table)) {
+  for (const auto& ds : datasets_of(rows)) {
     std::set<std::pair<double, double>> groups;  // (R, scale or NaN-free sentinel)
-    for (const auto& r : table.rows())
+    for (const auto& r : rows)
       if (r.dataset == ds) groups.insert({r.acceleration, r.scale.value_or(0.0)});
     md << "\n### " << ds << "\n\n| R | " << (with_scale ? "scale | " : "")
        << "method | PSNR (dB) | SSIM | NMSE | n | seconds/case |\n|---|" << (with_scale ? "---|" : "")
@@ -200,7 +264,7 @@ inline std::string summary_markdown(const ResultsTable& table, const std::vector
     for (const auto& [R, scale] : groups)
       for (const auto& m : method_order) {
         std::vector<double> p, s, n, t;
-        for (const auto& r : table.rows())
+        for (const auto& r : rows)
           if (r.dataset == ds && r.acceleration == R && r.scale.value_or(0.0) == scale && r.method == m) {
             p.push_back(r.metrics.psnr);
             s.push_back(r.metrics.ssim);
@@ -211,7 +275,7 @@ inline std::string summary_markdown(const ResultsTable& table, const std::vector
         auto [pm, ps] = mean_std(p);
         auto [sm, ss] = mean_std(s);
         auto [nm, ns] = mean_std(n);
-        md << "| " << std::setprecision(0) << R << " | ";
+        md << "| " << std::setprecision(R == std::round(R) ? 0 : 1) << R << " | ";
         if (with_scale) md << std::setprecision(2) << scale << " | ";
         md << m << " | " << std::setprecision(2) << pm << " ± " << ps << " | " << std::setprecision(4) << sm
            << " ± " << ss << " | " << nm << " ± " << ns << " | " << p.size() << " | " << std::setprecision(2)
@@ -219,6 +283,11 @@ inline std::string summary_markdown(const ResultsTable& table, const std::vector
       }
   }
   return md.str();
+}
+
+/// summary_markdown of a table's rows (as stored: per case, or per frame for a table with a frame column).
+inline std::string summary_markdown(const ResultsTable& table, const std::vector<std::string>& method_order) {
+  return summary_markdown(table.rows(), table.columns().scale, method_order);
 }
 
 }  // namespace reconlab::study

@@ -180,6 +180,8 @@ struct StudyCase {
   RArray truth;                  ///< magnitude ground truth, dims (nx, ny, 1, frames, 1)
   std::function<Acquisition()> acquire;  ///< called once per run, only when one of the case's rows is missing
   bool sample = false;           ///< keep truth, mask and reconstructions under samples/ for the panels
+  Index panel_frame = 0;         ///< cines: the frame shown by panels() (clamped to the cine)
+  Index profile_row = -1;        ///< cines: the row y of the x-t profiles (cine_figures); -1: the middle row
 };
 
 /// One method: its name (table rows), a factory of its Reconstructor for a case, an optional preparation run once
@@ -446,7 +448,19 @@ class Study {
       for (const auto& [k, v] : chosen_) md << k << " = " << v << "; ";
     }
     if (options_.max_cases > 0) md << "\n\nSmoke run: at most " << options_.max_cases << " cases per dataset and R.";
-    md << "\n" << summary_markdown(table_, method_names()) << extra;
+    if (info_.columns.frame) {
+      // Cines: the per-cine table (metrics of each whole cine, per_cine_rows) and the per-frame one; the per-cine
+      // rows also go to metrics_per_cine.csv (metrics.csv holds the frames).
+      const auto cine_rows = per_cine_rows(table_.rows());
+      io::atomic_write_text(out_ / "metrics_per_cine.csv", ResultsTable::csv_text(cine_rows, info_.columns));
+      md << "\n\n## Per cine\n\nMean ± std over cines (n = cines); each cine's PSNR from its mean squared error "
+            "over all frames, SSIM the mean over frames, NMSE over the whole cine (metrics_per_cine.csv).\n"
+         << summary_markdown(cine_rows, info_.columns.scale, method_names())
+         << "\n## Per frame\n\nMean ± std over every frame of every cine (n = frames; metrics.csv).\n"
+         << summary_markdown(table_, method_names()) << extra;
+    } else {
+      md << "\n" << summary_markdown(table_, method_names()) << extra;
+    }
     summary_ = md.str();
     io::atomic_write_text(out_ / "summary.md", summary_);
     return summary_;
@@ -472,23 +486,29 @@ class Study {
     }
   }
 
-  /// A panel figures/panel_<tag>.png per sample case whose samples exist (comparison_panel of frame 0: truth,
-  /// each method titled with its PSNR, mask and error maps).
+  /// A panel figures/panel_<tag>.png per sample case whose samples exist (comparison_panel of frame
+  /// c.panel_frame, 0 for single images: truth, each method titled with its PSNR, mask and error maps).
   void panels(const PanelOptions& o = {}) const {
     for (const StudyCase& c : cases_) {
       if (!c.sample || !std::filesystem::exists(sample_file(c, "truth"))) continue;
-      const RArray truth = frame_of(io::read_npy_real(sample_file(c, "truth").string()), 0);
+      const RArray full_truth = io::read_npy_real(sample_file(c, "truth").string());
+      const Index f = std::clamp<Index>(c.panel_frame, 0, full_truth.dimension(3) - 1);
+      const RArray truth = frame_of(full_truth, f);
       std::vector<std::pair<std::string, RArray>> recs;
       for (const auto& name : method_names())
         if (std::filesystem::exists(sample_file(c, name)))
-          recs.push_back({name, frame_of(io::read_npy_real(sample_file(c, name).string()), 0)});
+          recs.push_back({name, frame_of(io::read_npy_real(sample_file(c, name).string()), f)});
       if (recs.empty()) continue;
       const auto mask_file = sample_file(c, "mask");
-      const RArray mask = std::filesystem::exists(mask_file) ? frame_of(io::read_npy_real(mask_file.string()), 0)
-                                                             : RArray(truth.constant(0.f));
+      RArray mask(truth.constant(0.f));
+      if (std::filesystem::exists(mask_file)) {
+        const RArray m = io::read_npy_real(mask_file.string());
+        mask = frame_of(m, std::min<Index>(f, m.dimension(3) - 1));
+      }
       std::ostringstream title;
-      title << c.dataset << " " << c.id << ", R = " << c.acceleration << ": images, |error| (0.." << o.error_window
-            << ")" << (o.difference_to.empty() ? "" : ", " + o.difference_to + " - method");
+      title << c.dataset << " " << c.id << ", R = " << c.acceleration
+            << (full_truth.dimension(3) > 1 ? ", frame " + std::to_string(f) : std::string()) << ": images, |error| (0.."
+            << o.error_window << ")" << (o.difference_to.empty() ? "" : ", " + o.difference_to + " - method");
       comparison_panel({"ground truth", truth, 0.f, 1.f}, {"mask", mask, 0.f, 1.f}, recs,
                        [&](const std::string& m, const RArray& x) {
                          std::ostringstream t;
@@ -497,6 +517,83 @@ class Study {
                        },
                        out_ / "figures" / ("panel_" + case_tag(c) + ".png"), title.str(), o.error_window,
                        o.difference_to);
+    }
+  }
+
+  /// Cine figures of every sample case whose samples exist (study with a frame column):
+  /// - figures/xt_<tag>.png: x-t profiles along row c.profile_row (x across, time downwards, stretched to about
+  ///   half the width): truth, each method titled with its per-cine PSNR, and |error| (window 0..error_window),
+  ///   with the mask's kx-t pattern along the k-space centre row as the corner image;
+  /// - figures/mask_kt_<tag>.png: the mask's kx-t pattern, row ny/2 (the k-space centre row) of every frame's mask
+  ///   (x across, frames downwards; a k-t line mask is the same in every row, so this is its phase-encode-t
+  ///   pattern);
+  /// - figures/psnr_per_frame_<dataset>_R<R>.png: PSNR per frame of each method, mean over the cases of that
+  ///   dataset and R (from metrics.csv).
+  void cine_figures(float error_window = 0.2f) const {
+    namespace fs = std::filesystem;
+    const auto cine_rows = per_cine_rows(table_.rows());
+    for (const StudyCase& c : cases_) {
+      if (!c.sample || !fs::exists(sample_file(c, "truth"))) continue;
+      const RArray truth = io::read_npy_real(sample_file(c, "truth").string());
+      const Index nx = truth.dimension(0), ny = truth.dimension(1), nt = truth.dimension(3);
+      if (nt < 2) continue;
+      const Index row = c.profile_row >= 0 && c.profile_row < ny ? c.profile_row : ny / 2;
+      const Index rep = std::max<Index>(1, (nx / 2 + nt - 1) / nt);
+      std::vector<std::pair<std::string, RArray>> recs;
+      for (const auto& name : method_names())
+        if (fs::exists(sample_file(c, name)))
+          recs.push_back({name, xt_profile(io::read_npy_real(sample_file(c, name).string()), row, rep)});
+      RArray kt(nx, nt * rep, 1, 1, 1);
+      kt.setZero();
+      if (fs::exists(sample_file(c, "mask"))) {
+        const RArray m = io::read_npy_real(sample_file(c, "mask").string());
+        RArray mm(nx, ny, 1, nt, 1);
+        for (Index t = 0; t < nt; ++t) {
+          const RArray plane = frame_of(m, std::min<Index>(t, m.dimension(3) - 1));
+          for (Index y = 0; y < ny; ++y)
+            for (Index x = 0; x < nx; ++x) mm(x, y, 0, t, 0) = plane(x, y, 0, 0, 0);
+        }
+        kt = xt_profile(mm, ny / 2, rep);
+        std::ostringstream mt;
+        mt << c.dataset << " " << c.id << ", R = " << c.acceleration << ": sampled kx (across) over frames (down), "
+           << "k-space row ky = " << ny / 2;
+        image_panel({{"kx-t mask", kt, 0.f, 1.f}}, 1, out_ / "figures" / ("mask_kt_" + case_tag(c) + ".png"), mt.str());
+      }
+      if (recs.empty()) continue;
+      std::ostringstream title;
+      title << c.dataset << " " << c.id << ", R = " << c.acceleration << ": x-t profiles along row y = " << row
+            << " (time downwards), |error| (0.." << error_window << ")";
+      comparison_panel({"ground truth", xt_profile(truth, row, rep), 0.f, 1.f}, {"kx-t mask", kt, 0.f, 1.f}, recs,
+                       [&](const std::string& m, const RArray&) {
+                         std::ostringstream t;
+                         t << m;
+                         for (const auto& r : cine_rows)
+                           if (r.dataset == c.dataset && r.case_id == c.id && r.acceleration == c.acceleration &&
+                               r.scale == c.scale && r.method == m)
+                             t << " " << std::fixed << std::setprecision(2) << r.metrics.psnr << " dB";
+                         return t.str();
+                       },
+                       out_ / "figures" / ("xt_" + case_tag(c) + ".png"), title.str(), error_window);
+    }
+    // PSNR per frame, per (dataset, R): mean over that group's cases.
+    std::map<std::pair<std::string, double>, std::map<std::string, std::map<int, std::vector<double>>>> psnr;
+    for (const auto& r : table_.rows())
+      if (r.frame) psnr[{r.dataset, r.acceleration}][r.method][*r.frame].push_back(r.metrics.psnr);
+    for (const auto& [group, by_method] : psnr) {
+      std::vector<LineSeries> series;
+      for (const auto& name : method_names()) {
+        auto it = by_method.find(name);
+        if (it == by_method.end()) continue;
+        LineSeries s{name, {}, {}};
+        for (const auto& [f, v] : it->second) s.x.push_back(f), s.y.push_back(mean_std(v).first);
+        series.push_back(s);
+      }
+      if (series.empty()) continue;
+      std::ostringstream tag, title;
+      tag << group.first << "_R" << group.second;
+      title << group.first << ", R = " << group.second << ": PSNR per frame (mean over cases)";
+      line_plot_figure(series, out_ / "figures" / ("psnr_per_frame_" + tag.str() + ".png"), title.str(), "frame",
+                       "PSNR (dB)");
     }
   }
 
