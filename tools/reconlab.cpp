@@ -9,28 +9,49 @@
 ///   reconlab rof --weight W IN OUT                                    TV denoising of a real image
 ///   reconlab mask --type random|equispaced|equispaced-fraction|poisson --shape NY,NX --center-fraction F
 ///                 --acceleration R --seed S OUT
+///   reconlab mask --type kt-vd|kt-gaussian --frames T --shape NY,NX --acceleration R --center-lines C --seed S OUT
+///     k-t line masks (masks.hpp): kt-vd = seed 001's variable-density random lines (round(NX/R) lines per frame,
+///     weights (1 - |k - NX/2| / (NX/2 + 1))^2), kt-gaussian = Schlemper's and Qin's cartesian_mask rule
+///     (int(NX/R) lines, Gaussian sd NX/10 plus 1/(2R)); C centre lines in every frame (default round(F x NX)), a
+///     new pattern per frame. OUT: .npy float32 (T, NY, NX) or .cfl with frames in BART dim 10. Every mask type
+///     prints JSON {type, shape, sampled, acceleration (achieved: samples / sampled), seed, description}.
 ///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet|kspace-unet|cascade|dncn|modl|cg-sense|grappa|
-///                           cs-wavelet|bart-pics-wavelet|modl-sense
-///                 --kspace K [--mask M] [--sens MAPS] [--estimate-maps lowres|ecalib] [--lambda L]
+///                           cs-wavelet|bart-pics-wavelet|modl-sense|view-sharing|l+s
+///                 --kspace K [--axes A] [--mask M [--mask-variable V]] [--sens MAPS]
+///                 [--estimate-maps lowres|ecalib] [--lambda L] [--lambda-t LT] [--lambda-l LL]
 ///                 [--weights W] [--iterations N] OUT
 ///     k-space may be multi-coil: .npy (coils, ny, nx) (coils the slowest axis), .cfl with coils in BART dim 3;
 ///     maps alike. Without --mask the mask is where any coil's sample is non-zero; without --sens, SENSE methods
 ///     estimate maps from the ACS region (parallel_imaging.hpp). A mask file must hold only 0 and 1 (any dtype;
 ///     complex with zero imaginary part): NaN, Inf, negative or other values are an error naming the file, the value
 ///     and its index.
+///     Cines: --axes names the .npy k-space's axes slowest first with c (coil), t (frame), y, x, e.g. t,y,x for
+///     (frames, ny, nx) or c,t,y,x for (coils, frames, ny, nx) (without --axes a 3D .npy is (coils, ny, nx), and
+///     a 4D one is refused); a .cfl cine has frames in BART dim 10 (--axes refused). The mask is one plane for all
+///     frames or one per frame: .npy (frames, ny, nx), .cfl with frames in dim 10, or a .mat file (MATLAB rows = ny,
+///     cols = nx, third dimension frames; --mask-variable names the variable, default the file's only one); its
+///     frame count must equal the k-space's. OUT has the input's layout: (frames, ny, nx) .npy, or .cfl frames in
+///     dim 10. Cine methods: zero-filled (per frame), cs-tv with --lambda-t (k-t TV, single-coil), bart-pics with
+///     --lambda-t (-R T:1024:0:LT), view-sharing (nearest frame that sampled each line), l+s (Otazo et al. 2015:
+///     --lambda = lambda_s, --lambda-l = lambda_l; multi-coil without --sens estimates maps from the time-averaged
+///     k-space). recon prints JSON {method, parameters, acceleration, frames, output}.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "methods.hpp"
 #include "reconlab/io/array_file.hpp"
+#include "reconlab/io/mat.hpp"
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
+#include "reconlab/solvers/lowrank_sparse.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
+#include "reconlab/solvers/view_sharing.hpp"
 
 using namespace reconlab;
 
@@ -90,19 +111,49 @@ void require_2d(const Dims& d, const std::string& what) {
           what + " must be a 2D image (ny, nx), got dims " + dims_string(d) + " (x, y, coil, frame, batch)");
 }
 
-/// Reads a mask for k-space of dims kd: 2D (ny, nx), or 1D over columns (nx) broadcast along y (fastMRI style).
-/// Every value must be exactly 0 or 1 (imaginary part 0): NaN, Inf, negative values, other values (a 0/2 mask, a
-/// k-space file given as the mask) are rejected, naming the file, the value and its NumPy index, before anything
-/// is binarised (no method takes sampling weights from a file yet).
-RArray read_mask(const std::string& path, const Dims& kd) {
-  CArray m = io::read_array(path);
+/// Reads a mask for k-space of dims kd (x, y, coil, frame, 1). Accepted files:
+///   .npy: 1D (nx) column mask broadcast along y (fastMRI style), 2D (ny, nx) plane, 3D (frames, ny, nx) one plane
+///         per frame (a mask has no coil axis, so a 3D mask file is always frames);
+///   .cfl: [nx, ny(, frames in BART dim 10)];
+///   .mat: the variable `mat_variable` (or the file's only variable), MATLAB (rows = ny, cols = nx[, frames]).
+/// A mask with frames must have as many as the k-space, or one. Every value must be exactly 0 or 1 (imaginary part
+/// 0): NaN, Inf, negative values, other values (a 0/2 mask, a k-space file given as the mask) are rejected, naming
+/// the file, the value and its NumPy index, before anything is binarised (no method takes sampling weights from a
+/// file yet). Returns dims (nx, ny, 1, frames or 1, 1).
+RArray read_mask(const std::string& path, const Dims& kd, const std::string& mat_variable) {
+  CArray m;
+  const bool mat = std::filesystem::path(path).extension() == ".mat";
+  if (mat) {
+    std::string var = mat_variable;
+    if (var.empty()) {
+      const auto names = io::mat_variables(path);
+      require(names.size() == 1, "mask " + path + " holds " + std::to_string(names.size()) +
+                                     " variables (" + io::detail::join_names(names) + "); name one with --mask-variable");
+      var = names[0];
+    }
+    m = io::read_mat(path, var);
+  } else {
+    require(mat_variable.empty(), "--mask-variable applies to a .mat mask, not " + path);
+    if (io::is_npy(path)) {
+      const io::NpyArray raw = io::read_npy(path);
+      require(raw.shape.size() >= 1 && raw.shape.size() <= 3,
+              "mask " + path + " has " + std::to_string(raw.shape.size()) +
+                  " axes; a mask is (nx), (ny, nx) or (frames, ny, nx)");
+      m = io::read_npy_complex(path, raw.shape.size() == 3 ? "fyx" : "");
+    } else {
+      m = io::read_array(path);
+    }
+  }
   const Dims md = dims_of(m);
-  const bool plane = md[0] == kd[0] && md[1] == kd[1] && md[2] == 1 && md[3] == 1 && md[4] == 1;
-  const bool column = md[0] == kd[0] && md[1] == 1 && md[2] == 1 && md[3] == 1 && md[4] == 1;
-  if (!plane && !column)
+  const bool column = md[0] == kd[0] && md[1] == 1 && kd[1] != 1 && !mat;
+  const bool fits = md[0] == kd[0] && (md[1] == kd[1] || column) && md[2] == 1 && md[4] == 1;
+  if (!fits)
     throw Error("mask " + path + " has shape " + shape_text(md) + "; k-space needs (ny, nx) = (" +
-                std::to_string(kd[1]) + ", " + std::to_string(kd[0]) + ") or a column mask of length " +
+                std::to_string(kd[1]) + ", " + std::to_string(kd[0]) + "), (frames, ny, nx) or a column mask of length " +
                 std::to_string(kd[0]));
+  if (md[3] != 1 && md[3] != kd[3])
+    throw Error("mask " + path + " has " + std::to_string(md[3]) + " frames but the k-space has " +
+                std::to_string(kd[3]) + "; give one mask per frame or one for all");
   for (Index i = 0; i < m.size(); ++i) {
     const cfloat v = m.data()[i];
     if ((v.real() == 0.0f || v.real() == 1.0f) && v.imag() == 0.0f) continue;
@@ -113,19 +164,103 @@ RArray read_mask(const std::string& path, const Dims& kd) {
       msg << v.real();
     else
       msg << "(" << v.real() << (std::signbit(v.imag()) ? "" : "+") << v.imag() << "j)";
-    msg << " at index " << (column ? "(" + std::to_string(i) + ")" : "(" + std::to_string(i / md[0]) + ", " +
-                                                                         std::to_string(i % md[0]) + ")")
-        << "; a mask must hold only 0 and 1"
+    const Index x = i % md[0], y = (i / md[0]) % md[1], t = i / (md[0] * md[1]);
+    std::string index = column ? "(" + std::to_string(i) + ")"
+                               : "(" + std::to_string(y) + ", " + std::to_string(x) + ")";
+    if (md[3] > 1) index = "(" + std::to_string(t) + ", " + index.substr(1);
+    msg << " at index " << index << "; a mask must hold only 0 and 1"
         << (!std::isfinite(v.real()) || !std::isfinite(v.imag()) ? " (found a non-finite value)"
             : v.imag() != 0.0f                                    ? " (is this a complex k-space?)"
             : v.real() < 0.0f                                     ? " (found a negative value)"
                                                                   : "");
     throw Error(msg.str());
   }
-  RArray out(kd[0], kd[1], 1, 1, 1);
-  for (Index y = 0; y < kd[1]; ++y)
-    for (Index x = 0; x < kd[0]; ++x) out(x, y, 0, 0, 0) = m(x, plane ? y : 0, 0, 0, 0).real();
+  RArray out(kd[0], kd[1], 1, md[3], 1);
+  for (Index t = 0; t < md[3]; ++t)
+    for (Index y = 0; y < kd[1]; ++y)
+      for (Index x = 0; x < kd[0]; ++x) out(x, y, 0, t, 0) = m(x, column ? 0 : y, 0, t, 0).real();
   return out;
+}
+
+/// How a k-space file was laid out, so the image is written back in the same layout.
+struct KspaceLayout {
+  bool npy = false;
+  bool frames_axis = false;  ///< the file has a frame axis (npy --axes with t, or .cfl dim 10 > 1)
+};
+
+/// Parses --axes: comma-separated letters c (coil), t (frame), y, x, slowest first, each at most once, y and x
+/// present, e.g. "t,y,x" or "c,t,y,x". Throws Error naming the problem.
+std::string parse_axes(const std::string& s) {
+  std::string letters;
+  std::stringstream ss(s);
+  std::string tok;
+  while (std::getline(ss, tok, ',')) {
+    require(tok.size() == 1 && std::string("ctyx").find(tok[0]) != std::string::npos,
+            "--axes '" + s + "': each axis is one of c (coil), t (frame), y, x, comma separated, e.g. t,y,x");
+    require(letters.find(tok[0]) == std::string::npos, "--axes '" + s + "': axis " + tok + " appears twice");
+    letters += tok[0];
+  }
+  require(letters.find('y') != std::string::npos && letters.find('x') != std::string::npos,
+          "--axes '" + s + "' must name both y and x");
+  return letters;
+}
+
+/// Reads k-space as dims (x, y, coil, frame, 1). .npy without `axes`: (ny, nx) or (coils, ny, nx) (the default
+/// NumPy mapping); a 4D .npy needs --axes. .npy with `axes` (parse_axes letters, slowest first): any order of
+/// c, t, y, x, transposed into reconlab's layout. .cfl: coils in BART dim 3, frames in dim 10 (axes refused).
+CArray read_kspace(const std::string& path, const std::string& axes_opt, KspaceLayout& layout) {
+  layout.npy = io::is_npy(path);
+  if (!layout.npy) {
+    require(axes_opt.empty(), "--axes applies to .npy k-space; a .cfl has BART's dims (coils in dim 3, frames in "
+                              "dim 10)");
+    CArray k = io::read_array(path);
+    layout.frames_axis = k.dimension(3) > 1;
+    return k;
+  }
+  const io::NpyArray raw = io::read_npy(path);
+  if (axes_opt.empty()) {
+    require(raw.shape.size() <= 3, "k-space " + path + " has " + std::to_string(raw.shape.size()) +
+                                       " axes; name them with --axes (e.g. c,t,y,x or t,y,x)");
+    return io::read_npy_complex(path);
+  }
+  const std::string ax = parse_axes(axes_opt);
+  require(ax.size() == raw.shape.size(),
+          "--axes " + axes_opt + " names " + std::to_string(ax.size()) + " axes but k-space " + path + " has " +
+              std::to_string(raw.shape.size()) + " (shape " + [&] {
+                std::string t = "(";
+                for (std::size_t i = 0; i < raw.shape.size(); ++i) t += (i ? ", " : "") + std::to_string(raw.shape[i]);
+                return t + ")";
+              }());
+  layout.frames_axis = ax.find('t') != std::string::npos;
+  Dims d{1, 1, 1, 1, 1};
+  const std::string ours = "xyct";  // reconlab dims 0..3
+  for (std::size_t i = 0; i < ax.size(); ++i) d[ours.find(ax[i])] = raw.shape[i];
+  const Index stride[4] = {1, d[0], d[0] * d[1], d[0] * d[1] * d[2]};
+  std::vector<Index> dst_stride(ax.size());
+  for (std::size_t i = 0; i < ax.size(); ++i) dst_stride[i] = stride[ours.find(ax[i])];
+  CArray k(d[0], d[1], d[2], d[3], 1);
+  std::vector<Index> idx(ax.size(), 0);
+  const Index n = k.size();
+  for (Index src = 0; src < n; ++src) {
+    Index dst = 0;
+    for (std::size_t i = 0; i < ax.size(); ++i) dst += idx[i] * dst_stride[i];
+    k.data()[dst] = raw.is_complex ? raw.data_c[std::size_t(src)] : cfloat(raw.data_r[std::size_t(src)], 0.f);
+    for (std::size_t i = ax.size(); i-- > 0;) {  // C-order odometer, last axis fastest
+      if (++idx[i] < raw.shape[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return k;
+}
+
+/// Writes the reconstructed image (nx, ny, 1, frames, 1) in the input's layout: .npy (ny, nx), or (frames, ny, nx)
+/// when the input had a frame axis or the image has frames; .cfl with frames in BART dim 10.
+void write_image(const std::string& path, const CArray& img, const KspaceLayout& layout) {
+  const Dims d = dims_of(img);
+  if (io::is_npy(path) && (layout.frames_axis || d[3] > 1) && d[2] == 1 && d[4] == 1)
+    io::write_npy(path, img, {d[3], d[1], d[0]});
+  else
+    io::write_array(path, img);
 }
 
 std::vector<Index> parse_shape(const std::string& s) {
@@ -184,12 +319,17 @@ int main(int argc, char** argv) {
   std::string mask_type, shape;
   double center_fraction = 0.08, acceleration = 4;
   int64_t seed = 0;
-  Index calib = 0;
+  Index calib = 0, frames = 0, center_lines = -1;
   std::string mask_out;
-  auto* cmd_mask = app.add_subcommand("mask", "k-space sampling mask (fastMRI column masks, Poisson disc)");
-  cmd_mask->add_option("--type", mask_type, "random | equispaced | equispaced-fraction | poisson")
+  auto* cmd_mask =
+      app.add_subcommand("mask", "k-space sampling mask (fastMRI column masks, Poisson disc, k-t line masks)");
+  cmd_mask->add_option("--type", mask_type, "random | equispaced | equispaced-fraction | poisson | kt-vd | kt-gaussian")
       ->required()
-      ->check(CLI::IsMember({"random", "equispaced", "equispaced-fraction", "poisson"}));
+      ->check(CLI::IsMember({"random", "equispaced", "equispaced-fraction", "poisson", "kt-vd", "kt-gaussian"}));
+  cmd_mask->add_option("--frames", frames, "kt-vd, kt-gaussian: number of frames T (one line pattern each)");
+  cmd_mask->add_option("--center-lines", center_lines,
+                       "kt-vd, kt-gaussian: fully sampled centre lines in every frame (default: round(center "
+                       "fraction x NX))");
   cmd_mask->add_option("--shape", shape, "NY,NX")->required();
   cmd_mask->add_option("--center-fraction", center_fraction, "fully sampled centre fraction (column masks)")
       ->capture_default_str();
@@ -197,10 +337,12 @@ int main(int argc, char** argv) {
   cmd_mask->add_option("--seed", seed, "random seed (same seed, same mask)")->capture_default_str();
   cmd_mask->add_option("--calib", calib, "poisson: side of the fully sampled centre (default: centre fraction "
                                          "times min(NY, NX))");
-  cmd_mask->add_option("OUT", mask_out, "mask file (.npy float32 (ny, nx), or .cfl)")->required();
+  cmd_mask->add_option("OUT", mask_out,
+                       "mask file (.npy float32 (ny, nx), k-t: (frames, ny, nx); or .cfl, frames in dim 10)")
+      ->required();
 
-  std::string method, kspace_path, mask_path, weights, sens_path, maps_source = "lowres";
-  std::optional<double> lambda;
+  std::string method, kspace_path, mask_path, weights, sens_path, maps_source = "lowres", axes, mask_variable;
+  std::optional<double> lambda, lambda_t, lambda_l;
   std::optional<int> iterations;
   std::string recon_out;
   auto* cmd_recon = app.add_subcommand("recon", "reconstruct single- or multi-coil centred k-space");
@@ -208,19 +350,27 @@ int main(int argc, char** argv) {
                         "zero-filled | rof | cs-tv | bart-pics | unet | kspace-unet | cascade | dncn | modl (single-coil; networks "
                         "need --weights); zero-filled (RSS) | cg-sense | "
                         "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet | modl-sense (multi-coil; a trained "
-                        "multi-coil MoDL, needs --weights)")
+                        "multi-coil MoDL, needs --weights); cines: zero-filled | cs-tv (k-t TV) | view-sharing | l+s "
+                        "| bart-pics")
       ->required()
       ->check(CLI::IsMember([] {
-        std::vector<std::string> methods{"zero-filled", "rof",        "cs-tv",     "bart-pics",
-                                         "cg-sense",    "grappa",     "cs-wavelet", "bart-pics-wavelet"};
+        std::vector<std::string> methods{"zero-filled", "rof",        "cs-tv",      "bart-pics",
+                                         "cg-sense",    "grappa",     "cs-wavelet", "bart-pics-wavelet",
+                                         "view-sharing", "l+s"};
         for (const auto& n : tool::network_method_names()) methods.push_back(n);  // the model registry's networks
         return methods;
       }()));
   cmd_recon->add_option("--kspace", kspace_path,
-                        "centred k-space, complex .npy (ny, nx) or (coils, ny, nx), or .cfl (coils in dim 3)")
+                        "centred k-space, complex .npy (ny, nx) or (coils, ny, nx) (other layouts: --axes), or .cfl "
+                        "(coils in dim 3, frames in dim 10)")
       ->required();
+  cmd_recon->add_option("--axes", axes,
+                        ".npy k-space axes, slowest first, from c (coil), t (frame), y, x: e.g. t,y,x for a cine "
+                        "(frames, ny, nx), c,t,y,x for a multi-coil cine");
   cmd_recon->add_option("--mask", mask_path,
-                        "sampling mask (ny, nx) or column mask (nx); default: the non-zero samples of the k-space");
+                        "sampling mask (ny, nx), per frame (frames, ny, nx), or column mask (nx); .npy, .cfl (frames "
+                        "in dim 10) or .mat; default: the non-zero samples of the k-space");
+  cmd_recon->add_option("--mask-variable", mask_variable, "the variable of a .mat mask (default: its only one)");
   cmd_recon->add_option("--sens", sens_path, "coil sensitivity maps (coils, ny, nx) .npy or .cfl (multi-coil)");
   cmd_recon->add_option("--estimate-maps", maps_source, "maps when --sens is absent: lowres (ours) | ecalib (BART)")
       ->check(CLI::IsMember({"lowres", "ecalib"}))
@@ -228,9 +378,18 @@ int main(int argc, char** argv) {
   cmd_recon->add_option("--lambda", lambda,
                         "regularisation: rof weight / cs-tv lambda (relative to the zero-filled maximum), "
                         "bart-pics lambda");
-  cmd_recon->add_option("--iterations", iterations, "iterations (rof, cs-tv, bart-pics)");
+  cmd_recon->add_option("--lambda-t", lambda_t,
+                        "temporal TV weight of k-t TV: cs-tv (single-coil; relative like --lambda) and bart-pics "
+                        "(-R T:1024:0:lambda_t)");
+  cmd_recon->add_option("--lambda-l", lambda_l,
+                        "l+s: nuclear-norm weight (relative to the largest singular value of the zero-filled "
+                        "Casorati matrix); --lambda is the sparse weight lambda_s");
+  cmd_recon->add_option("--iterations", iterations, "iterations (rof, cs-tv, bart-pics, l+s)");
   cmd_recon->add_option("--weights", weights, "networks (unet, kspace-unet, cascade, dncn, modl, modl-sense): trained weights (final.pt, model.json beside it)");
-  cmd_recon->add_option("OUT", recon_out, "complex image (.npy or .cfl)")->required();
+  cmd_recon->add_option("OUT", recon_out,
+                        "complex image (.npy or .cfl) in the k-space's layout: (ny, nx), or (frames, ny, nx) for a "
+                        "cine; .cfl frames in dim 10")
+      ->required();
 
   // One line for every error, arguments included: "reconlab: error: <message>", exit status 1.
   auto fail = [](std::string msg) {
@@ -275,7 +434,15 @@ int main(int argc, char** argv) {
       const auto s = parse_shape(shape);
       const Index ny = s[0], nx = s[1];
       SamplingMask m;
-      if (mask_type == "random")
+      const bool kt = mask_type == "kt-vd" || mask_type == "kt-gaussian";
+      require(kt || frames == 0, "--frames applies to the k-t mask types (kt-vd, kt-gaussian)");
+      require(kt || center_lines < 0, "--center-lines applies to the k-t mask types (kt-vd, kt-gaussian)");
+      if (kt) {
+        require(frames >= 1, "--type " + mask_type + " needs --frames T >= 1");
+        const Index c = center_lines >= 0 ? center_lines : static_cast<Index>(std::llround(center_fraction * nx));
+        m = mask_type == "kt-vd" ? kt_variable_density_mask(nx, ny, frames, acceleration, c, seed)
+                                 : kt_gaussian_mask(nx, ny, frames, acceleration, c, seed);
+      } else if (mask_type == "random")
         m = random_column_mask(nx, ny, center_fraction, acceleration, seed);
       else if (mask_type == "equispaced")
         m = equispaced_column_mask(nx, ny, center_fraction, acceleration, seed);
@@ -285,23 +452,30 @@ int main(int argc, char** argv) {
         m = poisson_disc_mask(nx, ny, acceleration,
                               calib > 0 ? calib : static_cast<Index>(std::round(center_fraction * std::min(nx, ny))),
                               seed);
-      io::write_array(mask_out, m.mask);
-      std::cout << nlohmann::json{{"type", mask_type},         {"shape", {ny, nx}},
+      if (kt && io::is_npy(mask_out))
+        io::write_npy(mask_out, m.mask, {frames, ny, nx});
+      else
+        io::write_array(mask_out, m.mask);
+      nlohmann::json shape_json = kt ? nlohmann::json{frames, ny, nx} : nlohmann::json{ny, nx};
+      std::cout << nlohmann::json{{"type", mask_type},         {"shape", shape_json},
                                   {"sampled", m.num_sampled()}, {"acceleration", m.acceleration()},
                                   {"seed", seed},               {"description", m.description}}
                        .dump()
                 << "\n";
     } else if (*cmd_recon) {
       Acquisition acq;
-      acq.kspace = io::read_array(kspace_path);
+      KspaceLayout layout;
+      acq.kspace = read_kspace(kspace_path, axes, layout);
       const Dims kd = dims_of(acq.kspace);
       require_nonempty(kd, "k-space", kspace_path);
-      require(kd[3] == 1 && kd[4] == 1 && kd[0] > 0 && kd[1] > 0,
-              "k-space must be (ny, nx) or (coils, ny, nx), got dims " + dims_string(kd) + " (x, y, coil, frame, batch)");
+      require(kd[4] == 1 && kd[0] > 0 && kd[1] > 0,
+              "k-space must be (ny, nx), (coils, ny, nx) or a cine (see --axes), got dims " + dims_string(kd) +
+                  " (x, y, coil, frame, batch)");
       const bool multicoil = kd[2] > 1;
       if (!mask_path.empty()) {
-        acq.sampling = read_mask(mask_path, kd);
+        acq.sampling = read_mask(mask_path, kd, mask_variable);
       } else {
+        require(mask_variable.empty(), "--mask-variable needs --mask");
         acq.sampling = mask_from_kspace(acq.kspace);
       }
       if (!sens_path.empty()) {
@@ -313,15 +487,31 @@ int main(int argc, char** argv) {
       const auto source = maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
       using CsPenalty = solvers::CsSenseReconstructor::Penalty;
       std::unique_ptr<Reconstructor> rec;
-      if (method == "cg-sense") {
+      require(!lambda_t || method == "cs-tv" || method == "bart-pics",
+              "--lambda-t applies to cs-tv and bart-pics (k-t TV), not --method " + method);
+      require(!lambda_t || *lambda_t >= 0, "--lambda-t must be >= 0");
+      require(!lambda_l || method == "l+s", "--lambda-l applies to --method l+s");
+      if (method == "view-sharing") {
+        rec = std::make_unique<solvers::ViewSharingReconstructor>();
+      } else if (method == "l+s") {
+        if (multicoil && !acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
+        solvers::LowRankSparseOptions o;
+        o.lambda_l = lambda_l.value_or(o.lambda_l);
+        o.lambda_s = lambda.value_or(o.lambda_s);
+        o.max_iterations = iterations.value_or(o.max_iterations);
+        rec = std::make_unique<solvers::LowRankSparseReconstructor>(o);
+      } else if (method == "cg-sense") {
         rec = std::make_unique<solvers::CgSenseReconstructor>(
             solvers::CgSenseOptions{.iterations = iterations.value_or(30), .lambda = lambda.value_or(0.0)}, source);
       } else if (method == "grappa") {
         rec = std::make_unique<solvers::GrappaReconstructor>();
       } else if (method == "cs-wavelet" || (method == "cs-tv" && multicoil)) {
+        require(!lambda_t, "--lambda-t: the multi-coil cs-tv has no temporal term yet; use single-coil k-space or "
+                           "bart-pics");
         rec = std::make_unique<solvers::CsSenseReconstructor>(method == "cs-tv" ? CsPenalty::TV : CsPenalty::Wavelet,
                                                               lambda.value_or(2e-3), iterations.value_or(200), source);
       } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
+        require(!lambda_t, "--lambda-t: multi-coil bart-pics has no temporal term here; use single-coil k-space");
         rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
                                                                     lambda.value_or(0.005), iterations.value_or(100));
       } else if (const auto nets = tool::network_method_names();
@@ -343,17 +533,21 @@ int main(int argc, char** argv) {
       } else if (method == "cs-tv") {
         rec = std::make_unique<solvers::CsTvReconstructor>(
             solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
+                                 .lambda_t = lambda_t.value_or(0.0),
                                  .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
       } else if (method == "bart-pics") {
         rec = std::make_unique<solvers::BartPicsReconstructor>(
-            solvers::BartPicsOptions{.lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100)});
+            solvers::BartPicsOptions{.lambda = lambda.value_or(0.01),
+                                     .iterations = iterations.value_or(100),
+                                     .lambda_t = lambda_t.value_or(0.0)});
       } else {
         throw Error("unknown --method " + method);
       }
       CArray img = rec->reconstruct(acq);
-      io::write_array(recon_out, img);
+      write_image(recon_out, img, layout);
       std::cout << nlohmann::json{{"method", rec->name()}, {"parameters", rec->parameters()},
-                                  {"acceleration", acceleration_of(acq.mask())}, {"output", recon_out}}
+                                  {"acceleration", acceleration_of(acq.mask())}, {"frames", kd[3]},
+                                  {"output", recon_out}}
                        .dump()
                 << "\n";
     }
