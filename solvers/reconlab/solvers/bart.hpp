@@ -2,6 +2,7 @@
 /// @file bart.hpp
 /// BART (Berkeley Advanced Reconstruction Toolbox, Uecker et al.) through its command line: write .cfl, run
 /// `bart`, read back. The exact command line is returned so studies record it with their results.
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -103,31 +104,73 @@ inline BartResult run_bart(const std::string& tool, const std::vector<std::strin
 
 /// Options of bart_pics_tv.
 struct BartPicsOptions {
-  double lambda = 0.01;  ///< TV weight (BART -R T:3:0:lambda; BART scales the data first, so lambda is relative)
+  /// Spatial TV weight (BART -R T:3:0:lambda: isotropic TV over x and y). BART scales the data first (see
+  /// inverse_scaling), so lambda is relative to that scale. Added when > 0, or when lambda_t is 0 (the
+  /// single-frame call of the studies always has it).
+  double lambda = 0.01;
   int iterations = 100;  ///< -i
   bool rescale = true;   ///< -S: rescale the image after reconstruction
+  /// Temporal TV weight (BART -R T:1024:0:lambda_t: the l1 norm of the forward differences along BART's
+  /// TIME_DIM 10, bit 1024, where reconlab's frame axis goes). Added when > 0.
+  double lambda_t = 0.0;
+  /// > 0: passed as -w (BART divides the k-space by it instead of by its own estimate), so that the weights
+  /// mean what they mean for a problem scaled by that number (e.g. the zero-filled maximum, as CsTvReconstructor
+  /// scales); 0: BART's own estimate.
+  double inverse_scaling = 0.0;
 };
 
-/// BART `pics` with a TV regulariser over x and y (-R T:3:0:lambda) on k-space `kspace` (dims (nx, ny, coils,
-/// 1, 1), zero where unsampled; BART infers the sampling pattern from the non-zero samples) with coil
-/// sensitivities `sens` (dims (nx, ny, coils, 1, 1); all ones for single-coil data). Returns the complex image
-/// (nx, ny, 1, 1, 1) and the command. Method: Uecker et al., BART (doi:10.5281/zenodo.592960); pics solves
-/// min ||P F S x - y||^2 + lambda TV(x) by ADMM.
-inline BartResult bart_pics_tv(const CArray& kspace, const CArray& sens, const BartPicsOptions& opt) {
-  require(dims_of(kspace)[0] == dims_of(sens)[0] && dims_of(kspace)[1] == dims_of(sens)[1] &&
-              dims_of(kspace)[2] == dims_of(sens)[2],
-          "bart pics: k-space dims " + dims_string(dims_of(kspace)) + " and sensitivity dims " +
-              dims_string(dims_of(sens)) + " disagree");
-  require_finite(kspace, "bart pics k-space");
-  std::ostringstream reg;
-  reg << "T:3:0:" << opt.lambda;
+/// The `bart pics` arguments (before the file names) for `opt`: [-S] -i N [-w f] [-R T:3:0:lambda]
+/// [-R T:1024:0:lambda_t]. Throws Error on negative or non-finite weights or iterations < 1.
+inline std::vector<std::string> bart_pics_args(const BartPicsOptions& opt) {
+  require(opt.lambda >= 0 && std::isfinite(opt.lambda) && opt.lambda_t >= 0 && std::isfinite(opt.lambda_t),
+          "bart pics: lambda and lambda_t must be finite and >= 0");
+  require(opt.iterations >= 1, "bart pics: iterations must be >= 1");
+  require(opt.inverse_scaling >= 0 && std::isfinite(opt.inverse_scaling), "bart pics: inverse_scaling must be >= 0");
+  auto num = [](double v) {
+    std::ostringstream o;
+    o.precision(9);
+    o << v;
+    return o.str();
+  };
   std::vector<std::string> args;
   if (opt.rescale) args.push_back("-S");
   args.push_back("-i");
   args.push_back(std::to_string(opt.iterations));
-  args.push_back("-R");
-  args.push_back(reg.str());
-  return run_bart("pics", args, {{"kspace", &kspace}, {"sens", &sens}});
+  if (opt.inverse_scaling > 0) {
+    args.push_back("-w");
+    args.push_back(num(opt.inverse_scaling));
+  }
+  if (opt.lambda > 0 || opt.lambda_t == 0) {
+    args.push_back("-R");
+    args.push_back("T:3:0:" + num(opt.lambda));
+  }
+  if (opt.lambda_t > 0) {
+    args.push_back("-R");
+    args.push_back("T:1024:0:" + num(opt.lambda_t));
+  }
+  return args;
+}
+
+/// BART `pics` with TV: spatial (-R T:3:0:lambda) and, for cines, temporal (-R T:1024:0:lambda_t), on k-space
+/// `kspace` (dims (nx, ny, coils, frames, 1), zero where unsampled; written with frames in BART's dim 10, coils in
+/// dim 3, see io::write_cfl; BART infers the sampling pattern from the non-zero samples of each frame, so
+/// per-frame k-t patterns need no pattern file) with coil sensitivities `sens` (dims (nx, ny, coils, 1, 1); all
+/// ones for single-coil data). Returns the complex image (nx, ny, 1, frames, 1) and the command, e.g.
+/// "bart pics -S -i 100 -R T:3:0:0.001 -R T:1024:0:0.01 kspace sens out". Method: Uecker et al., BART
+/// (doi:10.5281/zenodo.592960); pics solves min 0.5 ||P F S x - y||^2 + lambda TV_xy(x) + lambda_t TV_t(x) by
+/// ADMM. Throws Error on disagreeing dims, non-finite k-space, bad options, and as run_bart.
+inline BartResult bart_pics_tv(const CArray& kspace, const CArray& sens, const BartPicsOptions& opt) {
+  require(dims_of(kspace)[0] == dims_of(sens)[0] && dims_of(kspace)[1] == dims_of(sens)[1] &&
+              dims_of(kspace)[2] == dims_of(sens)[2] && dims_of(sens)[3] == 1 && dims_of(sens)[4] == 1 &&
+              dims_of(kspace)[4] == 1,
+          "bart pics: k-space dims " + dims_string(dims_of(kspace)) + " and sensitivity dims " +
+              dims_string(dims_of(sens)) + " disagree (expected (nx, ny, coils, frames, 1) and (nx, ny, coils, 1, 1))");
+  require_finite(kspace, "bart pics k-space");
+  BartResult r = run_bart("pics", bart_pics_args(opt), {{"kspace", &kspace}, {"sens", &sens}});
+  const Dims od = dims_of(r.output), kd = dims_of(kspace);
+  require(od[0] == kd[0] && od[1] == kd[1] && od[2] == 1 && od[3] == kd[3] && od[4] == 1,
+          "bart pics returned dims " + dims_string(od) + " for k-space " + dims_string(kd));
+  return r;
 }
 
 }  // namespace reconlab::solvers

@@ -48,9 +48,24 @@ inline double temporal_total_variation(const CArray& x) {
   return tv;
 }
 
+/// max over pixels of sum_c |s_c|^2 for maps of dims (nx, ny, coils, 1, 1): ||S||^2 of the coil operator, so
+/// ||M F S||^2 <= max(mask)^2 x this.
+inline double max_coil_power(const CArray& maps) {
+  require(maps.dimension(3) == 1 && maps.dimension(4) == 1,
+          "max_coil_power: maps must have dims (nx, ny, coils, 1, 1), got " + dims_string(dims_of(maps)));
+  const Index plane = maps.dimension(0) * maps.dimension(1);
+  double best = 0;
+  for (Index i = 0; i < plane; ++i) {
+    double w = 0;
+    for (Index c = 0; c < maps.dimension(2); ++c) w += std::norm(maps.data()[c * plane + i]);
+    best = std::max(best, w);
+  }
+  return best;
+}
+
 /// Solves the CS-TV problem for k-space `y` (the range of A, zero where unsampled) with `norm_a2` >= ||A||^2
-/// (1 for M F with a mask or weights <= 1; a power-iteration estimate times 1.05 for M F S, see
-/// operator_norm_squared). Returns the complex image in A's domain. Start: A^H y.
+/// (1 for M F with a mask or weights <= 1; max(mask)^2 x max_coil_power(maps) for M F S, or a power-iteration
+/// estimate times 1.05, see operator_norm_squared). Returns the complex image in A's domain. Start: A^H y.
 /// `status->objective`: 0.5||Ax-y||^2 + lambda TV_xy + lambda_t TV_t per iteration (record_objective).
 /// Throws Error on a negative or non-finite weight, non-finite k-space, and as pdhg does.
 template <LinearOperator Op>

@@ -68,10 +68,15 @@ class RofReconstructor : public Reconstructor {
   SolverStatus status_;
 };
 
-/// Compressed sensing with TV (the one PDHG, see cs_tv.hpp) on single-coil data, one frame or many: with frames,
-/// spatial TV per frame plus, when lambda_t > 0, temporal TV (k-t TV). `lambda` and `lambda_t` are relative to
-/// the maximum magnitude of the zero-filled image (the problem is solved on k-space scaled so that this maximum
-/// is 1, and the result scaled back), so one lambda serves data of any units.
+/// Compressed sensing with TV (the one PDHG, see cs_tv.hpp), one frame or many: with frames, spatial TV per frame
+/// plus, when lambda_t > 0, temporal TV (k-t TV). Single-coil: A = M F. Multi-coil: A = M F S with the
+/// acquisition's sensitivity maps (multi-coil k-space without maps is refused). `lambda` and `lambda_t` are
+/// relative to the maximum magnitude of A^H y (the zero-filled image; coil-combined with S^H for multi-coil; the
+/// problem is solved on k-space scaled so that this maximum is 1, and the result scaled back), so one lambda
+/// serves data of any units. PDHG's steps use the bound ||A||^2 <= max(mask)^2 x max over pixels of
+/// sum_c |s_c|^2 (F unitary, S pointwise; = max(mask)^2 single-coil), so sigma tau ||K||^2 <= 1 holds and the
+/// primal-dual residual stop applies (pdhg.hpp). Throws Error as validate_acquisition, for a trajectory, for a
+/// mask per coil and for multi-coil k-space without maps.
 class CsTvReconstructor : public Reconstructor {
  public:
   explicit CsTvReconstructor(CsTvOptions opt) : opt_(opt) {}
@@ -82,14 +87,22 @@ class CsTvReconstructor : public Reconstructor {
             {"solver", "PDHG (Chambolle-Pock 2011, Algorithm 1), primal-dual residual stop"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
-    require_single_coil(acq, "cs-tv");
+    validate_acquisition(acq);
+    require(acq.coils() == 1 || acq.sensitivities.has_value(),
+            "cs-tv: multi-coil k-space (" + std::to_string(acq.coils()) +
+                " coils) needs sensitivity maps (give --sens or estimate them)");
+    require(acq.mask().dimension(2) == 1,
+            "cs-tv: the mask must be shared by all coils, got " + dims_string(dims_of(acq.mask())));
     const auto A = forward_model<EigenFftw>(acq);
     CArray zf = A.adjoint(acq.kspace);
     Eigen::Tensor<float, 0> mx = zf.abs().maximum();
     const float scale = mx() > 0 ? mx() : 1.0f;
-    CArray y = acq.kspace * cfloat(1.0f / scale);
+    // y in A's range (zero where not acquired), scaled.
+    CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace) * cfloat(1.0f / scale);
     Eigen::Tensor<float, 0> mmax = acq.mask().maximum();  // ||M F|| = max weight <= 1
-    CArray x = cs_tv(A, y, double(mmax()) * double(mmax()), opt_, &status_);
+    const double norm_a2 = double(mmax()) * double(mmax()) *
+                           (acq.sensitivities ? max_coil_power(*acq.sensitivities) : 1.0);
+    CArray x = cs_tv(A, y, norm_a2, opt_, &status_);
     CArray out = x * cfloat(scale);
     return out;
   }
@@ -100,36 +113,56 @@ class CsTvReconstructor : public Reconstructor {
   SolverStatus status_;
 };
 
-/// BART `pics` with TV (bart.hpp) on single-coil data (sensitivities all ones). The command line of the last
-/// call is kept for the results' manifest.
+/// BART `pics` with TV (bart.hpp): single-coil (sensitivities all ones) or multi-coil with the acquisition's
+/// sensitivity maps, one frame or a cine: frames go to BART's TIME_DIM 10 and, with lambda_t > 0, the command
+/// has -R T:1024:0:lambda_t (temporal TV) besides the spatial -R T:3:0:lambda; per-frame masks are passed as the
+/// zeros of the masked k-space (BART infers each frame's pattern). With `zero_filled_scale`, BART is given
+/// -w = the maximum magnitude of A^H y (the zero-filled image, S^H-combined with maps), the scale
+/// CsTvReconstructor divides by, so lambda and lambda_t weigh the same problem as cs-tv's; otherwise BART
+/// estimates its own scale. The command line of the last call is kept for the results' manifest (parameters()).
+/// Output dims (nx, ny, 1, frames, 1). Throws Error as validate_acquisition, for sampling weights, a mask per
+/// coil, multi-coil k-space without maps, and when bart fails or is missing.
 class BartPicsReconstructor : public Reconstructor {
  public:
-  explicit BartPicsReconstructor(BartPicsOptions opt) : opt_(opt) {}
+  explicit BartPicsReconstructor(BartPicsOptions opt, bool zero_filled_scale = false)
+      : opt_(opt), zero_filled_scale_(zero_filled_scale) {}
   std::string name() const override { return "bart-pics"; }
   nlohmann::json parameters() const override {
-    return {{"lambda", opt_.lambda}, {"iterations", opt_.iterations}, {"rescale", opt_.rescale},
-            {"command", last_command_}};
+    return {{"lambda", opt_.lambda},         {"lambda_t", opt_.lambda_t},
+            {"iterations", opt_.iterations}, {"rescale", opt_.rescale},
+            {"zero_filled_scale", zero_filled_scale_}, {"command", last_command_}};
   }
   CArray reconstruct(const Acquisition& acq) override {
-    require_single_coil(acq, "bart-pics");
-    require_single_frame(acq, "bart-pics");
     validate_acquisition(acq);
     require_binary_mask(acq, "bart-pics");
+    require(acq.coils() == 1 || acq.sensitivities.has_value(),
+            "bart-pics: multi-coil k-space (" + std::to_string(acq.coils()) + " coils) needs sensitivity maps");
+    require(acq.mask().dimension(2) == 1,
+            "bart-pics: the mask must be shared by all coils, got " + dims_string(dims_of(acq.mask())));
     const Dims d = dims_of(acq.kspace);
     CArray masked = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
-    CArray sens(d[0], d[1], 1, 1, 1);
-    sens.setConstant(cfloat(1, 0));
-    BartResult r = bart_pics_tv(masked, sens, opt_);
+    CArray sens;
+    if (acq.sensitivities) {
+      sens = *acq.sensitivities;
+    } else {
+      sens = CArray(d[0], d[1], 1, 1, 1);
+      sens.setConstant(cfloat(1, 0));
+    }
+    BartPicsOptions o = opt_;
+    if (zero_filled_scale_) {
+      const CArray zf = forward_model<EigenFftw>(acq).adjoint(acq.kspace);
+      Eigen::Tensor<float, 0> mx = zf.abs().maximum();
+      o.inverse_scaling = mx() > 0 ? double(mx()) : 1.0;
+    }
+    BartResult r = bart_pics_tv(masked, sens, o);
     last_command_ = r.command;
-    const Dims od = dims_of(r.output);
-    require(od[0] == d[0] && od[1] == d[1], "bart pics returned dims " + dims_string(od));
-    CArray out = r.output.reshape(Eigen::array<Index, 5>{d[0], d[1], 1, 1, 1});
-    return out;
+    return r.output;
   }
   const std::string& last_command() const { return last_command_; }
 
  private:
   BartPicsOptions opt_;
+  bool zero_filled_scale_;
   std::string last_command_;
 };
 
