@@ -94,7 +94,9 @@ std::string error_of(const std::function<void()>& f) {
 
 TEST(Registry, EveryRegisteredNameIsTestedHere) {
   const auto configs = small_configs();
-  const auto names = network_method_names();
+  std::vector<std::string> names;  // the cine networks are tested in cine_nets_test.cpp
+  for (const auto& e : model_registry())
+    if (e.input != kPackedCineInput) names.push_back(e.name);
   EXPECT_EQ(names.size(), configs.size());
   for (const auto& n : names) EXPECT_TRUE(configs.count(n)) << n << " has no round-trip configuration in this test";
   for (const auto& [n, j] : configs) {

@@ -5,10 +5,12 @@
 /// (instead of one packed (Re y, Im y, mask) tensor). A data set is a Batch with N samples; the trainer draws
 /// batches from it with select().
 ///
-/// Layouts (torch_backend.hpp): k-space and maps complex64 (B, 1, C, H, W) = (batch, frame, coil, y, x); sampling
-/// float32 (B or 1, 1, 1, H, W) (a 0/1 mask or weights in [0, 1]); images float32 (B, C, H, W). A field whose first
-/// axis is 1 while the batch has B > 1 samples is shared by all samples (one mask, one set of maps) and is kept as
-/// is by select().
+/// Layouts (torch_backend.hpp): k-space complex64 (B, T, C, H, W) = (batch, frame, coil, y, x), T = 1 for the
+/// single-image networks and T frames for cines (cine_nets.hpp); maps complex64 (B or 1, 1, C, H, W); sampling
+/// float32 (B or 1, T or 1, 1, H, W) (a 0/1 mask or weights in [0, 1]; one pattern per frame for k-t sampling, or
+/// one plane for all frames); images float32 (B, C, H, W), or (B, C, T, H, W) for networks on cines. A field whose
+/// first axis is 1 while the batch has B > 1 samples is shared by all samples (one mask, one set of maps) and is
+/// kept as is by select().
 #include <torch/torch.h>
 
 #include <optional>
@@ -23,13 +25,14 @@ namespace reconlab::networks {
 /// (the U-Net) uses `input` and `target` only; a k-space network uses `kspace`, `sampling` (and `maps`) and
 /// `target`.
 struct Batch {
-  /// Measured k-space, complex64 (B, 1, C, H, W), zero where not sampled, in the network's units (scaled).
+  /// Measured k-space, complex64 (B, T, C, H, W), zero where not sampled, in the network's units (scaled).
   torch::Tensor kspace;
-  /// Sampling mask or weights, float32 (B or 1, 1, 1, H, W).
+  /// Sampling mask or weights, float32 (B or 1, T or 1, 1, H, W).
   torch::Tensor sampling;
   /// Coil sensitivity maps, complex64 (B or 1, 1, C, H, W), for multi-coil networks.
   std::optional<torch::Tensor> maps;
-  /// Image-domain network input, float32 (B, C, H, W) (e.g. the standardised zero-filled magnitude of the U-Net).
+  /// Image-domain network input, float32 (B, C, H, W) (e.g. the standardised zero-filled magnitude of the U-Net),
+  /// or (B, C, T, H, W) for a network on cines.
   torch::Tensor input;
   /// What the network should produce, float32 (B, ...) (e.g. the target magnitude (B, 1, H, W)).
   torch::Tensor target;
@@ -93,7 +96,8 @@ struct Batch {
                                                                      shape(target));
     finite(target, "targets");
     if (input.defined()) {
-      require(input.dim() == 4, "train: " + what + " inputs must have shape (N, C, H, W), got " + shape(input));
+      require(input.dim() == 4 || input.dim() == 5,
+              "train: " + what + " inputs must have shape (N, C, H, W) or (N, C, T, H, W), got " + shape(input));
       require(input.scalar_type() == torch::kFloat32,
               "train: " + what + " inputs must be float32, got " + std::string(c10::toString(input.scalar_type())));
       require(input.size(0) == n, "train: " + what + " inputs hold " + std::to_string(input.size(0)) +
@@ -102,16 +106,18 @@ struct Batch {
     }
     if (kspace.defined()) {
       require(kspace.dim() == 5 && kspace.is_complex(),
-              "train: " + what + " k-space must be complex (N, 1, coils, H, W), got " + shape(kspace));
+              "train: " + what + " k-space must be complex (N, frames, coils, H, W), got " + shape(kspace));
       require(kspace.size(0) == n, "train: " + what + " k-space holds " + std::to_string(kspace.size(0)) +
                                        " samples, targets " + std::to_string(n));
       finite(torch::view_as_real(kspace.contiguous()), "k-space");
       require(sampling.defined(), "train: " + what + " has k-space but no sampling mask");
     }
     if (sampling.defined()) {
-      require(sampling.dim() == 5 && sampling.scalar_type() == torch::kFloat32 && sampling.size(1) == 1 &&
-                  sampling.size(2) == 1 && (sampling.size(0) == 1 || sampling.size(0) == n),
-              "train: " + what + " sampling must be float32 (N or 1, 1, 1, H, W), got " + shape(sampling));
+      const int64_t frames = kspace.defined() ? kspace.size(1) : sampling.size(1);
+      require(sampling.dim() == 5 && sampling.scalar_type() == torch::kFloat32 &&
+                  (sampling.size(1) == 1 || sampling.size(1) == frames) && sampling.size(2) == 1 &&
+                  (sampling.size(0) == 1 || sampling.size(0) == n),
+              "train: " + what + " sampling must be float32 (N or 1, frames or 1, 1, H, W), got " + shape(sampling));
       if (kspace.defined())
         require(sampling.size(3) == kspace.size(3) && sampling.size(4) == kspace.size(4),
                 "train: " + what + " sampling " + shape(sampling) + " does not match the k-space " + shape(kspace));

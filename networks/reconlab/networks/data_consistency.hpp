@@ -79,6 +79,20 @@ inline torch::Tensor hard_replace_kspace(const torch::Tensor& k, const torch::Te
   return torch::where(mask > 0.5f, y, k);
 }
 
+/// k-space blend data consistency, per frame: x <- F^H( w y + (1 - w) F x ), with F the centred unitary 2D FFT over
+/// (y, x) of every frame (Fft2c<Torch>) and the blend of the torch backend (Torch::blend). x: complex64 image
+/// (N, T, 1, H, W); y: measured k-space of the same sizes (zero outside the sampling); w: sampling float32
+/// (N or 1, T or 1, 1, H, W) with values in [0, 1] (one pattern per frame for k-t sampling). For a 0/1 mask this is
+/// the hard replacement of Schlemper et al. 2018 (eq. 6, lambda -> infinity) and of Qin et al.'s CRNN-MRI
+/// (`DataConsistencyInKspace` of github.com/js3611/Deep-MRI-Reconstruction, noise_lvl None): measured samples are
+/// y exactly (1 * y + 0 * k = y in floating point) and unmeasured ones keep F x; fractional weights blend the
+/// measurement with the prediction, weighted by how much of each sample was acquired. Throws Error when the
+/// sampling does not broadcast onto the k-space.
+inline torch::Tensor blend_data_consistency(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w) {
+  Fft2c<Torch> F;
+  return F.adjoint(Torch::blend(w, y, F.apply(x)));
+}
+
 /// The kinds of data-consistency step (image x in, image out; A = M F the CartesianSampling operator):
 enum class DcMode {
   /// Hard replacement: x <- F^H( (1 - M) F x + M y ): measured samples replaced by y exactly (in k-space).

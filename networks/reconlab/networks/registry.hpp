@@ -12,6 +12,10 @@
 ///   dncn          Dncn (cascade_nets.hpp)                     kPackedKspaceInput
 ///   modl          Modl (cascade_nets.hpp)                     kPackedKspaceInput
 ///   modl-sense    SenseModl, multi-coil (sense_modl.hpp)      kPackedSenseInput: y / max|A^H y|, maps, mask
+///   crnn          CrnnMri, cine (cine_nets.hpp)               kPackedCineInput: y / max|zero-filled| (N, T, 1, H, W),
+///                                                             per-frame sampling, target (Re, Im) (N, 2, T, H, W)
+///   dual-unet-3d  DualUnet3d, cine, seed 001 (cine_nets.hpp)  kPackedCineInput
+///   residual-unet-3d  CineUnet3d, cine (cine_nets.hpp)        kPackedCineInput
 ///
 /// model.json files are written by the network_json(options) overloads (unet_options_json for the U-Net), the
 /// format studies have always written; options added later are read with their defaults when absent, so older
@@ -37,6 +41,7 @@
 #include "reconlab/io/atomic.hpp"
 #include "reconlab/networks/batch.hpp"
 #include "reconlab/networks/cascade_nets.hpp"
+#include "reconlab/networks/cine_nets.hpp"
 #include "reconlab/networks/network_reconstructor.hpp"
 #include "reconlab/networks/sense_modl.hpp"
 #include "reconlab/networks/trainer.hpp"
@@ -126,6 +131,20 @@ RegistryEntry dc_entry(const std::string& name, const std::string& summary,
       }};
 }
 
+/// The single-coil cine networks share one Reconstructor wrapper (CineNetworkReconstructor).
+template <class Holder, class Options>
+RegistryEntry cine_entry(const std::string& name, const std::string& summary,
+                         std::function<Options(const nlohmann::json&)> parse) {
+  return RegistryEntry{
+      name, kPackedCineInput, false, summary, [name, parse](const nlohmann::json& j) {
+        return make_network_model<Holder, Options>(
+            name, j, parse(j), [](Holder net, const std::string& n, const nlohmann::json& params) {
+              return std::unique_ptr<Reconstructor>(
+                  std::make_unique<CineNetworkReconstructor<Holder>>(net, n, params));
+            });
+      }};
+}
+
 inline UnetOptions unet_options_from_json(const nlohmann::json& j) {
   UnetOptions o;
   o.in_channels = j.at("in_channels");
@@ -191,6 +210,26 @@ inline const std::vector<RegistryEntry>& model_registry() {
                 return std::unique_ptr<Reconstructor>(std::make_unique<SenseModlReconstructor>(net, n, params));
               });
         }});
+    e.push_back(detail::cine_entry<CrnnMri, CrnnOptions>(
+        "crnn", "CRNN-MRI, Qin et al. 2019: bidirectional convolutional recurrence, DC per frame (single-coil cine)",
+        [](const nlohmann::json& j) {
+          return CrnnOptions{j.at("iterations"), j.at("features"), j.at("kernel_size"),
+                             j.value("shared_directions", true)};
+        }));
+    e.push_back(detail::cine_entry<DualUnet3d, DualUnetOptions>(
+        "dual-unet-3d", "seed 001: dual U-Net with attention (real/imaginary) + 3D ResNet, optional DC and cascade "
+                        "(single-coil cine)",
+        [](const nlohmann::json& j) {
+          return DualUnetOptions{j.at("frames"),          j.at("features"),        j.at("num_pool_layers"),
+                                 j.at("dropout"),         j.value("negative_slope", 0.1), j.at("resnet_features"),
+                                 j.at("resnet_blocks"),   j.at("dc"),              j.value("cascades", int64_t{1})};
+        }));
+    e.push_back(detail::cine_entry<CineUnet3d, CineUnet3dOptions>(
+        "residual-unet-3d", "spatio-temporal residual 3D U-Net, Hauptmann et al. 2019 (single-coil cine)",
+        [](const nlohmann::json& j) {
+          return CineUnet3dOptions{j.at("base_channels"), j.at("num_pool_layers"), j.value("drop_prob", 0.0),
+                                   j.value("final_dc", false)};
+        }));
     return e;
   }();
   return entries;

@@ -123,12 +123,17 @@ torch::nn::Module& module_of(M& m) {
 }
 
 /// The model's prediction for a batch: forward(batch.input) when the batch has an image-domain input (the
-/// U-Net, or packed k-space), else forward(batch) for networks that take the typed batch (the k-space networks).
-/// Throws Error when neither applies.
+/// U-Net, or packed k-space), else forward(batch) for networks that take the typed batch (the k-space networks;
+/// the cine networks have only this form). Throws Error when neither applies.
 template <class M>
 torch::Tensor predict(M& m, const Batch& b) {
   auto& impl = impl_of(m);
-  if (b.input.defined()) return impl.forward(b.input);
+  if constexpr (requires { impl.forward(b.input); }) {
+    if (b.input.defined()) return impl.forward(b.input);
+  } else {
+    if (b.input.defined() && !b.kspace.defined())
+      throw Error("train: the batch has an image `input` but the model takes k-space batches (forward(const Batch&))");
+  }
   if constexpr (requires { impl.forward(b); })
     return impl.forward(b);
   else
