@@ -15,6 +15,9 @@
 ///     (int(NX/R) lines, Gaussian sd NX/10 plus 1/(2R)); C centre lines in every frame (default round(F x NX)), a
 ///     new pattern per frame. OUT: .npy float32 (T, NY, NX) or .cfl with frames in BART dim 10. Every mask type
 ///     prints JSON {type, shape, sampled, acceleration (achieved: samples / sampled), seed, description}.
+///   reconlab mask --type acdc [--data DIR] OUT
+///     the real ACDC k-t masks (io/mat.hpp acdc_kt_masks: frame 0 = mask_ref.mat, frames 1..29 = mask_seq.mat),
+///     (30, 184, 256) for the ACDC cine; DIR defaults to $RECONLAB_DATA/cine-acdc.
 ///   reconlab recon --method zero-filled|rof|cs-tv|bart-pics|unet|kspace-unet|cascade|dncn|modl|cg-sense|grappa|
 ///                           cs-wavelet|bart-pics-wavelet|modl-sense|view-sharing|l+s
 ///                 --kspace K [--axes A] [--mask M [--mask-variable V]] [--sens MAPS]
@@ -323,14 +326,19 @@ int main(int argc, char** argv) {
   std::string mask_out;
   auto* cmd_mask =
       app.add_subcommand("mask", "k-space sampling mask (fastMRI column masks, Poisson disc, k-t line masks)");
-  cmd_mask->add_option("--type", mask_type, "random | equispaced | equispaced-fraction | poisson | kt-vd | kt-gaussian")
+  cmd_mask->add_option("--type", mask_type,
+                       "random | equispaced | equispaced-fraction | poisson | kt-vd | kt-gaussian | acdc (the real "
+                       "30-frame ACDC k-t masks from --data)")
       ->required()
-      ->check(CLI::IsMember({"random", "equispaced", "equispaced-fraction", "poisson", "kt-vd", "kt-gaussian"}));
+      ->check(CLI::IsMember({"random", "equispaced", "equispaced-fraction", "poisson", "kt-vd", "kt-gaussian", "acdc"}));
   cmd_mask->add_option("--frames", frames, "kt-vd, kt-gaussian: number of frames T (one line pattern each)");
   cmd_mask->add_option("--center-lines", center_lines,
                        "kt-vd, kt-gaussian: fully sampled centre lines in every frame (default: round(center "
                        "fraction x NX))");
-  cmd_mask->add_option("--shape", shape, "NY,NX")->required();
+  cmd_mask->add_option("--shape", shape, "NY,NX (every type but acdc)");
+  std::string acdc_data;
+  cmd_mask->add_option("--data", acdc_data, "acdc: folder with mask_ref.mat and mask_seq.mat (default: "
+                                            "$RECONLAB_DATA/cine-acdc)");
   cmd_mask->add_option("--center-fraction", center_fraction, "fully sampled centre fraction (column masks)")
       ->capture_default_str();
   cmd_mask->add_option("--acceleration", acceleration, "target acceleration R")->capture_default_str();
@@ -430,7 +438,26 @@ int main(int argc, char** argv) {
                                   {"relative_gap", worst}}
                        .dump()
                 << "\n";
+    } else if (*cmd_mask && mask_type == "acdc") {
+      require(shape.empty() && frames == 0 && center_lines < 0,
+              "--type acdc takes no --shape, --frames or --center-lines (the files fix them)");
+      const std::string dir = acdc_data.empty() ? data_dir() + "/cine-acdc" : acdc_data;
+      SamplingMask m{io::acdc_kt_masks(dir), ""};
+      const Dims d = dims_of(m.mask);
+      m.description = "acdc_kt_masks(" + dir + "): frame 0 mask_ref.mat sampling_mask_u0, frames 1.." +
+                      std::to_string(d[3] - 1) + " mask_seq.mat sampling_mask_seq";
+      if (io::is_npy(mask_out))
+        io::write_npy(mask_out, m.mask, {d[3], d[1], d[0]});
+      else
+        io::write_array(mask_out, m.mask);
+      std::cout << nlohmann::json{{"type", mask_type},         {"shape", {d[3], d[1], d[0]}},
+                                  {"sampled", m.num_sampled()}, {"acceleration", m.acceleration()},
+                                  {"description", m.description}}
+                       .dump()
+                << "\n";
     } else if (*cmd_mask) {
+      require(!shape.empty(), "--type " + mask_type + " needs --shape NY,NX");
+      require(acdc_data.empty(), "--data applies to --type acdc");
       const auto s = parse_shape(shape);
       const Index ny = s[0], nx = s[1];
       SamplingMask m;

@@ -248,3 +248,40 @@ TEST(CineCli, WrongAxesAndMismatchedMaskFramesAreClearErrors) {
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.out, HasSubstr("--axes applies to .npy k-space"));
 }
+
+// The real ACDC k-t masks through `mask --type acdc`: (30, 184, 256), frame 0 the reference mask (sum 31308 by
+// scipy.io.loadmat(...)['sampling_mask_u0'].sum()), frame 1 mask_seq's first frame (sum 2911); they fit the ACDC
+// cine (30, 184, 256) as per-frame masks of `recon`.
+TEST(CineCli, AcdcMasksFitTheAcdcCine) {
+  const std::string dir = data_dir() + "/cine-acdc";
+  if (!std::filesystem::exists(dir + "/mask_seq.mat")) GTEST_SKIP() << "shared data absent: " << dir;
+  TempDir t("cine_cli");
+  auto r = run_cli("mask --type acdc --data " + dir + " " + (t / "acdc.npy"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(npy_shape(t / "acdc.npy"), (std::vector<Index>{30, 184, 256}));
+  const RArray m = io::read_npy_real(t / "acdc.npy", "fyx");
+  double s0 = 0, s1 = 0;
+  for (Index y = 0; y < 184; ++y)
+    for (Index x = 0; x < 256; ++x) {
+      s0 += m(x, y, 0, 0, 0);
+      s1 += m(x, y, 0, 1, 0);
+    }
+  EXPECT_EQ(s0, 31308.0);
+  EXPECT_EQ(s1, 2911.0);
+  r = run_cli("mask --type acdc --shape 10,10 " + (t / "x.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.out, HasSubstr("takes no --shape"));
+  r = run_cli("mask --type random --acceleration 4 " + (t / "x.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.out, HasSubstr("needs --shape"));
+  // As the mask of a zero-filled recon of the ACDC cine's k-space (here all ones: only the layout is checked).
+  const std::string cine = dir + "/cine_30x184x256_uint8.npy";
+  if (!std::filesystem::exists(cine)) return;
+  CArray k(256, 184, 1, 30, 1);
+  k.setConstant(cfloat(1.f, 0.f));
+  io::write_npy(t / "k.npy", k, {30, 184, 256});
+  r = run_cli("recon --method zero-filled --axes t,y,x --kspace " + (t / "k.npy") + " --mask " + (t / "acdc.npy") +
+              " " + (t / "zf.npy"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(npy_shape(t / "zf.npy"), npy_shape(cine));
+}
