@@ -34,10 +34,11 @@
 ///     frames or one per frame: .npy (frames, ny, nx), .cfl with frames in dim 10, or a .mat file (MATLAB rows = ny,
 ///     cols = nx, third dimension frames; --mask-variable names the variable, default the file's only one); its
 ///     frame count must equal the k-space's. OUT has the input's layout: (frames, ny, nx) .npy, or .cfl frames in
-///     dim 10. Cine methods: zero-filled (per frame), cs-tv with --lambda-t (k-t TV, single-coil), bart-pics with
-///     --lambda-t (-R T:1024:0:LT), view-sharing (nearest frame that sampled each line), l+s (Otazo et al. 2015:
-///     --lambda = lambda_s, --lambda-l = lambda_l; multi-coil without --sens estimates maps from the time-averaged
-///     k-space). recon prints JSON {method, parameters, acceleration, frames, output}.
+///     dim 10. Cine methods: zero-filled (per frame), cs-tv with --lambda-t (k-t TV), bart-pics with --lambda-t
+///     (-R T:1024:0:LT), view-sharing (nearest frame that sampled each line), l+s (Otazo et al. 2015: --lambda =
+///     lambda_s, --lambda-l = lambda_l). Multi-coil cs-tv / bart-pics with --lambda-t and l+s use --sens or maps
+///     estimated (--estimate-maps) from the time-averaged k-space. recon prints JSON {method, parameters,
+///     acceleration, frames, output}.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -387,8 +388,8 @@ int main(int argc, char** argv) {
                         "regularisation: rof weight / cs-tv lambda (relative to the zero-filled maximum), "
                         "bart-pics lambda");
   cmd_recon->add_option("--lambda-t", lambda_t,
-                        "temporal TV weight of k-t TV: cs-tv (single-coil; relative like --lambda) and bart-pics "
-                        "(-R T:1024:0:lambda_t)");
+                        "temporal TV weight of k-t TV: cs-tv (relative like --lambda) and bart-pics "
+                        "(-R T:1024:0:lambda_t); multi-coil: maps from --sens or estimated");
   cmd_recon->add_option("--lambda-l", lambda_l,
                         "l+s: nuclear-norm weight (relative to the largest singular value of the zero-filled "
                         "Casorati matrix); --lambda is the sparse weight lambda_s");
@@ -532,13 +533,21 @@ int main(int argc, char** argv) {
             solvers::CgSenseOptions{.iterations = iterations.value_or(30), .lambda = lambda.value_or(0.0)}, source);
       } else if (method == "grappa") {
         rec = std::make_unique<solvers::GrappaReconstructor>();
+      } else if (multicoil && lambda_t && (method == "cs-tv" || method == "bart-pics")) {
+        // Multi-coil k-t TV: the cine solvers with maps (--sens, else estimated from the time-averaged k-space).
+        if (!acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
+        if (method == "cs-tv")
+          rec = std::make_unique<solvers::CsTvReconstructor>(
+              solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
+                                   .lambda_t = *lambda_t,
+                                   .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
+        else
+          rec = std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{
+              .lambda = lambda.value_or(0.005), .iterations = iterations.value_or(100), .lambda_t = *lambda_t});
       } else if (method == "cs-wavelet" || (method == "cs-tv" && multicoil)) {
-        require(!lambda_t, "--lambda-t: the multi-coil cs-tv has no temporal term yet; use single-coil k-space or "
-                           "bart-pics");
         rec = std::make_unique<solvers::CsSenseReconstructor>(method == "cs-tv" ? CsPenalty::TV : CsPenalty::Wavelet,
                                                               lambda.value_or(2e-3), iterations.value_or(200), source);
       } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
-        require(!lambda_t, "--lambda-t: multi-coil bart-pics has no temporal term here; use single-coil k-space");
         rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
                                                                     lambda.value_or(0.005), iterations.value_or(100));
       } else if (const auto nets = tool::network_method_names();

@@ -213,6 +213,19 @@ TEST(CineCli, CineMethodsRunAndReportTheirTemporalWeights) {
   EXPECT_DOUBLE_EQ(p.at("lambda_s").get<double>(), 1e-3);
   EXPECT_DOUBLE_EQ(p.at("lambda_l").get<double>(), 1e-2);
   EXPECT_EQ(npy_shape(dir / "ls.npy"), (std::vector<Index>{kT, kNy, kNx}));
+  // Multi-coil k-t TV with given maps (coils, ny, nx): the cine solver with S, output (T, ny, nx).
+  CArray maps(kNx, kNy, kC, 1, 1);
+  for (Index c = 0; c < kC; ++c)
+    for (Index y = 0; y < kNy; ++y)
+      for (Index x = 0; x < kNx; ++x)
+        maps(x, y, c, 0, 0) = std::polar(0.5f + 0.1f * float(c) + 0.01f * float(x), 0.05f * float(y * (c + 1)));
+  io::write_npy(dir / "maps.npy", maps);
+  r = run_cli("recon --method cs-tv --lambda 1e-3 --lambda-t 2e-3 --iterations 20 --axes c,t,y,x --kspace " +
+              (dir / "kc.npy") + " --mask " + (dir / "m.npy") + " --sens " + (dir / "maps.npy") + " " +
+              (dir / "tvc.npy"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(r.out).at("parameters").at("lambda_t").get<double>(), 2e-3);
+  EXPECT_EQ(npy_shape(dir / "tvc.npy"), (std::vector<Index>{kT, kNy, kNx}));
   r = run_cli("recon --method zero-filled --lambda-t 1e-3 " + in + (dir / "x.npy"));
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.out, HasSubstr("--lambda-t applies to cs-tv and bart-pics"));
