@@ -291,11 +291,13 @@ inline RArray read_mat_real(const std::string& path, const std::string& variable
 }
 
 /// The 30-frame k-t mask of the ACDC cine in `dir` (../shared/data/cine-acdc), as the dmri_tgv2 setup
-/// (github.com/coffe2am/dmri_tgv2) uses it: frame 0 is mask_ref.mat's `sampling_mask_u0` (184 x 256, the denser
-/// reference frame, ~66 % of k-space), frames 1..29 are mask_seq.mat's `sampling_mask_seq` (184 x 256 x 29,
-/// 2D variable-density point masks, ~6.2 %, R ~ 16). Rows are ky = y and columns kx = x, matching the cine
-/// (30, 184, 256) = (frames, ny, nx); the masks' dense region is at the array centre (row 92, column 128), so
-/// they are centred masks like every reconlab mask.
+/// (github.com/coffe2am/dmri_tgv2, demo_run.m) uses it: its reference frame t0 = 1 (MATLAB) is sampled with
+/// mask_ref.mat's `sampling_mask_u0` and frames 2..T with `sampling_mask_seq(:, :, t)`; so here frame 0 is
+/// `sampling_mask_u0` (184 x 256, the denser reference frame, ~66 % of k-space) and frames 1..29 are mask_seq.mat's
+/// `sampling_mask_seq` (184 x 256 x 29, 2D variable-density point masks, ~6.2 %, R ~ 16). Rows are ky = y and
+/// columns kx = x, matching the cine (30, 184, 256) = (frames, ny, nx) and demo_data's [N1, N2, T]; the masks are
+/// centred (MRI_forward_centered.m: fftshift(fft2(ifftshift(u))) / sqrt(numel(u)), reconlab's centred unitary
+/// FFT; the dense region and the DC sample sit at row 92, column 128).
 /// @return dims (256, 184, 1, 30, 1), values 0/1.
 /// @throws Error when a file or variable is missing, the two in-plane sizes differ, or a value is not 0 or 1.
 inline RArray acdc_kt_masks(const std::string& dir) {
