@@ -79,6 +79,42 @@ inline RArray normalised_cine(const RArray& cine) {
   return out;
 }
 
+/// The row y through the most motion of a cine (nx, ny, 1, T, 1): the row with the largest sum over x of the
+/// temporal standard deviation of each pixel (in a short-axis cine, a row through the beating ventricle), for
+/// x-t profiles. Throws Error for a non-cine.
+inline Index most_dynamic_row(const RArray& cine) {
+  require_cine(cine, "most_dynamic_row");
+  const Index nx = cine.dimension(0), ny = cine.dimension(1), nt = cine.dimension(3);
+  Index best = ny / 2;
+  double best_v = -1;
+  for (Index y = 0; y < ny; ++y) {
+    double v = 0;
+    for (Index x = 0; x < nx; ++x) {
+      double m = 0, m2 = 0;
+      for (Index t = 0; t < nt; ++t) m += cine(x, y, 0, t, 0), m2 += double(cine(x, y, 0, t, 0)) * cine(x, y, 0, t, 0);
+      m /= double(nt);
+      v += std::sqrt(std::max(0.0, m2 / double(nt) - m * m));
+    }
+    if (v > best_v) best_v = v, best = y;
+  }
+  return best;
+}
+
+/// The frame of a cine (nx, ny, 1, T, 1) that differs most (L2) from frame 0: end-systole when frame 0 is
+/// end-diastole, the frame a panel shows to see motion. Throws Error for a non-cine.
+inline Index most_different_frame(const RArray& cine) {
+  require_cine(cine, "most_different_frame");
+  const Index plane = cine.dimension(0) * cine.dimension(1), nt = cine.dimension(3);
+  Index best = 0;
+  double best_d = -1;
+  for (Index t = 0; t < nt; ++t) {
+    double d = 0;
+    for (Index i = 0; i < plane; ++i) d += std::pow(double(cine.data()[t * plane + i]) - cine.data()[i], 2);
+    if (d > best_d) best_d = d, best = t;
+  }
+  return best;
+}
+
 // ---- Phase and k-space ----------------------------------------------------------------------------------------
 
 /// Settings of cine_with_smooth_phase.

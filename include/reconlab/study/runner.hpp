@@ -597,13 +597,16 @@ class Study {
     }
   }
 
-  /// Training curves figures/loss_<name>.png for each (folder under out/, title) whose loss.csv exists.
+  /// Training curves figures/loss_<name>.png for each (folder under out/, title) whose loss.csv exists; <name> is
+  /// the folder with '/' replaced by '_' ("unet" -> loss_unet.png, "acdc/crnn" -> loss_acdc_crnn.png).
   void loss_curves(const std::vector<std::pair<std::string, std::string>>& folders_titles) const {
     for (const auto& [folder, title] : folders_titles) {
       const auto csv = out_ / folder / "loss.csv";
       if (!std::filesystem::exists(csv)) continue;
-      loss_curve_figure(csv, out_ / "figures" / ("loss_" + std::filesystem::path(folder).filename().string() + ".png"),
-                        title);
+      std::string name = std::filesystem::path(folder).lexically_normal().string();
+      while (!name.empty() && name.back() == '/') name.pop_back();
+      std::replace(name.begin(), name.end(), '/', '_');
+      loss_curve_figure(csv, out_ / "figures" / ("loss_" + name + ".png"), title);
     }
   }
 
