@@ -8,7 +8,9 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "../common/temp_dir.hpp"
 #include "../common/torch_threads.hpp"
@@ -315,4 +317,41 @@ TEST(CineNets, BadInputIsAClearError) {
   auto missing = network_json(CrnnOptions{});
   missing.erase("features");
   EXPECT_NE(error_of([&] { build_model(missing); }).find("malformed"), std::string::npos);
+}
+
+TEST(CineNets, WarmupCosineScheduleOfSeed001) {
+  // Seed 001 trains with a warm-up followed by cosine decay: here lr0 = 1e-3, 2 warm-up epochs from 1 % of lr0,
+  // then a cosine over the remaining 4 epochs. The values below are the schedule's closed form evaluated by hand.
+  Threads1 threads;
+  const Cine c = make_cine(4, 8, 8, 40);
+  Batch b;
+  b.kspace = c.kspace;
+  b.sampling = c.mask;
+  b.target = cine::to_channels(c.image);
+  NetworkModel m = build_model(network_json(CrnnOptions{.iterations = 1, .features = 2}), 1);
+  TempDir dir("cine_schedule");
+  TrainOptions o;
+  o.epochs = 6;
+  o.batch_size = 1;
+  o.learning_rate = 1e-3;
+  o.lr_schedule = "warmup-cosine";
+  o.warmup_epochs = 2;
+  o.warmup_factor = 0.01;
+  o.checkpoint_dir = dir.path.string();
+  o.progress = false;
+  o.threads = 1;
+  train(m, b, Batch{}, o);
+  std::ifstream csv(dir / "loss.csv");
+  std::string line;
+  std::getline(csv, line);
+  const double expected[] = {1e-5, 5.05e-4, 1e-3, 8.5355339e-4, 5e-4, 1.4644661e-4};
+  for (double lr : expected) {
+    ASSERT_TRUE(std::getline(csv, line));
+    std::stringstream ss(line);
+    std::string field;
+    for (int i = 0; i < 4; ++i) std::getline(ss, field, ',');
+    EXPECT_NEAR(std::stod(field), lr, 1e-9) << line;
+  }
+  o.warmup_epochs = 6;
+  EXPECT_NE(error_of([&] { train(m, b, Batch{}, o); }).find("warmup_epochs < epochs"), std::string::npos);
 }

@@ -79,7 +79,15 @@ struct TrainOptions {
   ///   "step"         lr0 * gamma^floor(e / step_size)        (torch.optim.lr_scheduler.StepLR)
   ///   "exponential"  lr0 * gamma^e                           (ExponentialLR)
   ///   "cosine"       lr0 * (1 + cos(pi * e / epochs)) / 2    (CosineAnnealingLR with T_max = epochs, eta_min = 0)
+  ///   "warmup-cosine"  W = warmup_epochs: lr0 * (f + (1 - f) e / W) for e < W (linear warm-up from f lr0, f =
+  ///                  warmup_factor), then lr0 * (1 + cos(pi * (e - W) / (epochs - W))) / 2 (seed 001's "warm-up
+  ///                  phase followed by cosine decay", warm-up 5 % of the epochs from 1e-3 lr0; its lr_scheduler
+  ///                  function is not in the seed's stored files, so this is the usual form of that schedule)
   std::string lr_schedule = "constant";
+  /// Warm-up epochs W of "warmup-cosine" (0 <= W < epochs; seed 001: 5 % of the epochs).
+  int warmup_epochs = 0;
+  /// Starting fraction f of the warm-up of "warmup-cosine" (in (0, 1]; seed 001: 1e-3).
+  double warmup_factor = 1e-3;
   /// Epochs per step of the "step" schedule (>= 1 when used).
   int step_size = 10;
   /// Decay factor of "step" and "exponential" (> 0 when used).
@@ -217,6 +225,11 @@ inline std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch) {
 inline double lr_at(const TrainOptions& o, int e) {
   if (o.lr_schedule == "step") return o.learning_rate * std::pow(o.gamma, e / o.step_size);
   if (o.lr_schedule == "exponential") return o.learning_rate * std::pow(o.gamma, e);
+  if (o.lr_schedule == "warmup-cosine") {
+    const int w = o.warmup_epochs;
+    if (e < w) return o.learning_rate * (o.warmup_factor + (1.0 - o.warmup_factor) * double(e) / double(w));
+    return o.learning_rate * 0.5 * (1.0 + std::cos(std::numbers::pi * (e - w) / std::max(o.epochs - w, 1)));
+  }
   if (o.lr_schedule == "cosine")
     return o.learning_rate * 0.5 * (1.0 + std::cos(std::numbers::pi * e / std::max(o.epochs, 1)));
   return o.learning_rate;
@@ -448,8 +461,14 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     throw Error(std::string("train: ") + e.what());
   }
   require(o.lr_schedule == "constant" || o.lr_schedule == "step" || o.lr_schedule == "exponential" ||
-              o.lr_schedule == "cosine",
-          "train: lr_schedule must be constant, step, exponential or cosine, got \"" + o.lr_schedule + "\"");
+              o.lr_schedule == "cosine" || o.lr_schedule == "warmup-cosine",
+          "train: lr_schedule must be constant, step, exponential, cosine or warmup-cosine, got \"" + o.lr_schedule +
+              "\"");
+  require(o.lr_schedule != "warmup-cosine" ||
+              (o.warmup_epochs >= 0 && (o.warmup_epochs < o.epochs || o.epochs == 0) && std::isfinite(o.warmup_factor) &&
+               o.warmup_factor > 0 && o.warmup_factor <= 1),
+          "train: warmup-cosine needs 0 <= warmup_epochs < epochs and warmup_factor in (0, 1], got warmup_epochs " +
+              std::to_string(o.warmup_epochs) + ", warmup_factor " + std::to_string(o.warmup_factor));
   require(o.lr_schedule != "step" || o.step_size >= 1,
           "train: step_size must be >= 1 for the step schedule, got " + std::to_string(o.step_size));
   require((o.lr_schedule != "step" && o.lr_schedule != "exponential") || (std::isfinite(o.gamma) && o.gamma > 0),
