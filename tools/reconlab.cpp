@@ -157,7 +157,10 @@ RArray read_mask(const std::string& path, const Dims& kd, const std::string& mat
                 std::to_string(kd[0]));
   if (md[3] != 1 && md[3] != kd[3])
     throw Error("mask " + path + " has " + std::to_string(md[3]) + " frames but the k-space has " +
-                std::to_string(kd[3]) + "; give one mask per frame or one for all");
+                std::to_string(kd[3]) + "; give one mask per frame or one for all" +
+                (kd[3] == 1 && kd[2] == md[3] ? " (the k-space was read as " + std::to_string(kd[2]) +
+                                                    " coils: for a (frames, ny, nx) cine pass --axes t,y,x)"
+                                              : std::string()));
   for (Index i = 0; i < m.size(); ++i) {
     const cfloat v = m.data()[i];
     if ((v.real() == 0.0f || v.real() == 1.0f) && v.imag() == 0.0f) continue;
