@@ -33,6 +33,8 @@ std::map<std::string, nlohmann::json> tiny_configs(int64_t frames = 4) {
                                                             .resnet_features = 4, .dc = true, .cascades = 2})},
       {"residual-unet-3d", network_json(CineUnet3dOptions{.base_channels = 4, .num_pool_layers = 1,
                                                           .final_dc = true})},
+      {"dncn-3d-ds", network_json(Dncn3dOptions{.cascades = 2, .conv_layers = 3, .features = 8,
+                                                .frame_distances = {0, 1, 2}})},
   };
 }
 
@@ -82,6 +84,7 @@ double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
 torch::Tensor run(const NetworkModel& m, const torch::Tensor& k, const torch::Tensor& w) {
   if (m.name == "crnn") return m.as<CrnnMri>()->reconstruct_frames(k, w);
   if (m.name == "dual-unet-3d") return m.as<DualUnet3d>()->reconstruct_frames(k, w);
+  if (m.name == "dncn-3d-ds") return m.as<Dncn3d>()->reconstruct_frames(k, w);
   return m.as<CineUnet3d>()->reconstruct_frames(k, w);
 }
 
@@ -354,4 +357,31 @@ TEST(CineNets, WarmupCosineScheduleOfSeed001) {
   }
   o.warmup_epochs = 6;
   EXPECT_NE(error_of([&] { train(m, b, Batch{}, o); }).find("warmup_epochs < epochs"), std::string::npos);
+}
+
+TEST(CineNets, DataSharingFillsStaticKspaceFromNeighbouringFrames) {
+  // A static object (the same image in every frame): on the zero-filled input, data sharing over +-d frames gives
+  // the true k-space at every location some frame within d sampled (view sharing), and zero elsewhere; distance 0
+  // is the zero-filled image itself.
+  Threads1 threads;
+  const int64_t T = 6, H = 12, W = 8;
+  torch::manual_seed(3);
+  auto img = torch::randn({1, 1, 1, H, W}, torch::kComplexFloat).expand({1, T, 1, H, W}).contiguous();
+  auto mask = torch::zeros({1, T, 1, H, W});
+  for (int64_t f = 0; f < T; ++f)
+    for (int64_t y = 0; y < H; ++y)
+      if (y % 4 == f % 4) mask.select(1, f).select(2, y).fill_(1);  // each row every 4th frame (cyclically)
+  auto truth_k = Torch::fft2c(img);
+  auto zf = Torch::ifft2c(truth_k * mask);
+  const auto shared = data_sharing(zf, mask, {0, 1, 2}, false);
+  ASSERT_EQ(shared.sizes(), (std::vector<int64_t>{1, 6, T, H, W}));
+  for (int64_t i = 0; i < 3; ++i) {
+    const int64_t d = i;
+    auto k = Torch::fft2c(cine::from_channels(shared.slice(1, 2 * i, 2 * i + 2)));
+    // Which (frame, row) some frame within d (cyclically) sampled.
+    auto covered = mask.clone();
+    for (int64_t o = 1; o <= d; ++o) covered = covered + torch::roll(mask, {o}, {1}) + torch::roll(mask, {-o}, {1});
+    auto expected = torch::where(covered > 0, truth_k, torch::zeros_like(truth_k));
+    EXPECT_LE(torch::abs(k - expected).max().item<double>(), 1e-4 * torch::abs(truth_k).max().item<double>()) << d;
+  }
 }

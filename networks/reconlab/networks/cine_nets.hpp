@@ -8,7 +8,9 @@
 ///                 frames as channels), fused by a 3D ResNet; optional final DC and a cascade of K such blocks
 ///                 with DC between them ("dual-unet-3d");
 ///   CineUnet3d    the spatio-temporal residual 3D U-Net of Hauptmann et al. (MRM 81, 2019) as used by seed 003,
-///                 with an optional final DC ("residual-unet-3d").
+///                 with an optional final DC ("residual-unet-3d");
+///   Dncn3d        DnCn-3D with Schlemper's data-sharing layer (Schlemper et al., IEEE TMI 37(2), 2018)
+///                 ("dncn-3d-ds").
 ///
 /// Data (the cine input convention kPackedCineInput, stored in model.json as "input"):
 ///   - k-space y: complex64 (N, T, 1, H, W) = (batch, frame, coil, y, x), centred, unitary FFT, zero where not
@@ -529,6 +531,102 @@ class CineUnet3dImpl : public torch::nn::Module {
 TORCH_MODULE(CineUnet3d);
 
 // ----------------------------------------------------------------------------------------------------------------
+// DnCn 3D with data sharing (Schlemper et al. 2018)
+// ----------------------------------------------------------------------------------------------------------------
+
+/// Options of Dncn3dImpl (model.json fields of "dncn-3d-ds").
+struct Dncn3dOptions {
+  int64_t cascades = 5;     ///< n_c (reference code default 5; the paper's 3D networks use up to 10)
+  int64_t conv_layers = 5;  ///< n_d 3D convolutions per CNN (>= 2)
+  int64_t features = 64;    ///< n_f channels
+  /// Data-sharing frame distances (the reference's fr_d; must contain 0); empty = no data sharing (DnCn-3D).
+  std::vector<int64_t> frame_distances = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+};
+
+/// Schlemper's data-sharing layer (github.com/js3611/Deep-MRI-Reconstruction, cascadenet_pytorch/kspace_pytorch.py
+/// `AveragingInKspace` / `KspaceFillNeighbourLayer`, non-clipped: frames are cyclic): for the current image x
+/// (complex (N, T, 1, H, W)) with k = F x per frame and each distance d, k_d(t) = sum_{|o| <= d} k(t + o) / n, with
+/// n = max(sum_{|o| <= d} w(t + o), 1) (the number of frames that sampled the location; `divide_by_frames` false,
+/// the first cascade) or n = 2 d + 1 (later cascades), then k_d = w k + (1 - w) k_d (measured samples kept); returns
+/// F^H k_d as channels (N, 2 D, T, H, W), (Re, Im) of distance d at channels 2 i, 2 i + 1 (the reference's order).
+/// On the zero-filled input this is view sharing averaged over the neighbours within d.
+inline torch::Tensor data_sharing(const torch::Tensor& x, const torch::Tensor& sampling,
+                                  const std::vector<int64_t>& distances, bool divide_by_frames) {
+  Fft2c<Torch> F;
+  const int64_t T = x.size(1);
+  auto k = F.apply(x);
+  auto w = sampling.to(torch::kFloat).expand({sampling.size(0), T, 1, x.size(3), x.size(4)});
+  std::vector<torch::Tensor> channels;
+  for (int64_t d : distances) {
+    torch::Tensor sum_k = k, sum_w = w;
+    for (int64_t o = 1; o <= d; ++o)
+      for (int64_t sgn : {-1, 1}) {
+        sum_k = sum_k + torch::roll(k, {sgn * o}, {1});
+        sum_w = sum_w + torch::roll(w, {sgn * o}, {1});
+      }
+    auto n = divide_by_frames ? torch::full_like(sum_w, double(2 * d + 1)) : torch::clamp_min(sum_w, 1.0);
+    auto kd = Torch::blend(w, k, sum_k / n);
+    auto c = cine::to_channels(F.adjoint(kd));
+    channels.push_back(c);
+  }
+  return torch::cat(channels, 1);
+}
+
+/// DnCn-3D with data sharing, D{n_d}C{n_c}-DS (Schlemper, Caballero, Hajnal, Price and Rueckert, "A deep cascade of
+/// convolutional neural networks for dynamic MR image reconstruction", IEEE TMI 37(2), 2018, Sec. II-C/D; reference
+/// `DnCn3DDS`): x = x0 (standardised zero-filled); for c = 1..n_c: x = DC(x + CNN_c(data_sharing(x))) with CNN_c
+/// n_d 3x3x3 convolutions (bias; LeakyReLU 0.01 between, as the reference's conv_block), 2 D -> n_f -> ... -> 2
+/// channels, and DC = blend_data_consistency per frame. The first cascade divides by the sampled-frame count, later
+/// ones by 2 d + 1 (the reference passes divide_by_n = i > 0). Without frame distances it is DnCn-3D (the CNN sees x).
+class Dncn3dImpl : public torch::nn::Module {
+ public:
+  /// Throws Error for cascades < 1, conv_layers < 2, features < 1, or distances without 0 or negative.
+  explicit Dncn3dImpl(const Dncn3dOptions& o = {}) : options_(o) {
+    require(o.cascades >= 1 && o.conv_layers >= 2 && o.features >= 1,
+            "dncn-3d-ds: needs cascades >= 1, conv_layers >= 2 and features >= 1");
+    const auto& fd = o.frame_distances;
+    require(fd.empty() || std::find(fd.begin(), fd.end(), int64_t{0}) != fd.end(),
+            "dncn-3d-ds: frame_distances must contain 0 (the frame itself), as the reference code requires");
+    for (int64_t d : fd) require(d >= 0, "dncn-3d-ds: frame distances must be >= 0");
+    namespace nn = torch::nn;
+    const int64_t in = fd.empty() ? 2 : 2 * static_cast<int64_t>(fd.size());
+    cnns_ = register_module("cnns", nn::ModuleList());
+    for (int64_t c = 0; c < o.cascades; ++c) {
+      nn::Sequential seq;
+      for (int64_t l = 0; l < o.conv_layers; ++l) {
+        const int64_t ci = l == 0 ? in : o.features, co = l == o.conv_layers - 1 ? 2 : o.features;
+        seq->push_back(nn::Conv3d(nn::Conv3dOptions(ci, co, 3).padding(1)));
+        if (l != o.conv_layers - 1) seq->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.01)));
+      }
+      cnns_->push_back(seq);
+    }
+  }
+  torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& sampling) {
+    cine::require_cine(kspace, sampling, "dncn-3d-ds");
+    const auto s = cine::standardise(kspace, sampling);
+    const auto w = sampling.to(torch::kFloat);
+    auto x = s.x0;
+    for (int64_t c = 0; c < options_.cascades; ++c) {
+      auto in = options_.frame_distances.empty() ? cine::to_channels(x)
+                                                 : data_sharing(x, w, options_.frame_distances, c > 0);
+      auto out = cine::to_channels(x) + cnns_[c]->as<torch::nn::SequentialImpl>()->forward(in);
+      x = blend_data_consistency(cine::from_channels(out), s.y, w);
+    }
+    return x * s.sigma;
+  }
+  torch::Tensor reconstruct_frames(const torch::Tensor& kspace, const torch::Tensor& sampling) {
+    return reconstruct(kspace, sampling);
+  }
+  torch::Tensor forward(const Batch& b) { return cine::to_channels(reconstruct(b.kspace, b.sampling)); }
+  const Dncn3dOptions& options() const { return options_; }
+
+ private:
+  Dncn3dOptions options_;
+  torch::nn::ModuleList cnns_{nullptr};
+};
+TORCH_MODULE(Dncn3d);
+
+// ----------------------------------------------------------------------------------------------------------------
 // model.json, data and the Reconstructor
 // ----------------------------------------------------------------------------------------------------------------
 
@@ -546,6 +644,12 @@ inline nlohmann::json network_json(const DualUnetOptions& o) {
           {"resnet_features", o.resnet_features}, {"resnet_blocks", o.resnet_blocks},
           {"dc", o.dc},                     {"cascades", o.cascades},
           {"input", kPackedCineInput}};
+}
+/// model.json of the DnCn-3D with data sharing.
+inline nlohmann::json network_json(const Dncn3dOptions& o) {
+  return {{"architecture", "dncn-3d-ds"}, {"cascades", o.cascades},
+          {"conv_layers", o.conv_layers}, {"features", o.features},
+          {"frame_distances", o.frame_distances}, {"input", kPackedCineInput}};
 }
 /// model.json of the residual 3D U-Net.
 inline nlohmann::json network_json(const CineUnet3dOptions& o) {
@@ -618,7 +722,7 @@ inline Batch cine_batch(const std::vector<CineSample>& samples) {
   return b;
 }
 
-/// A trained cine network (CrnnMri, DualUnet3d or CineUnet3d holder) as a Reconstructor: single-coil Cartesian cines
+/// A trained cine network (CrnnMri, DualUnet3d, CineUnet3d or Dncn3d holder) as a Reconstructor: single-coil Cartesian cines
 /// with >= 2 frames in (others refused, require_cine_acquisition), the complex cine (nx, ny, 1, frames, 1) in the
 /// acquisition's units out. Any frame count (reconstruct_frames: the dual U-Net windows).
 template <class Net>

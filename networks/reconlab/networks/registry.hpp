@@ -16,6 +16,7 @@
 ///                                                             per-frame sampling, target (Re, Im) (N, 2, T, H, W)
 ///   dual-unet-3d  DualUnet3d, cine, seed 001 (cine_nets.hpp)  kPackedCineInput
 ///   residual-unet-3d  CineUnet3d, cine (cine_nets.hpp)        kPackedCineInput
+///   dncn-3d-ds    Dncn3d, cine, data sharing (cine_nets.hpp)  kPackedCineInput
 ///
 /// model.json files are written by the network_json(options) overloads (unet_options_json for the U-Net), the
 /// format studies have always written; options added later are read with their defaults when absent, so older
@@ -229,6 +230,11 @@ inline const std::vector<RegistryEntry>& model_registry() {
         [](const nlohmann::json& j) {
           return CineUnet3dOptions{j.at("base_channels"), j.at("num_pool_layers"), j.value("drop_prob", 0.0),
                                    j.value("final_dc", false)};
+        }));
+    e.push_back(detail::cine_entry<Dncn3d, Dncn3dOptions>(
+        "dncn-3d-ds", "DnCn-3D with data sharing, Schlemper et al. 2018 (single-coil cine)", [](const nlohmann::json& j) {
+          return Dncn3dOptions{j.at("cascades"), j.at("conv_layers"), j.at("features"),
+                               j.at("frame_distances").get<std::vector<int64_t>>()};
         }));
     return e;
   }();
