@@ -101,6 +101,16 @@ inline Standardised standardise(const torch::Tensor& kspace, const torch::Tensor
   return {kspace / sigma, x0 / sigma, sigma};
 }
 
+/// Scales a final convolution's weights by 1e-2 and zeroes its bias, so a residual network (x + net(x)) starts close
+/// to the identity, i.e. to the zero-filled cine (as the zero heads of cascade_nets.hpp), while gradients still reach
+/// every layer from the first step (an exactly zero head would block them).
+template <class Conv>
+void small_head(Conv& conv) {
+  torch::NoGradGuard g;
+  conv.weight.mul_(0.01);
+  if (conv.bias.defined()) conv.bias.zero_();
+}
+
 }  // namespace cine
 
 // ----------------------------------------------------------------------------------------------------------------
@@ -358,7 +368,9 @@ TORCH_MODULE(AttentionUnet);
 /// stride (1, 2, 2) (no bias), BatchNorm, ReLU, 3x3x3 max pooling with stride 1; `blocks` basic residual blocks
 /// (3x3x3 conv, BN, ReLU, 3x3x3 conv, BN, + input, ReLU); trilinear upsampling back to (T, H, W); a final 1x1x1
 /// convolution to 2 channels. Differences from the seed: (Re, Im) channels over a depth of T frames in and out
-/// (the seed fed magnitude frames as 20 channels of depth 1), no final sigmoid. (N, 2, T, H, W) -> (N, 2, T, H, W).
+/// (the seed fed magnitude frames as 20 channels of depth 1), no final sigmoid, and the final convolution starts
+/// small (cine::small_head), so the residual block starts near the zero-filled cine. (N, 2, T, H, W) ->
+/// (N, 2, T, H, W).
 class FusionResnet3dImpl : public torch::nn::Module {
  public:
   FusionResnet3dImpl(int64_t features, int64_t blocks) {
@@ -374,6 +386,7 @@ class FusionResnet3dImpl : public torch::nn::Module {
                                         nn::Conv3d(nn::Conv3dOptions(features, features, 3).padding(1).bias(false)),
                                         nn::BatchNorm3d(features)));
     head_ = register_module("head", nn::Conv3d(nn::Conv3dOptions(features, 2, 1)));
+    cine::small_head(*head_);
   }
   torch::Tensor forward(const torch::Tensor& u) {
     auto x = torch::max_pool3d(stem_->forward(u), {3, 3, 3}, {1, 1, 1}, {1, 1, 1});
@@ -502,7 +515,8 @@ struct CineUnet3dOptions {
 /// heart disease", MRM 81(2):1143-1156, 2019), as seed 003 uses it: a 3D U-Net over (t, y, x) on the aliased
 /// (zero-filled) cine as (Re, Im) channels, with a residual connection: x = x0 + U(x0). Built from reconlab's
 /// Unet3d (unet.hpp: fastMRI's blocks, instance norm and LeakyReLU 0.2 instead of the paper's ReLU blocks), on the
-/// standardised input (file comment); optional final DC (blend_data_consistency). Any frame count.
+/// standardised input (file comment); optional final DC (blend_data_consistency). The U-Net's 1x1 head starts small
+/// (weights x 1e-2, bias 0), so the untrained network is close to the zero-filled cine. Any frame count.
 class CineUnet3dImpl : public torch::nn::Module {
  public:
   explicit CineUnet3dImpl(const CineUnet3dOptions& o = {}) : options_(o) {
@@ -510,6 +524,11 @@ class CineUnet3dImpl : public torch::nn::Module {
                                                        .base_channels = o.base_channels,
                                                        .num_pool_layers = o.num_pool_layers,
                                                        .drop_prob = o.drop_prob, .residual = true}));
+    for (auto& p : unet_->named_parameters())
+      if (p.key().rfind("head.", 0) == 0) {
+        torch::NoGradGuard g;
+        p.value().mul_(p.key() == "head.weight" ? 0.01 : 0.0);
+      }
   }
   torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& sampling) {
     cine::require_cine(kspace, sampling, "residual-unet-3d");
