@@ -80,7 +80,7 @@ Preset make_preset(const std::string& n) {
     return {1,  {8},   60, 30, 30,  false, 96, 12,  // classical
             64, 10, 16, 16, 4, 4, 20, 4, 1e-3,    // data, training
             2,  16, 8, 2, 8, 1, 8, 2,             // networks: CRNN 2 iterations x 16, dual 8 x 2 levels, 3D U-Net 8 x 2
-            8,  false};
+            20, false};
   require(n == "full", "unknown preset '" + n + "' (quick | full)");
   return {3,  {5, 8, 12}, 300, 100, 100, true, 128, 16,
           96, 20, 48, 48, 6, 6, 60, 4, 1e-4,

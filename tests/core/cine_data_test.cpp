@@ -294,3 +294,20 @@ TEST(CineData, LoadersReadTheRealCines) {
   EXPECT_THROW(study::load_acdc_cine("/nonexistent"), Error);
   EXPECT_THROW(study::normalised_cine(RArray(RArray(4, 4, 1, 2, 1).setZero())), Error);
 }
+
+TEST(CineData, MostDynamicRowAndMostDifferentFrame) {
+  // A static cine with one moving bright bar on row 7 whose brightness peaks in frame 3.
+  RArray c(12, 10, 1, 6, 1);
+  c.setConstant(0.3f);
+  const float level[6] = {0.1f, 0.3f, 0.6f, 0.9f, 0.5f, 0.2f};
+  for (Index t = 0; t < 6; ++t)
+    for (Index x = 2; x < 9; ++x) c(x, 7, 0, t, 0) = level[t];
+  c(0, 2, 0, 4, 0) = 0.35f;  // a small change elsewhere
+  EXPECT_EQ(study::most_dynamic_row(c), 7);
+  EXPECT_EQ(study::most_different_frame(c), 3);
+  // In a phantom whose heart beats, the row through the left ventricle's centre moves most (within the blood pool).
+  study::HeartPhantomOptions o;
+  o.nx = o.ny = 96, o.frames = 12;
+  const auto h = study::beating_heart_phantom(5, o);
+  EXPECT_NEAR(double(study::most_dynamic_row(h.cine)), h.cy, h.blood_radius_ed + h.wall_ed);
+}
