@@ -18,8 +18,9 @@
 /// (io::acdc_kt_masks: 2D variable-density point masks; dataset acdc-realmask, R = their achieved acceleration).
 /// Methods: zero-filled, view sharing, k-t TV (the one PDHG, spatial and temporal weights), L+S (Otazo et al.
 /// 2015), BART pics with spatial + temporal TV, CRNN-MRI, seed 001's dual U-Net + 3D ResNet with and without DC,
-/// the residual 3D U-Net (seed 003 / Hauptmann et al. 2019). 8-coil: the classical methods that take coils
-/// (zero-filled RSS, view sharing, k-t TV and L+S with maps, BART with maps).
+/// the residual 3D U-Net (seed 003 / Hauptmann et al. 2019), DnCn-3D with Schlemper's data-sharing layer.
+/// 8-coil: the classical methods that take coils (zero-filled RSS, view sharing, k-t TV and L+S with maps, BART
+/// with maps).
 /// Folds: test acdc (train on philips + phantoms), test philips (train on acdc + phantoms). Training cines: crops,
 /// flips, rotations by 90 degrees, time reversal, cyclic time shifts, intensity scale and a new phase of the other
 /// real cine, plus seeded beating-heart phantoms (study::make_cine_training_set). Regularisation weights are chosen
@@ -71,6 +72,7 @@ struct Preset {
   int64_t crnn_iterations, crnn_features;
   int64_t dual_features, dual_pools, resnet_features, dual_cascades_dc;
   int64_t unet3d_base, unet3d_pools;
+  int64_t dncn_cascades, dncn_layers, dncn_features, dncn_max_distance;
   int ablation_epochs;
   bool ablation_both_folds;
 };
@@ -80,17 +82,20 @@ Preset make_preset(const std::string& n) {
     return {1,  {8},   60, 30, 30,  false, 96, 12,  // classical
             64, 10, 16, 16, 4, 4, 20, 4, 1e-3,    // data, training
             2,  16, 8, 2, 8, 1, 8, 2,             // networks: CRNN 2 iterations x 16, dual 8 x 2 levels, 3D U-Net 8 x 2
+            3,  3, 16, 4,                         // DnCn-3D-DS: 3 cascades of 3 convolutions x 16, distances 0..4
             20, false};
   require(n == "full", "unknown preset '" + n + "' (quick | full)");
   return {3,  {5, 8, 12}, 300, 100, 100, true, 128, 16,
           96, 20, 48, 48, 6, 6, 60, 4, 1e-4,
           5,  64, 64, 4, 32, 2, 32, 3,
+          5,  5, 64, 9,
           30, true};
 }
 
 const std::vector<double> kRs = {5, 8, 12};
 const std::vector<std::string> kClassical = {"zero-filled", "view-sharing", "kt-tv", "l+s", "bart-pics-tv"};
-const std::vector<std::string> kNetworks = {"crnn", "dual-unet-3d", "dual-unet-3d-dc", "residual-unet-3d"};
+const std::vector<std::string> kNetworks = {"crnn", "dual-unet-3d", "dual-unet-3d-dc", "residual-unet-3d",
+                                            "dncn-3d-ds"};
 const std::vector<std::string> kFolds = {"acdc", "philips"};
 /// Complex Gaussian noise of the 8-coil k-space, std per real/imaginary part in units of the cine's maximum
 /// (the unitary FFT keeps it in every coil image).
@@ -403,6 +408,11 @@ int main(int argc, char** argv) {
       }
       if (m == "residual-unet-3d")
         return networks::network_json(networks::CineUnet3dOptions{P.unet3d_base, P.unet3d_pools, 0.0, false});
+      if (m == "dncn-3d-ds") {
+        networks::Dncn3dOptions o{P.dncn_cascades, P.dncn_layers, P.dncn_features, {}};
+        for (int64_t d = 0; d <= P.dncn_max_distance; ++d) o.frame_distances.push_back(d);
+        return networks::network_json(o);
+      }
       throw Error("unknown network " + m);
     };
     /// Trains (or loads from dir/final.pt) network `m` on a fold's training set.
@@ -446,7 +456,12 @@ int main(int argc, char** argv) {
       to.seed = seed;
       to.loss = "l2";  // seed 001 and Qin et al. train on the squared error
       to.lr_schedule = "cosine";
-      to.weight_decay = (m == "dual-unet-3d" || m == "dual-unet-3d-dc") ? 1e-4 : 0.0;  // seed 001: 1e-4
+      to.weight_decay = 0.0;
+      if (m == "dual-unet-3d" || m == "dual-unet-3d-dc") {  // seed 001: weight decay 1e-4, warm-up + cosine decay
+        to.weight_decay = 1e-4;
+        to.lr_schedule = "warmup-cosine";
+        to.warmup_epochs = std::max(1, P.epochs / 20);
+      }
       to.threads = threads;
       to.progress = false;
       return to;
@@ -544,9 +559,9 @@ int main(int argc, char** argv) {
         double dropout;
         std::string loss, schedule;
       };
-      const std::vector<Variant> variants = {{"seed001 (dropout 0.3, L2, cosine lr)", 0.3, "l2", "cosine"},
-                                             {"dropout 0", 0.0, "l2", "cosine"},
-                                             {"L1 loss", 0.3, "l1", "cosine"},
+      const std::vector<Variant> variants = {{"seed001 (dropout 0.3, L2, warm-up + cosine lr)", 0.3, "l2", "warmup-cosine"},
+                                             {"dropout 0", 0.0, "l2", "warmup-cosine"},
+                                             {"L1 loss", 0.3, "l1", "warmup-cosine"},
                                              {"constant lr", 0.3, "l2", "constant"}};
       study::ResultsTable abl(out / "ablation.csv", {.frame = true});
       std::vector<std::string> folds = {"acdc"};
@@ -559,6 +574,7 @@ int main(int argc, char** argv) {
           if (abl.has("ablation-" + fold, "mask0", 5, variants[v].name)) continue;
           networks::TrainOptions to = base_train_options("dual-unet-3d");
           to.epochs = P.ablation_epochs;
+          to.warmup_epochs = std::max(1, P.ablation_epochs / 20);
           to.loss = variants[v].loss;
           to.lr_schedule = variants[v].schedule;
           auto rec = train_network(fold, out / fold / tag, network_json("dual-unet-3d", variants[v].dropout),
@@ -583,8 +599,9 @@ int main(int argc, char** argv) {
                               {"folds", folds},
                               {"test", "the fold's test cine at R = 5 (variable density, 11 centre lines), "
                                        "mask seed + 1000 fold + 500"},
-                              {"variants", "seed 001's setting (dropout 0.3, L2, cosine decay, weight decay 1e-4) "
-                                           "and one change each"}};
+                              {"variants", "seed 001's setting (dropout 0.3, L2, linear warm-up over 5 % of the "
+                                           "epochs from 1e-3 lr then cosine decay, weight decay 1e-4) and one change "
+                                           "each"}};
       ablation_md << "\n## Ablation (seed 001): dual U-Net + 3D ResNet, one factor at a time\n\n"
                   << "Trained " << P.ablation_epochs << " epochs on the fold's training set, tested on the fold's "
                   << "test cine at R = 5; per cine (PSNR from the cine's mean squared error, SSIM the mean over "
