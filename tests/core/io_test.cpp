@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../common/error_of.hpp"
 #include "../common/temp_dir.hpp"
 
 #include <png.h>
@@ -28,26 +29,12 @@ namespace fs = std::filesystem;
 using namespace reconlab;
 using ::testing::HasSubstr;
 
+using reconlab::test_support::error_of;
 using reconlab::test_support::TempDir;
 
 namespace {
 
 /// A fresh temporary folder, removed at scope exit.
-
-/// Runs f and returns the reconlab::Error message, or a marker when nothing or another type was thrown.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const reconlab::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<wrong exception type: ") + e.what() + ">";
-  } catch (...) {
-    return "<non-std exception>";
-  }
-  return "<no exception>";
-}
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

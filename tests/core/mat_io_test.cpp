@@ -9,28 +9,18 @@
 #include <fstream>
 #include <string>
 
+#include "../common/error_of.hpp"
 #include "../common/temp_dir.hpp"
 #include "reconlab/io/mat.hpp"
 
 using namespace reconlab;
 using ::testing::HasSubstr;
+using reconlab::test_support::error_of;
 using reconlab::test_support::TempDir;
 
 namespace {
 
 std::string acdc_dir() { return data_dir() + "/cine-acdc"; }
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<other exception> ") + e.what();
-  }
-  return "<no exception>";
-}
 
 double mean_of(const RArray& a) {
   double s = 0;

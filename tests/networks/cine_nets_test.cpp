@@ -12,12 +12,14 @@
 #include <map>
 #include <sstream>
 
+#include "../common/error_of.hpp"
 #include "../common/temp_dir.hpp"
 #include "../common/torch_threads.hpp"
 #include "reconlab/networks/registry.hpp"
 
 using namespace reconlab;
 using namespace reconlab::networks;
+using reconlab::test_support::error_of;
 using reconlab::test_support::TempDir;
 using reconlab::test_support::Threads1;
 
@@ -93,15 +95,6 @@ void randomise(torch::nn::Module& m, uint64_t seed, double scale = 0.1) {
   torch::NoGradGuard g;
   torch::manual_seed(seed);
   for (auto& p : m.parameters()) p.copy_(scale * torch::randn_like(p));
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

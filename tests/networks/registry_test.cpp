@@ -7,6 +7,7 @@
 
 #include "../common/torch_threads.hpp"
 
+#include "../common/error_of.hpp"
 #include "../common/temp_dir.hpp"
 
 #include <filesystem>
@@ -22,6 +23,7 @@ using namespace reconlab;
 using namespace reconlab::networks;
 namespace fs = std::filesystem;
 
+using reconlab::test_support::error_of;
 using reconlab::test_support::TempDir;
 
 using reconlab::test_support::Threads1;
@@ -79,15 +81,6 @@ bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {
   for (const auto& p : pa)
     if (!pb.contains(p.key()) || !torch::equal(p.value(), pb[p.key()])) return false;
   return true;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

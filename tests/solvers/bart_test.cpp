@@ -7,31 +7,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../common/have_bart.hpp"
+#include "../common/random_data.hpp"
 #include "reconlab/io/npy.hpp"
 #include "reconlab/random.hpp"
 #include "reconlab/solvers/bart.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 
 using namespace reconlab;
+using reconlab::test_support::have_bart;
+using reconlab::test_support::rel_diff;
 
-namespace {
-bool have_bart() {
-  try {
-    solvers::find_bart();
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
-double rel_diff(const CArray& a, const CArray& b) {
-  double e = 0, n = 0;
-  for (Index i = 0; i < a.size(); ++i) {
-    e += std::norm(a.data()[i] - b.data()[i]);
-    n += std::norm(b.data()[i]);
-  }
-  return std::sqrt(e / n);
-}
-}  // namespace
 
 // Round trip through BART's own centred unitary FFT: `bart fft -u 3` must equal our Fft2c (an independent
 // implementation of the same transform), and the cfl written and read back keeps every sample.

@@ -6,35 +6,25 @@
 #include <cmath>
 #include <vector>
 
+#include "../common/have_bart.hpp"
+#include "../common/random_data.hpp"
 #include "reconlab/random.hpp"
 #include "reconlab/solvers/lowrank_sparse.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 #include "reconlab/solvers/view_sharing.hpp"
 
 using namespace reconlab;
+using reconlab::test_support::have_bart;
 using namespace reconlab::solvers;
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-bool have_bart() {
-  try {
-    find_bart();
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
 // ||a - ref||^2 / ||ref||^2 over all frames (complex).
 double nmse(const CArray& a, const CArray& ref) {
-  double e = 0, n = 0;
-  for (Index i = 0; i < a.size(); ++i) {
-    e += std::norm(a.data()[i] - ref.data()[i]);
-    n += std::norm(ref.data()[i]);
-  }
-  return e / n;
+  const double r = test_support::rel_diff(a, ref);
+  return r * r;
 }
 
 // Per-frame line masks (columns x): the `centre` columns around nx/2 in every frame plus random other columns up
