@@ -16,6 +16,7 @@
 #include "../common/temp_dir.hpp"
 #include "../common/torch_threads.hpp"
 #include "reconlab/networks/registry.hpp"
+#include "reconlab/solvers/view_sharing.hpp"
 
 using namespace reconlab;
 using namespace reconlab::networks;
@@ -37,6 +38,11 @@ std::map<std::string, nlohmann::json> tiny_configs(int64_t frames = 4) {
                                                           .final_dc = true})},
       {"dncn-3d-ds", network_json(Dncn3dOptions{.cascades = 2, .conv_layers = 3, .features = 8,
                                                 .frame_distances = {0, 1, 2}})},
+      {"crnn/view-sharing", network_json(CrnnOptions{.iterations = 2, .features = 8, .kernel_size = 3,
+                                                     .initial = cine::InitialImage::view_sharing})},
+      {"dncn-3d-ds/view-sharing",
+       network_json(Dncn3dOptions{.cascades = 2, .conv_layers = 3, .features = 8, .frame_distances = {0, 1, 2},
+                                  .initial = cine::InitialImage::view_sharing})},
   };
 }
 
@@ -376,5 +382,50 @@ TEST(CineNets, DataSharingFillsStaticKspaceFromNeighbouringFrames) {
     for (int64_t o = 1; o <= d; ++o) covered = covered + torch::roll(mask, {o}, {1}) + torch::roll(mask, {-o}, {1});
     auto expected = torch::where(covered > 0, truth_k, torch::zeros_like(truth_k));
     EXPECT_LE(torch::abs(k - expected).max().item<double>(), 1e-4 * torch::abs(truth_k).max().item<double>()) << d;
+  }
+}
+
+TEST(CineNets, ViewSharedInitialImageEqualsTheViewSharingReconstructor) {
+  Threads1 threads;
+  const Cine c = make_cine(5, 16, 12, 21);
+  const CArray expected = solvers::ViewSharingReconstructor(true).reconstruct(acquisition_of(c));
+  const auto x0 = Torch::ifft2c(cine::view_share(c.kspace, c.mask));
+  EXPECT_LE(relative_error(x0, Torch::from_eigen(expected)), 1e-6);
+  // A batch of two samples with their own masks: each is shared with its own mask.
+  const Cine d = make_cine(5, 16, 12, 22);
+  auto mask2 = torch::roll(d.mask, {1}, {1});  // another k-t pattern
+  auto k2 = torch::cat({c.kspace, Torch::fft2c(d.image) * mask2}, 0), w2 = torch::cat({c.mask, mask2}, 0);
+  const auto both = Torch::ifft2c(cine::view_share(k2, w2));
+  Acquisition acq_d;
+  acq_d.kspace = Torch::to_eigen(Torch::fft2c(d.image) * mask2);
+  acq_d.sampling = CartesianMask(Torch::to_eigen_real(mask2));
+  const CArray expected_d = solvers::ViewSharingReconstructor(true).reconstruct(acq_d);
+  EXPECT_LE(relative_error(both.select(0, 1).unsqueeze(0), Torch::from_eigen(expected_d)), 1e-6);
+  // Weights that are not 0/1 are refused (view sharing needs to know what was acquired).
+  EXPECT_THROW(cine::view_share(c.kspace, c.mask * 0.5), Error);
+  EXPECT_THROW(cine::initial_image_from_string("sliding"), Error);
+}
+
+TEST(CineNets, UntrainedResidualNetworksOnTheViewSharedInputStartAtViewSharing) {
+  Threads1 threads;
+  const Cine c = make_cine(6, 16, 12, 23);
+  const auto vs = Torch::from_eigen(solvers::ViewSharingReconstructor(true).reconstruct(acquisition_of(c)));
+  const auto zf = Torch::ifft2c(c.kspace);
+  ASSERT_GT(relative_error(zf, vs), 0.05);  // the test cine's aliasing is visible
+  const std::map<std::string, nlohmann::json> nets = {
+      {"crnn", network_json(CrnnOptions{.iterations = 2, .features = 8, .initial = cine::InitialImage::view_sharing})},
+      {"residual-unet-3d", network_json(CineUnet3dOptions{.base_channels = 4, .num_pool_layers = 1, .final_dc = true,
+                                                          .initial = cine::InitialImage::view_sharing})},
+      {"dncn-3d-ds", network_json(Dncn3dOptions{.cascades = 2, .conv_layers = 3, .features = 8,
+                                                .frame_distances = {0, 1}, .initial = cine::InitialImage::view_sharing})}};
+  for (const auto& [label, config] : nets) {
+    SCOPED_TRACE(label);
+    NetworkModel m = build_model(config, 31);
+    EXPECT_EQ(config.at("initial_image"), "view-sharing");
+    m.module->eval();
+    torch::NoGradGuard g;
+    const auto x = run(m, c.kspace, c.mask);
+    // Close to view sharing, much closer than to zero-filled (the small heads keep the residual small).
+    EXPECT_LT(relative_error(x, vs), 0.2 * relative_error(zf, vs));
   }
 }

@@ -21,7 +21,15 @@
 ///   - units: studies scale y and the target by s = 1 / max|zero-filled| of each cine (cine_sample(), and the
 ///     Reconstructor does the same); the networks do not rely on it: each standardises its own input.
 ///
-/// Normalisation (every network here): x0 = A^H y = F^H (w y) per frame (zero-filled), sigma = RMS of x0 over the
+/// Initial image (every network here, model.json "initial_image"): "zero-filled", x0 = A^H y = F^H (w y) per frame
+/// (the papers' input), or "view-sharing", x0 = F^H V(w y) with V the k-t view sharing of
+/// solvers/view_sharing.hpp (every location a frame did not sample taken from the nearest frame that did, cyclic,
+/// ties to the earlier frame): the networks then refine the view-shared cine, the strongest non-iterative
+/// baseline, instead of the aliased zero-filled one (the data-sharing input of Schlemper et al. 2018, Sec. II-D,
+/// taken to the nearest sampled frame). Needs 0/1 sampling. model.json files written before the option load as
+/// "zero-filled".
+///
+/// Normalisation (every network here): x0 the initial image above, sigma = RMS of x0 over the
 /// whole cine of each sample (detached, floored at 1e-30), and the network runs on x0 / sigma and y / sigma; its
 /// complex output is multiplied by sigma. So c y gives c x for any c > 0 (scale equivariance: data in 1e-6 or 1e4
 /// units reconstruct alike), as the standardised networks of cascade_nets.hpp (InputNorm::standardised).
@@ -48,6 +56,7 @@
 #include "reconlab/networks/unet.hpp"
 #include "reconlab/operators.hpp"
 #include "reconlab/reconstructor.hpp"
+#include "reconlab/solvers/view_sharing.hpp"
 
 namespace reconlab::networks {
 
@@ -88,15 +97,61 @@ inline torch::Tensor from_channels(const torch::Tensor& c) {
   return torch::complex(c.select(1, 0).contiguous(), c.select(1, 1).contiguous()).unsqueeze(2);
 }
 
+/// The initial image of a cine network (see the file comment).
+enum class InitialImage { zero_filled, view_sharing };
+
+/// "zero-filled" / "view-sharing".
+inline std::string initial_image_name(InitialImage i) {
+  return i == InitialImage::view_sharing ? "view-sharing" : "zero-filled";
+}
+/// The InitialImage of a name; throws Error for another name.
+inline InitialImage initial_image_from_string(const std::string& s) {
+  if (s == "zero-filled") return InitialImage::zero_filled;
+  if (s == "view-sharing") return InitialImage::view_sharing;
+  throw Error("cine networks: initial_image must be zero-filled or view-sharing, got \"" + s + "\"");
+}
+
+/// View-shared k-space of a batch: k-space (N, T, 1, H, W) complex, sampled where the 0/1 sampling (N or 1, T or 1,
+/// 1, H, W) is 1; every location a frame did not sample is taken from the frame solvers::view_sharing_sources picks
+/// (the one rule of view_sharing.hpp, computed on the host per sample), never-sampled locations are zero. Returns
+/// complex (N, T, 1, H, W) on the k-space's device. Throws Error for non-binary sampling.
+inline torch::Tensor view_share(const torch::Tensor& kspace, const torch::Tensor& sampling) {
+  const int64_t N = kspace.size(0), T = kspace.size(1), H = kspace.size(3), W = kspace.size(4);
+  const auto w = sampling.to(torch::kCPU, torch::kFloat).contiguous();
+  const auto kw = kspace * sampling.to(kspace.device(), torch::kFloat);
+  std::vector<torch::Tensor> out;
+  for (int64_t n = 0; n < N; ++n) {
+    const auto wn = w.select(0, w.size(0) == 1 ? 0 : n).contiguous();  // (T or 1, 1, H, W)
+    RArray mask(W, H, 1, wn.size(0), 1);
+    std::copy_n(wn.data_ptr<float>(), wn.numel(), mask.data());
+    const std::vector<int> src = solvers::view_sharing_sources(mask, T);
+    std::vector<int64_t> idx(src.size());
+    std::vector<float> valid(src.size());
+    for (std::size_t i = 0; i < src.size(); ++i) {
+      idx[i] = std::max(src[i], 0);
+      valid[i] = src[i] >= 0 ? 1.0f : 0.0f;
+    }
+    const auto opts = torch::TensorOptions().device(kspace.device());
+    const auto index = torch::tensor(idx, opts.dtype(torch::kInt64)).view({T, 1, H, W});
+    const auto keep = torch::tensor(valid, opts.dtype(torch::kFloat)).view({T, 1, H, W});
+    out.push_back((kw.select(0, n).gather(0, index) * keep).unsqueeze(0));
+  }
+  return torch::cat(out, 0);
+}
+
 /// The standardised input of a cine network (see the file comment).
 struct Standardised {
   torch::Tensor y;      ///< y / sigma, complex (N, T, 1, H, W)
   torch::Tensor x0;     ///< A^H y / sigma, complex (N, T, 1, H, W)
   torch::Tensor sigma;  ///< RMS of A^H y per sample, float (N, 1, 1, 1, 1), detached
 };
-/// Zero-filled x0 = F^H (w y) per frame and its standardisation by its RMS per sample.
-inline Standardised standardise(const torch::Tensor& kspace, const torch::Tensor& sampling) {
-  auto x0 = CartesianSampling<Torch>(sampling.to(torch::kFloat)).adjoint(kspace);
+/// The initial image x0 (zero-filled F^H (w y) or view-shared F^H V(w y), per frame) and its standardisation by its
+/// RMS per sample.
+inline Standardised standardise(const torch::Tensor& kspace, const torch::Tensor& sampling,
+                                InitialImage initial = InitialImage::zero_filled) {
+  auto x0 = initial == InitialImage::view_sharing
+                ? Fft2c<Torch>().adjoint(view_share(kspace, sampling))
+                : CartesianSampling<Torch>(sampling.to(torch::kFloat)).adjoint(kspace);
   auto sigma = detail::rms_per_sample(x0).detach();
   return {kspace / sigma, x0 / sigma, sigma};
 }
@@ -125,6 +180,7 @@ struct CrnnOptions {
   /// One CRNN cell for both time directions (the reference code's BCRNNlayer uses one `CRNN_model` for both) or
   /// one per direction.
   bool shared_directions = true;
+  cine::InitialImage initial = cine::InitialImage::zero_filled;  ///< x^(0) (file comment)
 };
 
 /// The CRNN cell of Qin et al. (eq. 6; reference `CRNNcell`): h_t = ReLU(W_i * x_t + W_t * h_{t-1} + W_l * h^{(i-1)}_t),
@@ -184,7 +240,7 @@ class CrnnMriImpl : public torch::nn::Module {
   /// Complex image (N, T, 1, H, W) in the k-space's units (see the file comment). Throws Error on bad shapes.
   torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& sampling) {
     cine::require_cine(kspace, sampling, "crnn");
-    const auto s = cine::standardise(kspace, sampling);
+    const auto s = cine::standardise(kspace, sampling, options_.initial);
     const int64_t N = kspace.size(0), T = kspace.size(1), H = kspace.size(3), W = kspace.size(4);
     const int64_t B = T * N;
     torch::Tensor x = s.x0;
@@ -259,6 +315,7 @@ struct DualUnetOptions {
   int64_t resnet_blocks = 1;     ///< residual blocks of the 3D ResNet (seed 001: one, layer1 of [1, 1, 1, 1])
   bool dc = false;               ///< hard data consistency per frame after every block
   int64_t cascades = 1;          ///< K blocks (dual U-Net + 3D ResNet [+ DC]); K > 1 needs dc
+  cine::InitialImage initial = cine::InitialImage::zero_filled;  ///< x0 (file comment)
 };
 
 /// CBAM attention (Woo, Park, Lee and Kweon, "CBAM: Convolutional block attention module", ECCV 2018) as in seed
@@ -453,7 +510,7 @@ class DualUnet3dImpl : public torch::nn::Module {
     require(kspace.size(1) == options_.frames,
             "dual-unet-3d: built for " + std::to_string(options_.frames) + " frames, got " +
                 std::to_string(kspace.size(1)) + " (reconstruct_frames and the Reconstructor window other counts)");
-    const auto s = cine::standardise(kspace, sampling);
+    const auto s = cine::standardise(kspace, sampling, options_.initial);
     const auto w = sampling.to(torch::kFloat);
     auto x = cine::to_channels(s.x0);
     for (auto& b : *blocks_) {
@@ -508,6 +565,7 @@ struct CineUnet3dOptions {
   int64_t num_pool_layers = 3; ///< depth; frames and (y, x) are all pooled, so T is padded to a multiple of 2^depth
   double drop_prob = 0.0;      ///< Dropout3d after each convolution
   bool final_dc = false;       ///< hard data consistency per frame after the U-Net
+  cine::InitialImage initial = cine::InitialImage::zero_filled;  ///< x0 (file comment)
 };
 
 /// The spatio-temporal residual U-Net of Hauptmann, Arridge, Lucka, Muthurangu and Steeden ("Real-time
@@ -532,7 +590,7 @@ class CineUnet3dImpl : public torch::nn::Module {
   }
   torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& sampling) {
     cine::require_cine(kspace, sampling, "residual-unet-3d");
-    const auto s = cine::standardise(kspace, sampling);
+    const auto s = cine::standardise(kspace, sampling, options_.initial);
     auto x = cine::from_channels(unet_->forward(cine::to_channels(s.x0)));
     if (options_.final_dc) x = blend_data_consistency(x, s.y, sampling.to(torch::kFloat));
     return x * s.sigma;
@@ -560,6 +618,9 @@ struct Dncn3dOptions {
   int64_t features = 64;    ///< n_f channels
   /// Data-sharing frame distances (the reference's fr_d; must contain 0); empty = no data sharing (DnCn-3D).
   std::vector<int64_t> frame_distances = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  /// x0 (file comment). With "view-sharing" every frame's k-space is already filled, so the first cascade's data
+  /// sharing also divides by 2 d + 1 (as the later cascades).
+  cine::InitialImage initial = cine::InitialImage::zero_filled;
 };
 
 /// Schlemper's data-sharing layer (github.com/js3611/Deep-MRI-Reconstruction, cascadenet_pytorch/kspace_pytorch.py
@@ -622,12 +683,13 @@ class Dncn3dImpl : public torch::nn::Module {
   }
   torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& sampling) {
     cine::require_cine(kspace, sampling, "dncn-3d-ds");
-    const auto s = cine::standardise(kspace, sampling);
+    const auto s = cine::standardise(kspace, sampling, options_.initial);
     const auto w = sampling.to(torch::kFloat);
     auto x = s.x0;
     for (int64_t c = 0; c < options_.cascades; ++c) {
       auto in = options_.frame_distances.empty() ? cine::to_channels(x)
-                                                 : data_sharing(x, w, options_.frame_distances, c > 0);
+                                                 : data_sharing(x, w, options_.frame_distances,
+                                                                c > 0 || options_.initial == cine::InitialImage::view_sharing);
       auto out = cine::to_channels(x) + cnns_[c]->as<torch::nn::SequentialImpl>()->forward(in);
       x = blend_data_consistency(cine::from_channels(out), s.y, w);
     }
@@ -653,7 +715,8 @@ TORCH_MODULE(Dncn3d);
 inline nlohmann::json network_json(const CrnnOptions& o) {
   return {{"architecture", "crnn"},         {"iterations", o.iterations},
           {"features", o.features},         {"kernel_size", o.kernel_size},
-          {"shared_directions", o.shared_directions}, {"input", kPackedCineInput}};
+          {"shared_directions", o.shared_directions}, {"initial_image", cine::initial_image_name(o.initial)},
+          {"input", kPackedCineInput}};
 }
 /// model.json of seed 001's dual U-Net + 3D ResNet.
 inline nlohmann::json network_json(const DualUnetOptions& o) {
@@ -662,19 +725,21 @@ inline nlohmann::json network_json(const DualUnetOptions& o) {
           {"dropout", o.dropout},           {"negative_slope", o.negative_slope},
           {"resnet_features", o.resnet_features}, {"resnet_blocks", o.resnet_blocks},
           {"dc", o.dc},                     {"cascades", o.cascades},
-          {"input", kPackedCineInput}};
+          {"initial_image", cine::initial_image_name(o.initial)}, {"input", kPackedCineInput}};
 }
 /// model.json of the DnCn-3D with data sharing.
 inline nlohmann::json network_json(const Dncn3dOptions& o) {
   return {{"architecture", "dncn-3d-ds"}, {"cascades", o.cascades},
           {"conv_layers", o.conv_layers}, {"features", o.features},
-          {"frame_distances", o.frame_distances}, {"input", kPackedCineInput}};
+          {"frame_distances", o.frame_distances}, {"initial_image", cine::initial_image_name(o.initial)},
+          {"input", kPackedCineInput}};
 }
 /// model.json of the residual 3D U-Net.
 inline nlohmann::json network_json(const CineUnet3dOptions& o) {
   return {{"architecture", "residual-unet-3d"}, {"base_channels", o.base_channels},
           {"num_pool_layers", o.num_pool_layers}, {"drop_prob", o.drop_prob},
-          {"final_dc", o.final_dc},             {"input", kPackedCineInput}};
+          {"final_dc", o.final_dc},             {"initial_image", cine::initial_image_name(o.initial)},
+          {"input", kPackedCineInput}};
 }
 
 /// Throws Error unless `acq` is what the cine networks reconstruct: valid (validate_acquisition), Cartesian (mask or

@@ -146,6 +146,11 @@ RegistryEntry cine_entry(const std::string& name, const std::string& summary,
       }};
 }
 
+/// The cine networks' "initial_image" (absent in files written before it existed: "zero-filled").
+inline cine::InitialImage cine_initial(const nlohmann::json& j) {
+  return cine::initial_image_from_string(j.value("initial_image", std::string("zero-filled")));
+}
+
 inline UnetOptions unet_options_from_json(const nlohmann::json& j) {
   UnetOptions o;
   o.in_channels = j.at("in_channels");
@@ -215,7 +220,7 @@ inline const std::vector<RegistryEntry>& model_registry() {
         "crnn", "CRNN-MRI, Qin et al. 2019: bidirectional convolutional recurrence, DC per frame (single-coil cine)",
         [](const nlohmann::json& j) {
           return CrnnOptions{j.at("iterations"), j.at("features"), j.at("kernel_size"),
-                             j.value("shared_directions", true)};
+                             j.value("shared_directions", true), detail::cine_initial(j)};
         }));
     e.push_back(detail::cine_entry<DualUnet3d, DualUnetOptions>(
         "dual-unet-3d", "seed 001: dual U-Net with attention (real/imaginary) + 3D ResNet, optional DC and cascade "
@@ -223,18 +228,19 @@ inline const std::vector<RegistryEntry>& model_registry() {
         [](const nlohmann::json& j) {
           return DualUnetOptions{j.at("frames"),          j.at("features"),        j.at("num_pool_layers"),
                                  j.at("dropout"),         j.value("negative_slope", 0.1), j.at("resnet_features"),
-                                 j.at("resnet_blocks"),   j.at("dc"),              j.value("cascades", int64_t{1})};
+                                 j.at("resnet_blocks"),   j.at("dc"),              j.value("cascades", int64_t{1}),
+                                 detail::cine_initial(j)};
         }));
     e.push_back(detail::cine_entry<CineUnet3d, CineUnet3dOptions>(
         "residual-unet-3d", "spatio-temporal residual 3D U-Net, Hauptmann et al. 2019 (single-coil cine)",
         [](const nlohmann::json& j) {
           return CineUnet3dOptions{j.at("base_channels"), j.at("num_pool_layers"), j.value("drop_prob", 0.0),
-                                   j.value("final_dc", false)};
+                                   j.value("final_dc", false), detail::cine_initial(j)};
         }));
     e.push_back(detail::cine_entry<Dncn3d, Dncn3dOptions>(
         "dncn-3d-ds", "DnCn-3D with data sharing, Schlemper et al. 2018 (single-coil cine)", [](const nlohmann::json& j) {
           return Dncn3dOptions{j.at("cascades"), j.at("conv_layers"), j.at("features"),
-                               j.at("frame_distances").get<std::vector<int64_t>>()};
+                               j.at("frame_distances").get<std::vector<int64_t>>(), detail::cine_initial(j)};
         }));
     return e;
   }();

@@ -96,6 +96,13 @@ struct TrainOptions {
   bool progress = true;
   /// torch::set_num_threads during training (restored afterwards); 0 = std::thread::hardware_concurrency().
   int threads = 0;
+  /// Model selection on the validation set ("early stopping" by the validation loss, e.g. Goodfellow, Bengio and
+  /// Courville, Deep Learning, 2016, Sec. 7.8): the validation loss of the initial weights is measured before the
+  /// first epoch (epoch 0), the weights of the epoch with the lowest validation loss so far are kept in
+  /// checkpoint_dir/best.pt (best_<name>.pt for further trainables, written atomically before the checkpoint), and
+  /// at the end those weights are loaded into the trainables and written as final.pt. Ties keep the earlier epoch.
+  /// Needs a validation set. With false the last epoch's weights are final.
+  bool select_best_validation = false;
 };
 
 /// What train() returns.
@@ -111,6 +118,11 @@ struct TrainResult {
   bool resumed = false;
   /// Wall-clock seconds of this call.
   double seconds = 0.0;
+  /// With select_best_validation: the validation loss of the initial weights (epoch 0), the epoch whose weights
+  /// are final (0 = the initial weights, 1..epochs) and its validation loss; NaN / -1 without.
+  double initial_val_loss = std::numeric_limits<double>::quiet_NaN();
+  int best_epoch = -1;
+  double best_val_loss = std::numeric_limits<double>::quiet_NaN();
 };
 
 namespace detail {
@@ -517,6 +529,8 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
                 ", k-space " + detail::shape_string(train_set.kspace) + ", targets " +
                 detail::shape_string(train_set.target) + ") beyond N");
   }
+  require(!o.select_best_validation || has_val,
+          "train: select_best_validation needs a validation set (none was given)");
 
   detail::ThreadScope thread_scope(o.threads);
   detail::DeterminismScope determinism;
@@ -600,6 +614,16 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
       archive.read("seconds", t);
       seconds = detail::from_double_tensor(t);
       start_epoch = static_cast<int>(epochs_done.toInt());
+      if (o.select_best_validation) {
+        c10::IValue best_epoch, best_loss, initial_loss;
+        require(archive.try_read("best_epoch", best_epoch) && archive.try_read("best_val_loss", best_loss) &&
+                    archive.try_read("initial_val_loss", initial_loss),
+                "train: " + ckpt_path.string() +
+                    " was written without select_best_validation; use another checkpoint_dir or delete it");
+        result.best_epoch = static_cast<int>(best_epoch.toInt());
+        result.best_val_loss = best_loss.toDouble();
+        result.initial_val_loss = initial_loss.toDouble();
+      }
       require(result.train_loss.size() == static_cast<std::size_t>(start_epoch) &&
                   result.val_loss.size() == result.train_loss.size() && lrs.size() == result.train_loss.size() &&
                   seconds.size() == result.train_loss.size(),
@@ -643,6 +667,11 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
       archive.write("val_loss", detail::to_double_tensor(result.val_loss));
       archive.write("lr", detail::to_double_tensor(lrs));
       archive.write("seconds", detail::to_double_tensor(seconds));
+      if (o.select_best_validation) {
+        archive.write("best_epoch", c10::IValue(int64_t{result.best_epoch}));
+        archive.write("best_val_loss", c10::IValue(result.best_val_loss));
+        archive.write("initial_val_loss", c10::IValue(result.initial_val_loss));
+      }
       archive.save_to(tmp.string());
     });
   };
@@ -670,6 +699,27 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     set_mode(true);
     return sum / static_cast<double>(nv);
   };
+
+  auto weights_file = [&](const std::string& stem, std::size_t i) {
+    return dir / (i == 0 ? stem + ".pt" : stem + "_" + task.trainables[i].name + ".pt");
+  };
+  // Model selection: best.pt holds the weights of the lowest validation loss so far (written before the
+  // checkpoint that records its epoch, so a kill between the two re-runs the epoch and rewrites the same file).
+  auto keep_if_best = [&](int epoch, double val_loss) {
+    if (result.best_epoch >= 0 && !(val_loss < result.best_val_loss)) return;
+    for (std::size_t i = 0; i < task.trainables.size(); ++i)
+      save_weights(*task.trainables[i].module, weights_file("best", i));
+    result.best_epoch = epoch;
+    result.best_val_loss = val_loss;
+  };
+  if (o.select_best_validation && start_epoch == 0 && result.best_epoch < 0) {
+    result.initial_val_loss = evaluate(val_set);
+    require(std::isfinite(result.initial_val_loss),
+            "train: non-finite validation loss of the initial weights (" +
+                detail::format_number(result.initial_val_loss, "nan") + ")");
+    keep_if_best(0, result.initial_val_loss);
+    spdlog::info("train: validation loss of the initial weights {:.5g}", result.initial_val_loss);
+  }
 
   for (int e = start_epoch; e < o.epochs; ++e) {
     const auto t_epoch = clock::now();
@@ -731,6 +781,7 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     result.val_loss.push_back(val_loss);
     lrs.push_back(lr);
     seconds.push_back(std::chrono::duration<double>(clock::now() - t_epoch).count());
+    if (o.select_best_validation) keep_if_best(e + 1, val_loss);
     write_checkpoint(e + 1);
     write_loss_csv();
     ++result.epochs_run;
@@ -750,9 +801,14 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
   }
 
   if (!result.train_loss.empty() && !fs::exists(dir / "loss.csv")) write_loss_csv();
+  if (o.select_best_validation) {
+    for (std::size_t i = 0; i < task.trainables.size(); ++i)
+      load_weights(*task.trainables[i].module, weights_file("best", i));
+    spdlog::info("train: final weights from epoch {} (validation loss {:.5g}; initial {:.5g})", result.best_epoch,
+                 result.best_val_loss, result.initial_val_loss);
+  }
   for (std::size_t i = 0; i < task.trainables.size(); ++i)
-    save_weights(*task.trainables[i].module,
-                 dir / (i == 0 ? std::string("final.pt") : "final_" + task.trainables[i].name + ".pt"));
+    save_weights(*task.trainables[i].module, weights_file("final", i));
   result.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
   return result;
 }
