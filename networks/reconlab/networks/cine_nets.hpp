@@ -808,7 +808,8 @@ inline Batch cine_batch(const std::vector<CineSample>& samples) {
 
 /// A trained cine network (CrnnMri, DualUnet3d, CineUnet3d or Dncn3d holder) as a Reconstructor: single-coil Cartesian cines
 /// with >= 2 frames in (others refused, require_cine_acquisition), the complex cine (nx, ny, 1, frames, 1) in the
-/// acquisition's units out. Any frame count (reconstruct_frames: the dual U-Net windows).
+/// acquisition's units out. Runs on the device of the network's parameters (move the network to a GPU with
+/// net->to(torch::kCUDA)); the result is returned on the host. Any frame count (reconstruct_frames: the dual U-Net windows).
 template <class Net>
 class CineNetworkReconstructor : public Reconstructor {
  public:
@@ -822,8 +823,11 @@ class CineNetworkReconstructor : public Reconstructor {
     const CineSample in = cine_sample(acq, nullptr, name_);
     torch::NoGradGuard g;
     net_->eval();
-    const auto mask = Torch::from_eigen(acq.mask());
-    return Torch::to_eigen(net_->reconstruct_frames(in.kspace, mask) / in.scale);
+    // The network's device (CPU or a GPU): the inputs go there, the cine comes back to the host.
+    const auto params = net_->parameters();
+    const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+    const auto mask = Torch::from_eigen(acq.mask()).to(device);
+    return Torch::to_eigen((net_->reconstruct_frames(in.kspace.to(device), mask) / in.scale).to(torch::kCPU));
   }
   Net& net() { return net_; }
 
