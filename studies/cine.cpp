@@ -87,7 +87,7 @@ Preset make_preset(const std::string& n) {
             20, false};
   require(n == "full", "unknown preset '" + n + "' (quick | full)");
   return {3,  {5, 8, 12}, {"acdc", "philips"}, 300, 100, 100, true, 128, 16,
-          96, 20, 48, 48, 6, 6, 60, 4, 1e-4,
+          96, 16, 48, 48, 6, 6, 60, 4, 1e-4,
           5,  64, 64, 4, 32, 2, 32, 3,
           5,  5, 64, 9,
           30, true};
@@ -261,7 +261,7 @@ int main(int argc, char** argv) {
         {"epochs", P.epochs},               {"ablation_epochs", P.ablation_epochs},
         {"learning_rate", P.lr},            {"training_cines_per_fold", P.copies + P.phantoms}};
     manifest["versions"]["libtorch"] = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
-    manifest["versions"]["bart"] = solvers::bart_version();
+    if (s.selected("bart-pics-tv")) manifest["versions"]["bart"] = solvers::bart_version();
     manifest.save();
 
     // The training side of a fold: the other real cine and phantoms, never the test cine.
