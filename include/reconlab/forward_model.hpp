@@ -3,9 +3,11 @@
 /// One factory for the forward model A of an acquisition, on either array backend, so that no Reconstructor
 /// assembles operators by hand (after deepinv's Physics and SigPy's mri.linop.Sense).
 #include <string>
+#include <type_traits>
 
 #include "reconlab/acquisition.hpp"
 #include "reconlab/linear_operator.hpp"
+#include "reconlab/nufft.hpp"
 #include "reconlab/operators.hpp"
 #include "reconlab/sense.hpp"
 
@@ -18,14 +20,33 @@ namespace reconlab {
 ///   frames, 1) -> k-space of the same dims (coil by coil; for one coil the single-coil model).
 /// The mask broadcasts over coils and, when it has one plane per frame, is applied frame by frame (k-t sampling);
 /// sampling weights enter as M (normal F^H M^2 F).
-/// Throws Error for an invalid acquisition, and for a trajectory: the NUFFT forward model belongs to the
-/// non-Cartesian issue and is not available yet.
+/// - Trajectory (EigenFftw only): A = N S (Nufft composed with CoilSensitivity; its normal S^H (N^H N) S uses the
+///   Toeplitz embedding) with maps, else A = N on images (nx, ny, coils, frames, 1) -> samples (samples, spokes,
+///   coils, frames, 1); image grid acq.image_dims; a trajectory of one frame serves every frame. No density
+///   weights in A (they belong to gridding, not to the model).
+/// Throws Error for an invalid acquisition, a trajectory outside +-N/2, and a trajectory on the Torch backend (its
+/// NUFFT is not available yet).
 /// `use_maps` = false ignores the maps (the per-coil model, e.g. for zero-filled root-sum-of-squares).
 template <class B>
 AnyOperator<typename B::Array> forward_model(const Acquisition& acq, bool use_maps = true) {
   validate_acquisition(acq);
-  require(acq.cartesian(), "forward_model: non-Cartesian (trajectory) acquisitions need the NUFFT, which this "
-                           "version of reconlab does not have yet");
+  if (!acq.cartesian()) {
+    if constexpr (std::is_same_v<B, EigenFftw>) {
+      const Dims id = acq.resolved_image_dims();
+      const RArray& c = acq.trajectory().coords;
+      RArray coords = c;
+      if (c.dimension(3) != id[3]) {  // one trajectory for every frame
+        coords = RArray(2, c.dimension(1), c.dimension(2), id[3], 1);
+        for (Index f = 0; f < id[3]; ++f) coords.chip(f, 3) = c.chip(0, 3);
+      }
+      Nufft N(coords, id[0], id[1]);
+      if (acq.sensitivities && use_maps)
+        return Composed<Nufft, CoilSensitivity<EigenFftw>>(std::move(N), CoilSensitivity<EigenFftw>(*acq.sensitivities));
+      return N;
+    } else {
+      throw Error("forward_model: the NUFFT (trajectory acquisitions) is available on the Eigen backend only");
+    }
+  }
   typename B::Mask mask = B::mask_from_host(acq.mask());
   if (acq.sensitivities && use_maps) return SenseOperator<B>(std::move(mask), B::from_host(*acq.sensitivities));
   return CartesianSampling<B>(std::move(mask));

@@ -29,6 +29,7 @@
 /// (2, S, Y, T, 1) (acquisition.hpp's Trajectory: a different trajectory per frame).
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -246,6 +247,36 @@ class Nufft {
     return EigenFftw::resize_xy(EigenFftw::ifft2c(k), nx_, ny_);
   }
 
+  /// The gridding convolution of sample weights w (S, Y, 1, T, 1): spread w onto the oversampled grid with the
+  /// kernel and interpolate back at every sample, (C w)_s = sum_g kb(g - k_s) sum_s' w_s' kb(g - k_s') (per frame;
+  /// Pipe and Menon 1999, eq. 6). Throws Error for other dims.
+  RArray grid_convolve(const RArray& w) const {
+    require(dims_of(w) == (Dims{S_, Y_, 1, T_, 1}),
+            "nufft: weights must have dims " + dims_string({S_, Y_, 1, T_, 1}) + ", got " + dims_string(dims_of(w)));
+    const Index k = o_.width, per_frame = S_ * Y_;
+    std::vector<double> grid(std::size_t(gx_ * gy_));
+    RArray out(S_, Y_, 1, T_, 1);
+    for (Index f = 0; f < T_; ++f) {
+      std::fill(grid.begin(), grid.end(), 0.0);
+      for (int pass = 0; pass < 2; ++pass)
+        for (Index s = 0; s < per_frame; ++s) {
+          const std::size_t t = std::size_t((f * per_frame + s) * k);
+          double acc = 0;
+          for (Index b = 0; b < k; ++b)
+            for (Index a = 0; a < k; ++a) {
+              double& g = grid[std::size_t(iy_[t + std::size_t(b)] * gx_ + ix_[t + std::size_t(a)])];
+              const double kw = double(wx_[t + std::size_t(a)]) * double(wy_[t + std::size_t(b)]);
+              if (pass == 0)
+                g += kw * double(w.data()[f * per_frame + s]);
+              else
+                acc += kw * g;
+            }
+          if (pass == 1) out.data()[f * per_frame + s] = float(acc);
+        }
+    }
+    return out;
+  }
+
   Dims domain_dims() const { return {nx_, ny_, -1, T_, 1}; }
   Dims range_dims() const { return {S_, Y_, -1, T_, 1}; }
   std::string name() const { return "Nufft"; }
@@ -279,5 +310,38 @@ class Nufft {
   std::vector<float> wx_, wy_;
   mutable std::shared_ptr<CArray> toeplitz_;
 };
+
+
+/// Pipe and Menon's iterative density compensation (J. G. Pipe, P. Menon, "Sampling density compensation in MRI:
+/// rationale and an iterative numerical solution", MRM 41, 1999, eq. 9): w_0 = 1, w_{i+1} = w_i / (C w_i) with C the
+/// gridding convolution of `A` (Nufft::grid_convolve), until max |C w - 1| <= tolerance or `max_iterations`.
+/// Scaled so that a fully sampled Cartesian grid gets weight 1 per sample (the weights are then the k-space area
+/// per sample in cycles per FOV squared, and A^H (w y) approximates the inverse DFT). Returns (S, Y, 1, T, 1).
+/// Throws Error for max_iterations < 1 or tolerance <= 0.
+inline RArray pipe_menon_density(const Nufft& A, int max_iterations = 30, double tolerance = 1e-3) {
+  require(max_iterations >= 1 && tolerance > 0, "pipe_menon_density: needs max_iterations >= 1 and tolerance > 0");
+  const Dims rd = A.range_dims();
+  RArray w(rd[0], rd[1], 1, rd[3], 1);
+  w.setConstant(1.0f);
+  for (int it = 0; it < max_iterations; ++it) {
+    const RArray c = A.grid_convolve(w);
+    double worst = 0;
+    for (Index i = 0; i < w.size(); ++i) {
+      worst = std::max(worst, std::abs(double(c.data()[i]) - 1.0));
+      if (c.data()[i] > 0) w.data()[i] /= c.data()[i];
+    }
+    if (worst <= tolerance) break;
+  }
+  // The Cartesian reference: C 1 at the centre of a fully sampled 16 x 16 grid with the same kernel and
+  // oversampling (its fixed point is 1 / that value; the ideal Cartesian weight is 1).
+  const Index n = 16;
+  RArray cart(2, n, n, 1, 1);
+  for (Index y = 0; y < n; ++y)
+    for (Index x = 0; x < n; ++x) cart(0, x, y, 0, 0) = float(x - n / 2), cart(1, x, y, 0, 0) = float(y - n / 2);
+  RArray ones(n, n, 1, 1, 1);
+  ones.setConstant(1.0f);
+  const float ref = Nufft(cart, n, n, A.options()).grid_convolve(ones)(n / 2, n / 2, 0, 0, 0);
+  return w * ref;
+}
 
 }  // namespace reconlab

@@ -162,6 +162,7 @@ TEST(Trajectory, RadialGoldenAndTinyGoldenEqualBartTraj) {
   const std::vector<Case> cases = {
       {{"-x", "16", "-y", "5", "-r"}, {.samples = 16, .spokes = 5}},
       {{"-x", "15", "-y", "4", "-r"}, {.samples = 15, .spokes = 4}},
+      {{"-x", "8", "-y", "3", "-r", "-o", "2"}, {.samples = 8, .spokes = 3, .readout_oversampling = 2}},
       {{"-x", "8", "-y", "4", "-t", "2", "-r"}, {.samples = 8, .spokes = 4, .frames = 2, .turns = 2}},
       {{"-x", "8", "-y", "6", "-r", "-G"}, {.samples = 8, .spokes = 6, .order = RadialOrder::golden}},
       {{"-x", "8", "-y", "6", "-r", "-G", "-s", "7"},
@@ -178,7 +179,7 @@ TEST(Trajectory, RadialGoldenAndTinyGoldenEqualBartTraj) {
     ASSERT_EQ(r.exit_status, 0) << r.output;
     const io::CflRaw b = io::read_cfl_raw(out);  // (3, X, Y, 1, ..., frames in dim 10)
     const RArray ours = radial_trajectory(c.o);
-    const Index X = c.o.samples, Y = c.o.spokes;
+    const Index X = c.o.samples * c.o.readout_oversampling, Y = c.o.spokes;
     for (Index f = 0; f < c.o.frames; ++f)
       for (Index j = 0; j < Y; ++j)
         for (Index i = 0; i < X; ++i)

@@ -11,6 +11,7 @@
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/solvers/bart.hpp"
 #include "reconlab/solvers/cs_tv.hpp"
+#include "reconlab/solvers/fista.hpp"
 #include "reconlab/solvers/rof.hpp"
 
 namespace reconlab::solvers {
@@ -75,8 +76,9 @@ class RofReconstructor : public Reconstructor {
 /// problem is solved on k-space scaled so that this maximum is 1, and the result scaled back), so one lambda
 /// serves data of any units. PDHG's steps use the bound ||A||^2 <= max(mask)^2 x max over pixels of
 /// sum_c |s_c|^2 (F unitary, S pointwise; = max(mask)^2 single-coil), so sigma tau ||K||^2 <= 1 holds and the
-/// primal-dual residual stop applies (pdhg.hpp). Throws Error as validate_acquisition, for a trajectory, for a
-/// mask per coil and for multi-coil k-space without maps.
+/// primal-dual residual stop applies (pdhg.hpp). Trajectory acquisitions use A = N (S) (forward_model.hpp's NUFFT)
+/// with ||A||^2 from 30 power iterations x 1.05. Throws Error as validate_acquisition, for a mask per coil and for
+/// multi-coil k-space without maps.
 class CsTvReconstructor : public Reconstructor {
  public:
   explicit CsTvReconstructor(CsTvOptions opt) : opt_(opt) {}
@@ -91,17 +93,25 @@ class CsTvReconstructor : public Reconstructor {
     require(acq.coils() == 1 || acq.sensitivities.has_value(),
             "cs-tv: multi-coil k-space (" + std::to_string(acq.coils()) +
                 " coils) needs sensitivity maps (give --sens or estimate them)");
-    require(acq.mask().dimension(2) == 1,
-            "cs-tv: the mask must be shared by all coils, got " + dims_string(dims_of(acq.mask())));
+    if (acq.cartesian())
+      require(acq.mask().dimension(2) == 1,
+              "cs-tv: the mask must be shared by all coils, got " + dims_string(dims_of(acq.mask())));
     const auto A = forward_model<EigenFftw>(acq);
     CArray zf = A.adjoint(acq.kspace);
     Eigen::Tensor<float, 0> mx = zf.abs().maximum();
     const float scale = mx() > 0 ? mx() : 1.0f;
-    // y in A's range (zero where not acquired), scaled.
-    CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace) * cfloat(1.0f / scale);
-    Eigen::Tensor<float, 0> mmax = acq.mask().maximum();  // ||M F|| = max weight <= 1
-    const double norm_a2 = double(mmax()) * double(mmax()) *
-                           (acq.sensitivities ? max_coil_power(*acq.sensitivities) : 1.0);
+    double norm_a2 = 0;
+    CArray y;
+    if (acq.cartesian()) {
+      // y in A's range (zero where not acquired), scaled.
+      y = EigenFftw::multiply_mask(acq.mask(), acq.kspace) * cfloat(1.0f / scale);
+      Eigen::Tensor<float, 0> mmax = acq.mask().maximum();  // ||M F|| = max weight <= 1
+      norm_a2 = double(mmax()) * double(mmax()) * (acq.sensitivities ? max_coil_power(*acq.sensitivities) : 1.0);
+    } else {
+      // Trajectory: the samples as measured; ||N S||^2 by power iteration (x 1.05 for its underestimate).
+      y = acq.kspace * cfloat(1.0f / scale);
+      norm_a2 = 1.05 * operator_norm_squared<EigenFftw>(A, CArray(zf * cfloat(1.0f / scale)), 30);
+    }
     CArray x = cs_tv(A, y, norm_a2, opt_, &status_);
     CArray out = x * cfloat(scale);
     return out;
