@@ -48,6 +48,7 @@
 #include <nlohmann/json.hpp>
 
 #include "methods.hpp"
+#include "traj_command.hpp"
 #include "reconlab/io/array_file.hpp"
 #include "reconlab/io/mat.hpp"
 #include "reconlab/masks.hpp"
@@ -299,6 +300,8 @@ nlohmann::json metrics_json(const Metrics& m) {
 int main(int argc, char** argv) {
   CLI::App app{"reconlab: MRI reconstruction from undersampled k-space (arrays in .npy or BART .cfl)"};
   app.require_subcommand(1);
+  tool::TrajArgs traj_args;
+  auto* cmd_traj = tool::add_traj_command(app, traj_args);
 
   std::string target, prediction;
   std::optional<double> data_range;
@@ -417,12 +420,14 @@ int main(int argc, char** argv) {
     return app.exit(e);  // --help (and its variants): help on stdout, exit 0
   } catch (const CLI::ParseError& e) {
     if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty())
-      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask or recon): " + e.what());
+      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask, recon or traj): " + e.what());
     return fail(e.what());
   }
 
   try {
-    if (*cmd_metrics) {
+    if (*cmd_traj) {
+      tool::run_traj_command(traj_args);
+    } else if (*cmd_metrics) {
       RArray t = read_metric_image(target, "target");
       RArray p = read_metric_image(prediction, "prediction");
       require_2d(dims_of(t), "target");
