@@ -48,11 +48,14 @@
 #include <nlohmann/json.hpp>
 
 #include "methods.hpp"
+#include "nufft_command.hpp"
 #include "traj_command.hpp"
 #include "reconlab/io/array_file.hpp"
 #include "reconlab/io/mat.hpp"
+#include "reconlab/io/noncartesian.hpp"
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
+#include "reconlab/solvers/gridding.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
 #include "reconlab/solvers/lowrank_sparse.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
@@ -302,6 +305,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tool::TrajArgs traj_args;
   auto* cmd_traj = tool::add_traj_command(app, traj_args);
+  tool::NufftArgs nufft_args;
+  auto* cmd_nufft = tool::add_nufft_command(app, nufft_args);
 
   std::string target, prediction;
   std::optional<double> data_range;
@@ -366,12 +371,12 @@ int main(int argc, char** argv) {
                         "need --weights); zero-filled (RSS) | cg-sense | "
                         "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet | modl-sense (multi-coil; a trained "
                         "multi-coil MoDL, needs --weights); cines: zero-filled | cs-tv (k-t TV) | view-sharing | l+s "
-                        "| bart-pics")
+                        "| bart-pics; trajectories (--traj): gridding | cg-sense | cs-tv | bart-pics | bart-nufft-inverse")
       ->required()
       ->check(CLI::IsMember([] {
         std::vector<std::string> methods{"zero-filled", "rof",        "cs-tv",      "bart-pics",
                                          "cg-sense",    "grappa",     "cs-wavelet", "bart-pics-wavelet",
-                                         "view-sharing", "l+s"};
+                                         "view-sharing", "l+s", "gridding", "bart-nufft-inverse"};
         for (const auto& n : tool::network_method_names()) methods.push_back(n);  // the model registry's networks
         return methods;
       }()));
@@ -379,6 +384,15 @@ int main(int argc, char** argv) {
                         "centred k-space, complex .npy (ny, nx) or (coils, ny, nx) (other layouts: --axes), or .cfl "
                         "(coils in dim 3, frames in dim 10)")
       ->required();
+  std::string traj_path, density_path, recon_shape;
+  cmd_recon->add_option("--traj", traj_path,
+                        "non-Cartesian acquisition: trajectory in BART's layout [3, samples, spokes, ..., frames in "
+                        "dim 10] or .npy (frames, spokes, samples, 3), cycles per FOV; --kspace then holds the samples "
+                        "(BART [1, samples, spokes, coils, ..., frames] or .npy (frames, coils, spokes, samples))");
+  cmd_recon->add_option("--density", density_path,
+                        "--traj: density compensation weights per sample (same layout as the samples, one coil; "
+                        "default: Pipe-Menon's)");
+  cmd_recon->add_option("--shape", recon_shape, "--traj: image grid NY,NX (default: 2 ceil(max |k|), as bart estdims)");
   cmd_recon->add_option("--axes", axes,
                         ".npy k-space axes, slowest first, from c (coil), t (frame), y, x: e.g. t,y,x for a cine "
                         "(frames, ny, nx), c,t,y,x for a multi-coil cine");
@@ -420,13 +434,79 @@ int main(int argc, char** argv) {
     return app.exit(e);  // --help (and its variants): help on stdout, exit 0
   } catch (const CLI::ParseError& e) {
     if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty())
-      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask, recon or traj): " + e.what());
+      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask, recon, traj or nufft): " + e.what());
     return fail(e.what());
   }
 
   try {
     if (*cmd_traj) {
       tool::run_traj_command(traj_args);
+    } else if (*cmd_nufft) {
+      tool::run_nufft_command(nufft_args);
+    } else if (*cmd_recon && !traj_path.empty()) {
+      // Non-Cartesian acquisition: samples on a trajectory (io/noncartesian.hpp).
+      require(axes.empty() && mask_path.empty() && mask_variable.empty(),
+              "--traj takes the samples in BART's non-Cartesian layout: --axes, --mask and --mask-variable do not apply");
+      require(!lambda_t && !lambda_l, "--lambda-t and --lambda-l do not apply to --traj methods yet");
+      Acquisition acq;
+      acq.kspace = io::read_noncartesian(kspace_path);
+      const Dims kd = dims_of(acq.kspace);
+      Trajectory t{io::read_trajectory(traj_path), std::nullopt};
+      require(t.coords.dimension(1) == kd[0] && t.coords.dimension(2) == kd[1],
+              "--traj has " + std::to_string(t.coords.dimension(1)) + " samples x " +
+                  std::to_string(t.coords.dimension(2)) + " spokes but --kspace holds " + std::to_string(kd[0]) +
+                  " x " + std::to_string(kd[1]));
+      if (!density_path.empty()) {
+        const CArray w = io::read_noncartesian(density_path);
+        require(dims_of(w)[0] == kd[0] && dims_of(w)[1] == kd[1] && dims_of(w)[2] == 1,
+                "--density " + density_path + " has dims " + dims_string(dims_of(w)) + "; expected (" +
+                    std::to_string(kd[0]) + ", " + std::to_string(kd[1]) + ", 1, frames) like the samples, one coil");
+        for (Index i = 0; i < w.size(); ++i)
+          require(w.data()[i].imag() == 0 && w.data()[i].real() >= 0,
+                  "--density " + density_path + ": weights must be real and >= 0 (element " + std::to_string(i) + ")");
+        t.density = RArray(w.real());
+      }
+      const auto [nx, ny] = recon_shape.empty() ? io::estimate_image_dims(t.coords) : [&] {
+        const auto v = parse_shape(recon_shape);
+        return std::pair<Index, Index>{v[1], v[0]};
+      }();
+      acq.sampling = std::move(t);
+      acq.image_dims = {nx, ny, 1, kd[3], 1};
+      if (!sens_path.empty()) {
+        acq.sensitivities = io::read_array(sens_path);
+        require_nonempty(dims_of(*acq.sensitivities), "sensitivity maps", sens_path);
+      }
+      validate_acquisition(acq);
+      solvers::validate_multicoil(acq);
+      const auto source = maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
+      std::unique_ptr<Reconstructor> rec;
+      if (method == "gridding") {
+        rec = std::make_unique<solvers::GriddingReconstructor>();
+      } else if (method == "cg-sense") {
+        rec = std::make_unique<solvers::CgSenseReconstructor>(
+            solvers::CgSenseOptions{.iterations = iterations.value_or(30), .lambda = lambda.value_or(0.0)}, source);
+      } else if (method == "cs-tv" || method == "bart-pics") {
+        if (kd[2] > 1 && !acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
+        if (method == "cs-tv")
+          rec = std::make_unique<solvers::CsTvReconstructor>(solvers::CsTvOptions{
+              .lambda = lambda.value_or(2e-3),
+              .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
+        else
+          rec = std::make_unique<solvers::BartPicsReconstructor>(
+              solvers::BartPicsOptions{.lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100)});
+      } else if (method == "bart-nufft-inverse") {
+        rec = std::make_unique<solvers::BartNufftInverseReconstructor>(lambda.value_or(0.0));
+      } else {
+        throw Error("--method " + method + " reconstructs Cartesian k-space; with --traj use gridding, cg-sense, "
+                    "cs-tv, bart-pics or bart-nufft-inverse");
+      }
+      const CArray img = rec->reconstruct(acq);
+      write_image(recon_out, img, KspaceLayout{io::is_npy(kspace_path), kd[3] > 1});
+      std::cout << nlohmann::json{{"method", rec->name()}, {"parameters", rec->parameters()},
+                                  {"image", {ny, nx}}, {"spokes", kd[1]}, {"samples", kd[0]}, {"coils", kd[2]},
+                                  {"frames", kd[3]}, {"output", recon_out}}
+                       .dump()
+                << "\n";
     } else if (*cmd_metrics) {
       RArray t = read_metric_image(target, "target");
       RArray p = read_metric_image(prediction, "prediction");

@@ -4,8 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "reconlab/io/cfl.hpp"
-#include "reconlab/io/npy.hpp"
+#include "reconlab/io/noncartesian.hpp"
 
 namespace reconlab::tool {
 
@@ -37,18 +36,7 @@ void run_traj_command(const TrajArgs& a) {
   if (!a.golden && o.turns > 1 && o.frames == 1) o.frames = o.turns;
   const RArray t = radial_trajectory(o);
   const Index S = t.dimension(1), Y = t.dimension(2), T = t.dimension(3);
-  const bool npy = a.output.size() > 4 && a.output.substr(a.output.size() - 4) == ".npy";
-  if (npy) {
-    RArray out(3, S, Y, T, 1);
-    out.setZero();
-    for (Index i = 0; i < t.size() / 2; ++i) out.data()[3 * i] = t.data()[2 * i], out.data()[3 * i + 1] = t.data()[2 * i + 1];
-    io::write_npy(a.output, out, {T, Y, S, 3});
-  } else {
-    std::vector<cfloat> data(std::size_t(3 * S * Y * T));
-    for (Index i = 0; i < t.size() / 2; ++i)
-      data[std::size_t(3 * i)] = t.data()[2 * i], data[std::size_t(3 * i + 1)] = t.data()[2 * i + 1];
-    io::write_cfl_raw(a.output, {3, long(S), long(Y), 1, 1, 1, 1, 1, 1, 1, long(T)}, data);
-  }
+  io::write_trajectory(a.output, t);
   std::cout << nlohmann::json{{"trajectory", a.golden ? (a.tiny > 0 ? "tiny golden angle" : "golden angle") : "radial"},
                               {"samples", S}, {"spokes", Y}, {"frames", T}, {"output", a.output}}
                    .dump()

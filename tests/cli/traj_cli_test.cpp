@@ -12,18 +12,9 @@
 using namespace reconlab;
 using namespace reconlab::test_support;
 
-namespace {
-bool have_bart_cli() {
-  try {
-    return run_process({"bart", "version"}).exit_status == 0;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-}  // namespace
 
 TEST(TrajCli, WritesWhatBartTrajWrites) {
-  if (!have_bart_cli()) GTEST_SKIP() << "bart not installed";
+  if (!bart_on_path()) GTEST_SKIP() << "bart not installed";
   TempDir dir("traj_cli");
   for (const std::string opts : {"-x 32 -y 7", "-x 16 -y 4 -t 3", "-x 16 -y 5 -o 2", "-x 16 -y 9 -G",
                                  "-x 16 -y 9 -G -s 5"}) {

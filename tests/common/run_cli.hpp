@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace reconlab::test_support {
@@ -25,5 +26,9 @@ inline CliRun run_cli(const std::string& args) {
   const int rc = pclose(p);
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
+
+/// True when a `bart` executable on PATH answers `bart version` (for tests that compare with BART; they skip
+/// without it). Never throws.
+inline bool bart_on_path() { return std::system("bart version > /dev/null 2>&1") == 0; }
 
 }  // namespace reconlab::test_support

@@ -47,9 +47,25 @@ inline std::string bart_version() {
 
 /// Result of one BART call: its output array and the exact command line that produced it.
 struct BartResult {
+  /// The output in reconlab's layout (io::read_cfl: x = dim 0, y = dim 1, coil = dim 3, frame = dim 10); empty
+  /// (size 0) when BART's dims do not map onto it (e.g. non-Cartesian samples [1, S, Y, C]): use `raw`.
   CArray output;
   std::string command;
-  std::string log;  ///< what bart printed (stdout and stderr)
+  std::string log;   ///< what bart printed (stdout and stderr)
+  io::CflRaw raw;    ///< the output with BART's full dims
+};
+
+/// One input file of a BART call: `array` written in reconlab's mapping (io::write_cfl) or, when `raw_dims` is
+/// non-empty, with those BART dims (prod(raw_dims) = array size; e.g. a trajectory [3, S, Y] or non-Cartesian
+/// samples [1, S, Y, C, ..., T in dim 10]). Positional inputs follow the arguments in order; a non-positional one
+/// is only written, for an option that names it (e.g. `-t traj`).
+struct BartInput {
+  std::string name;
+  const CArray* array = nullptr;
+  std::vector<long> raw_dims = {};
+  bool positional = true;
+  BartInput(std::string n, const CArray* a, std::vector<long> dims = {}, bool pos = true)
+      : name(std::move(n)), array(a), raw_dims(std::move(dims)), positional(pos) {}
 };
 
 /// A scratch folder removed on destruction.
@@ -75,20 +91,29 @@ class TempDir {
 };
 
 /// Runs `bart <tool> <args...> <inputs...> out` in a scratch folder (under TMPDIR; any characters in its path are
-/// fine: bart is started without a shell, see subprocess.hpp): each input array is written as a .cfl named in
-/// `input_names`, the output is read back. Arrays map to BART's dims as reconlab::io::write_cfl documents (x = dim
-/// 0, y = dim 1, coil = dim 3). BartResult::command is that command line as a person would type it in the scratch
+/// fine: bart is started without a shell, see subprocess.hpp): each input array is written as a .cfl named as in
+/// `inputs` (BartInput: reconlab's mapping or raw BART dims; non-positional inputs are written but not appended),
+/// the output is read back. BartResult::command is that command line as a person would type it in the scratch
 /// folder ("bart fft -u 3 x out"). Throws Error if bart is missing, fails (its output is quoted), or writes no
-/// output.
+/// output, and when a raw input's dims do not match its size.
 inline BartResult run_bart(const std::string& tool, const std::vector<std::string>& args,
-                           const std::vector<std::pair<std::string, const CArray*>>& inputs) {
+                           const std::vector<BartInput>& inputs) {
   const std::string bart = find_bart();
   TempDir dir;
   std::vector<std::string> argv{bart, tool};
   argv.insert(argv.end(), args.begin(), args.end());
-  for (const auto& [name, arr] : inputs) {
-    io::write_cfl(dir.path() + "/" + name, *arr);
-    argv.push_back(name);
+  for (const BartInput& in : inputs) {
+    const std::string path = dir.path() + "/" + in.name;
+    if (in.raw_dims.empty()) {
+      io::write_cfl(path, *in.array);
+    } else {
+      long n = 1;
+      for (long v : in.raw_dims) n *= v;
+      require(n == long(in.array->size()), "run_bart: input " + in.name + " has " + std::to_string(in.array->size()) +
+                                               " samples but its BART dims hold " + std::to_string(n));
+      io::write_cfl_raw(path, in.raw_dims, std::vector<cfloat>(in.array->data(), in.array->data() + in.array->size()));
+    }
+    if (in.positional) argv.push_back(in.name);
   }
   argv.push_back("out");
   std::vector<std::string> shown = argv;
@@ -99,7 +124,30 @@ inline BartResult run_bart(const std::string& tool, const std::vector<std::strin
   const ProcessResult r = run_process(argv, in_dir);
   if (r.exit_status != 0 || !std::filesystem::exists(dir.path() + "/out.cfl"))
     throw Error("bart failed (exit " + std::to_string(r.exit_status) + "): " + cmd_shown + "\n" + r.output);
-  return {io::read_cfl(dir.path() + "/out"), cmd_shown, r.output};
+  BartResult res{CArray(), cmd_shown, r.output, io::read_cfl_raw(dir.path() + "/out")};
+  try {
+    res.output = io::read_cfl(dir.path() + "/out");
+  } catch (const Error&) {
+    // dims outside reconlab's mapping: the caller reads `raw`
+  }
+  return res;
+}
+
+/// BART's trajectory dims [3, S, Y, 1, ..., T in dim 10] for coords (2, S, Y, T, 1), and the coordinates as the
+/// complex array BART reads (kz = 0): the inverse of io::read_trajectory's .cfl branch.
+inline std::pair<CArray, std::vector<long>> bart_trajectory(const RArray& coords) {
+  const Dims d = dims_of(coords);
+  require(d[0] == 2 && d[4] == 1, "bart_trajectory: coords must be (2, samples, spokes, frames, 1), got " + dims_string(d));
+  CArray t(3, d[1], d[2], d[3], 1);
+  t.setZero();
+  for (Index i = 0; i < d[1] * d[2] * d[3]; ++i)
+    t.data()[3 * i] = coords.data()[2 * i], t.data()[3 * i + 1] = coords.data()[2 * i + 1];
+  return {t, {3, long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, 1, long(d[3])}};
+}
+
+/// BART's dims [1, S, Y, C, 1, ..., T in dim 10] of non-Cartesian samples (S, Y, C, T, 1).
+inline std::vector<long> bart_noncartesian_dims(const Dims& d) {
+  return {1, long(d[0]), long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, long(d[3])};
 }
 
 /// Options of bart_pics_tv.

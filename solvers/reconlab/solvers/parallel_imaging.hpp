@@ -21,6 +21,7 @@
 #include "reconlab/solvers/coil_maps.hpp"
 #include "reconlab/solvers/cs_sense.hpp"
 #include "reconlab/solvers/grappa.hpp"
+#include "reconlab/solvers/gridding.hpp"
 
 namespace reconlab::solvers {
 
@@ -59,13 +60,23 @@ inline std::string to_string(MapsSource s) { return s == MapsSource::Ecalib ? "b
 inline void validate_multicoil(const Acquisition& acq) {
   validate_acquisition(acq);
   const Dims d = dims_of(acq.kspace);
+  if (!acq.cartesian()) {  // maps on the image grid (validate_acquisition checked their size)
+    if (acq.sensitivities) {
+      require(acq.sensitivities->dimension(2) == d[2], "coil counts disagree: k-space has " + std::to_string(d[2]) +
+                                                         " coils, sensitivity maps have " +
+                                                         std::to_string(acq.sensitivities->dimension(2)));
+      require_finite(*acq.sensitivities, "sensitivity maps");
+    }
+    return;
+  }
   if (acq.sensitivities) {
     require_maps_fit(d, dims_of(*acq.sensitivities));
     require_finite(*acq.sensitivities, "sensitivity maps");
   }
 }
 
-/// The acquisition's maps, or an estimate from its ACS region; `command` receives the bart command (or a
+/// The acquisition's maps, or an estimate from its ACS region (trajectories: from the gridded centre of k-space,
+/// gridded_calibration); `command` receives the bart command (or a
 /// description of the estimate). Throws Error as validate_multicoil, find_acs and ecalib_maps do.
 inline CArray resolve_maps(const Acquisition& acq, MapsSource source, std::string* command = nullptr) {
   validate_multicoil(acq);
@@ -73,14 +84,23 @@ inline CArray resolve_maps(const Acquisition& acq, MapsSource source, std::strin
     if (command) *command = "given";
     return *acq.sensitivities;
   }
-  CArray y = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
-  RArray mask = acq.mask();
+  CArray y;
+  RArray mask;
   std::string how;
-  if (acq.frames() > 1) {
-    // Dynamic data: maps from the time-averaged k-space (each location averaged over the frames that sampled
-    // it; the union of the frames' masks), as in TSENSE (Kellman et al., MRM 45 (2001) 846-852).
-    std::tie(y, mask) = time_average(y, acq.mask());
-    how = " from the time-averaged k-space";
+  if (!acq.cartesian()) {
+    // Trajectories: the gridded, fully sampled centre of k-space (gridding.hpp) as Cartesian ACS data.
+    std::tie(y, mask) = gridded_calibration(acq);
+    how = " from the gridded k-space centre (" + std::to_string(find_acs(mask).nx) + " x " +
+          std::to_string(find_acs(mask).ny) + " cells)";
+  } else {
+    y = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
+    mask = acq.mask();
+    if (acq.frames() > 1) {
+      // Dynamic data: maps from the time-averaged k-space (each location averaged over the frames that sampled
+      // it; the union of the frames' masks), as in TSENSE (Kellman et al., MRM 45 (2001) 846-852).
+      std::tie(y, mask) = time_average(y, acq.mask());
+      how = " from the time-averaged k-space";
+    }
   }
   if (source == MapsSource::Ecalib) {
     EcalibResult r = ecalib_maps(y, &mask);
@@ -108,6 +128,14 @@ class CgSenseReconstructor : public Reconstructor {
     return {{"iterations", opt_.iterations}, {"lambda", opt_.lambda}, {"maps", to_string(maps_)}, {"maps_command", command_}};
   }
   CArray reconstruct(const Acquisition& acq) override {
+    if (!acq.cartesian()) {
+      // Trajectories: least squares through the NUFFT (Toeplitz normal), with maps unless single-coil.
+      Acquisition a = acq;
+      if (acq.coils() > 1 || acq.sensitivities) a.sensitivities = resolve_maps(acq, maps_, &command_);
+      else command_ = "single-coil (no maps)";
+      validate_multicoil(a);
+      return cg_least_squares<EigenFftw>(forward_model<EigenFftw>(a), acq.kspace, opt_, &status_);
+    }
     const CArray maps = resolve_maps(acq, maps_, &command_);
     return cg_sense<EigenFftw>(EigenFftw::multiply_mask(acq.mask(), acq.kspace), acq.mask(), maps, opt_, &status_);
   }

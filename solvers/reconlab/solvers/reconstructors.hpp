@@ -144,9 +144,16 @@ class BartPicsReconstructor : public Reconstructor {
   }
   CArray reconstruct(const Acquisition& acq) override {
     validate_acquisition(acq);
-    require_binary_mask(acq, "bart-pics");
     require(acq.coils() == 1 || acq.sensitivities.has_value(),
             "bart-pics: multi-coil k-space (" + std::to_string(acq.coils()) + " coils) needs sensitivity maps");
+    BartPicsOptions o = opt_;
+    if (zero_filled_scale_) {
+      const CArray zf = forward_model<EigenFftw>(acq).adjoint(acq.kspace);
+      Eigen::Tensor<float, 0> mx = zf.abs().maximum();
+      o.inverse_scaling = mx() > 0 ? double(mx()) : 1.0;
+    }
+    if (!acq.cartesian()) return reconstruct_trajectory(acq, o);
+    require_binary_mask(acq, "bart-pics");
     require(acq.mask().dimension(2) == 1,
             "bart-pics: the mask must be shared by all coils, got " + dims_string(dims_of(acq.mask())));
     const Dims d = dims_of(acq.kspace);
@@ -158,12 +165,6 @@ class BartPicsReconstructor : public Reconstructor {
       sens = CArray(d[0], d[1], 1, 1, 1);
       sens.setConstant(cfloat(1, 0));
     }
-    BartPicsOptions o = opt_;
-    if (zero_filled_scale_) {
-      const CArray zf = forward_model<EigenFftw>(acq).adjoint(acq.kspace);
-      Eigen::Tensor<float, 0> mx = zf.abs().maximum();
-      o.inverse_scaling = mx() > 0 ? double(mx()) : 1.0;
-    }
     BartResult r = bart_pics_tv(masked, sens, o);
     last_command_ = r.command;
     return r.output;
@@ -171,6 +172,37 @@ class BartPicsReconstructor : public Reconstructor {
   const std::string& last_command() const { return last_command_; }
 
  private:
+  /// Trajectories: `bart pics ... -t traj kspace sens out` with the samples in BART's non-Cartesian layout
+  /// [1, S, Y, C, ..., T in dim 10] and the trajectory [3, S, Y, ..., T] (one per frame; a single one repeated),
+  /// the image grid from the maps (ones for single-coil).
+  CArray reconstruct_trajectory(const Acquisition& acq, const BartPicsOptions& o) {
+    const Dims id = acq.resolved_image_dims(), kd = dims_of(acq.kspace);
+    CArray sens;
+    if (acq.sensitivities) {
+      sens = *acq.sensitivities;
+    } else {
+      sens = CArray(id[0], id[1], 1, 1, 1);
+      sens.setConstant(cfloat(1, 0));
+    }
+    const RArray& c = acq.trajectory().coords;
+    RArray coords = c;
+    if (c.dimension(3) != kd[3]) {
+      coords = RArray(2, c.dimension(1), c.dimension(2), kd[3], 1);
+      for (Index f = 0; f < kd[3]; ++f) coords.chip(f, 3) = c.chip(0, 3);
+    }
+    const auto [traj, tdims] = bart_trajectory(coords);
+    std::vector<std::string> args = bart_pics_args(o);
+    args.insert(args.end(), {"-t", "traj"});
+    BartResult r = run_bart("pics", args,
+                            {BartInput("traj", &traj, tdims, false),
+                             BartInput("kspace", &acq.kspace, bart_noncartesian_dims(kd)), BartInput("sens", &sens)});
+    last_command_ = r.command;
+    const Dims od = dims_of(r.output);
+    require(od[0] == id[0] && od[1] == id[1] && od[2] == 1 && od[3] == kd[3] && od[4] == 1,
+            "bart pics -t returned dims " + dims_string(od) + " for the image grid " + dims_string(id));
+    return r.output;
+  }
+
   BartPicsOptions opt_;
   bool zero_filled_scale_;
   std::string last_command_;
