@@ -199,3 +199,33 @@ TEST(Trajectory, RampDensityIsTheAreaPerSample) {
   EXPECT_THROW(radial_trajectory({.samples = 1}), Error);
   EXPECT_THROW(radial_trajectory({.order = RadialOrder::tiny_golden, .tiny_index = 1}), Error);
 }
+
+// The kernel's I0 series against the standard library's Bessel function, and the closed-form deapodisation against
+// Simpson quadrature of the kernel's Fourier integral (independent evaluations of the same quantities).
+TEST(Nufft, KernelAndDeapodisationAgainstLibraryBesselAndQuadrature) {
+  for (double beta : {2.0, 9.3, 13.9, 19.0})
+    for (double d : {0.0, 0.4, 1.3, 2.2, 2.99}) {
+      const double t = 2 * d / 6.0;
+      const double ref = std::cyl_bessel_i(0.0, beta * std::sqrt(1 - t * t));
+      EXPECT_NEAR(detail::kaiser_bessel(d, 6.0, beta), ref, 1e-13 * ref) << beta << " " << d;
+    }
+  for (const auto& [W, alpha] : {std::pair{6.0, 2.0}, std::pair{4.0, 1.25}}) {
+    const Index n = 37, G = detail::oversampled_size(n, alpha);
+    const double a = double(G) / double(n);
+    const double beta = M_PI * std::sqrt((W / a) * (W / a) * (a - 0.5) * (a - 0.5) - 0.8);
+    const auto c = detail::kb_deapodisation(n, G, W, beta);
+    for (Index i = 0; i < n; i += 6) {
+      const int m = 4000;
+      const double h = W / m, r = double(i - n / 2);
+      double s = 0;
+      for (int q = 0; q <= m; ++q) {
+        const double dd = -W / 2 + q * h, tt = 2 * dd / W;
+        const double f = std::cyl_bessel_i(0.0, beta * std::sqrt(std::max(0.0, 1 - tt * tt))) *
+                         std::cos(2 * M_PI * dd * r / double(G));
+        s += f * (q == 0 || q == m ? 1 : (q % 2 ? 4 : 2));
+      }
+      s *= h / 3;
+      EXPECT_NEAR(c[std::size_t(i)], s, 1e-9 * std::abs(s)) << "W " << W << " pixel " << i;
+    }
+  }
+}

@@ -92,6 +92,11 @@ class FftwPlanCache {
     std::lock_guard<std::mutex> lock(mutex_);
     threads_ = std::max(1, t);
   }
+  /// The thread count set (set_threads; default hardware concurrency).
+  int threads() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return threads_;
+  }
   /// Planning mode of plans made from now on (default FftPlanning::Estimate, see there).
   void set_planning(FftPlanning p) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -178,6 +183,9 @@ struct EigenFftw {
 
   /// Sets the FFTW thread count for plans made afterwards.
   static void set_fft_threads(int t) { detail::FftwPlanCache::instance().set_threads(t); }
+  /// The FFTW thread count (set_fft_threads); other threaded loops of this backend (the NUFFT's interpolation)
+  /// use the same number.
+  static int fft_threads() { return detail::FftwPlanCache::instance().threads(); }
   /// Sets how FFTW plans made afterwards are chosen (default FftPlanning::Wisdom: fast plans, byte-identical reruns).
   static void set_fft_planning(FftPlanning p) { detail::FftwPlanCache::instance().set_planning(p); }
 
