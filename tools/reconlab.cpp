@@ -56,6 +56,7 @@
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
 #include "reconlab/solvers/gridding.hpp"
+#include "reconlab/solvers/kspace_interpolation.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
 #include "reconlab/solvers/lowrank_sparse.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
@@ -371,12 +372,16 @@ int main(int argc, char** argv) {
                         "need --weights); zero-filled (RSS) | cg-sense | "
                         "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet | modl-sense (multi-coil; a trained "
                         "multi-coil MoDL, needs --weights); cines: zero-filled | cs-tv (k-t TV) | view-sharing | l+s "
-                        "| bart-pics; trajectories (--traj): gridding | cg-sense | cs-tv | bart-pics | bart-nufft-inverse")
+                        "| bart-pics; trajectories (--traj): gridding | cg-sense | cs-tv | bart-pics | bart-nufft-inverse | radial-interpolation; "
+                        "k-space interpolation baselines: linear-interpolation | spline-interpolation (missing lines, "
+                        "GSL) | lowpass-hann | lowpass-hamming | lowpass-tukey (windowed zero-filled, --window-width)")
       ->required()
       ->check(CLI::IsMember([] {
         std::vector<std::string> methods{"zero-filled", "rof",        "cs-tv",      "bart-pics",
                                          "cg-sense",    "grappa",     "cs-wavelet", "bart-pics-wavelet",
-                                         "view-sharing", "l+s", "gridding", "bart-nufft-inverse"};
+                                         "view-sharing", "l+s", "gridding", "bart-nufft-inverse",
+                                         "linear-interpolation", "spline-interpolation", "lowpass-hann",
+                                         "lowpass-hamming", "lowpass-tukey", "radial-interpolation"};
         for (const auto& n : tool::network_method_names()) methods.push_back(n);  // the model registry's networks
         return methods;
       }()));
@@ -392,6 +397,10 @@ int main(int argc, char** argv) {
   cmd_recon->add_option("--density", density_path,
                         "--traj: density compensation weights per sample (same layout as the samples, one coil; "
                         "default: Pipe-Menon's)");
+  double window_width = 1.0;
+  cmd_recon->add_option("--window-width", window_width,
+                        "lowpass-*: the window spans this fraction of k-space (0, 1]; Tukey alpha is 0.5")
+      ->capture_default_str();
   cmd_recon->add_option("--shape", recon_shape, "--traj: image grid NY,NX (default: 2 ceil(max |k|), as bart estdims)");
   cmd_recon->add_option("--axes", axes,
                         ".npy k-space axes, slowest first, from c (coil), t (frame), y, x: e.g. t,y,x for a cine "
@@ -496,9 +505,11 @@ int main(int argc, char** argv) {
               solvers::BartPicsOptions{.lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100)});
       } else if (method == "bart-nufft-inverse") {
         rec = std::make_unique<solvers::BartNufftInverseReconstructor>(lambda.value_or(0.0));
+      } else if (method == "radial-interpolation") {
+        rec = std::make_unique<solvers::RadialInterpolationReconstructor>(/*bicubic=*/true);
       } else {
         throw Error("--method " + method + " reconstructs Cartesian k-space; with --traj use gridding, cg-sense, "
-                    "cs-tv, bart-pics or bart-nufft-inverse");
+                    "cs-tv, bart-pics, bart-nufft-inverse or radial-interpolation");
       }
       const CArray img = rec->reconstruct(acq);
       write_image(recon_out, img, KspaceLayout{io::is_npy(kspace_path), kd[3] > 1});
@@ -607,7 +618,19 @@ int main(int argc, char** argv) {
               "--lambda-t applies to cs-tv and bart-pics (k-t TV), not --method " + method);
       require(!lambda_t || *lambda_t >= 0, "--lambda-t must be >= 0");
       require(!lambda_l || method == "l+s", "--lambda-l applies to --method l+s");
-      if (method == "view-sharing") {
+      if (method == "gridding" || method == "bart-nufft-inverse" || method == "radial-interpolation") {
+        throw Error("--method " + method + " reconstructs trajectory acquisitions: give --traj");
+      } else if (method == "linear-interpolation" || method == "spline-interpolation") {
+        rec = std::make_unique<solvers::KspaceLineInterpolationReconstructor>(
+            method == "linear-interpolation" ? solvers::LineInterpolation::Linear
+                                             : solvers::LineInterpolation::CubicSpline);
+      } else if (method.rfind("lowpass-", 0) == 0) {
+        rec = std::make_unique<solvers::LowPassZeroFilledReconstructor>(
+            method == "lowpass-hann" ? solvers::Window::Hann
+            : method == "lowpass-hamming" ? solvers::Window::Hamming
+                                          : solvers::Window::Tukey,
+            window_width);
+      } else if (method == "view-sharing") {
         rec = std::make_unique<solvers::ViewSharingReconstructor>();
       } else if (method == "l+s") {
         if (multicoil && !acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);

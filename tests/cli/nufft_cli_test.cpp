@@ -222,7 +222,7 @@ TEST(ReconTrajCli, RealBrainRadialMultiCoil) {
     const std::string tag = std::to_string(spokes);
     io::write_trajectory(p(dir, "traj" + tag + ".npy"), traj);
     io::write_noncartesian(p(dir, "y" + tag + ".npy"), y);
-    std::vector<std::string> methods{"gridding", "cg-sense --iterations 10"};
+    std::vector<std::string> methods{"gridding", "cg-sense --iterations 10", "radial-interpolation"};
     if (spokes == 40) {
       methods.push_back("cs-tv --lambda 0.002 --iterations 200");
       if (bart_on_path()) methods.push_back("bart-pics --lambda 0.002 --iterations 50");
@@ -239,6 +239,7 @@ TEST(ReconTrajCli, RealBrainRadialMultiCoil) {
     }
   }
   EXPECT_LT(err["gridding80"], err["gridding40"]);
+  EXPECT_LT(err["radial-interpolation80"], err["radial-interpolation40"]);
   EXPECT_LT(err["cg-sense40"], err["gridding40"]);
   EXPECT_LT(err["cs-tv40"], err["gridding40"]);
   if (err.count("bart-pics40")) EXPECT_LT(err["bart-pics40"], err["gridding40"]);
@@ -247,4 +248,38 @@ TEST(ReconTrajCli, RealBrainRadialMultiCoil) {
                            p(dir, "y40.npy") + " " + p(dir, "g.npy"));
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.out.find("with --traj use gridding"), std::string::npos) << bad.out;
+}
+
+// The Cartesian interpolation baselines from the command line keep the acquired samples (the k-space of their
+// single-coil complex output equals the input where the mask is 1) and fill the gaps between them.
+TEST(ReconInterpolationCli, LineInterpolationKeepsTheSamples) {
+  TempDir dir("recon_interp_cli");
+  const Index nx = 24, ny = 20;
+  CArray k = random_array({nx, ny, 1, 1, 1}, 5);
+  RArray col(nx, 1, 1, 1, 1);
+  col.setZero();
+  for (Index x = 0; x < nx; x += 3) col(x, 0, 0, 0, 0) = 1;
+  col(nx / 2, 0, 0, 0, 0) = 1;
+  for (Index y = 0; y < ny; ++y)
+    for (Index x = 0; x < nx; ++x) k(x, y, 0, 0, 0) *= col(x, 0, 0, 0, 0);
+  io::write_npy(p(dir, "k.npy"), k);
+  io::write_npy(p(dir, "m.npy"), col, {nx});
+  for (const std::string m : {"linear-interpolation", "spline-interpolation", "lowpass-hann --window-width 0.5"}) {
+    SCOPED_TRACE(m);
+    const auto r = run_cli("recon --method " + m + " --kspace " + p(dir, "k.npy") + " --mask " + p(dir, "m.npy") + " " +
+                           p(dir, "x.npy"));
+    ASSERT_EQ(r.status, 0) << r.out;
+    const CArray kx = EigenFftw::fft2c(io::read_npy_complex(p(dir, "x.npy")));
+    Index filled = 0;
+    for (Index y = 0; y < ny; ++y)
+      for (Index x = 0; x < nx; ++x) {
+        if (m.rfind("lowpass", 0) == 0) continue;
+        if (col(x, 0, 0, 0, 0) > 0) EXPECT_NEAR(std::abs(kx(x, y, 0, 0, 0) - k(x, y, 0, 0, 0)), 0.0, 1e-4);
+        else if (x > 0 && x < nx - 3 && std::abs(kx(x, y, 0, 0, 0)) > 1e-3) ++filled;
+      }
+    if (m.rfind("lowpass", 0) != 0) EXPECT_GT(filled, (nx / 2) * ny);
+  }
+  const auto bad = run_cli("recon --method gridding --kspace " + p(dir, "k.npy") + " " + p(dir, "x.npy"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.out.find("give --traj"), std::string::npos) << bad.out;
 }
