@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
       mag = EigenFftw::resize_xy(to_complex(mag), 218, 218).real();  // square grid
       val.push_back({mag, study::with_smooth_phase(mag, seed + 100 + z)});
     }
-    s.choose_weights({{"cs-tv", {5e-4, 1e-3, 2e-3, 4e-3}}, {"bart-pics", {0.002, 0.005, 0.01, 0.02}}},
+    s.choose_weights({{"cs-tv", {1e-4, 3e-4, 1e-3, 3e-3}}, {"bart-pics", {2e-4, 5e-4, 1e-3, 2e-3, 5e-3}}},
                      [&](const std::string& m, double w, std::optional<double>) {
                        double sum = 0;
                        for (std::size_t i = 0; i < val.size(); ++i) {

@@ -27,8 +27,12 @@ namespace reconlab {
 /// Throws Error for an invalid acquisition, a trajectory outside +-N/2, and a trajectory on the Torch backend (its
 /// NUFFT is not available yet).
 /// `use_maps` = false ignores the maps (the per-coil model, e.g. for zero-filled root-sum-of-squares).
+/// `density` (trajectories only; dims (S, Y, 1, frames, 1), >= 0): the density-weighted model W^(1/2) N [S] (Nufft's
+/// weighted_model), whose range is the samples scaled by sqrt(w): the model of density-weighted least squares
+/// (solvers/gridding.hpp, density_weighted_model).
 template <class B>
-AnyOperator<typename B::Array> forward_model(const Acquisition& acq, bool use_maps = true) {
+AnyOperator<typename B::Array> forward_model(const Acquisition& acq, bool use_maps = true,
+                                             const RArray* density = nullptr) {
   validate_acquisition(acq);
   if (!acq.cartesian()) {
     if constexpr (std::is_same_v<B, EigenFftw>) {
@@ -39,7 +43,7 @@ AnyOperator<typename B::Array> forward_model(const Acquisition& acq, bool use_ma
         coords = RArray(2, c.dimension(1), c.dimension(2), id[3], 1);
         for (Index f = 0; f < id[3]; ++f) coords.chip(f, 3) = c.chip(0, 3);
       }
-      Nufft N(coords, id[0], id[1]);
+      Nufft N = density ? Nufft(coords, id[0], id[1], {}, *density, /*weighted_model=*/true) : Nufft(coords, id[0], id[1]);
       if (acq.sensitivities && use_maps)
         return Composed<Nufft, CoilSensitivity<EigenFftw>>(std::move(N), CoilSensitivity<EigenFftw>(*acq.sensitivities));
       return N;
@@ -47,6 +51,7 @@ AnyOperator<typename B::Array> forward_model(const Acquisition& acq, bool use_ma
       throw Error("forward_model: the NUFFT (trajectory acquisitions) is available on the Eigen backend only");
     }
   }
+  require(density == nullptr, "forward_model: density weights apply to trajectory acquisitions only");
   typename B::Mask mask = B::mask_from_host(acq.mask());
   if (acq.sensitivities && use_maps) return SenseOperator<B>(std::move(mask), B::from_host(*acq.sensitivities));
   return CartesianSampling<B>(std::move(mask));

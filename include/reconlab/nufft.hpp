@@ -131,7 +131,9 @@ inline void require_trajectory(const RArray& coords, Index nx, Index ny, const s
 }
 
 /// The NUFFT operator A on an (nx, ny) image for a trajectory (file comment), with optional sample weights w for
-/// the normal A^H W A (density compensation; ones without). Domain (nx, ny, C, T, 1) for any C, range (S, Y, C,
+/// the normal A^H W A (density compensation; ones without). With `weighted_model` (needs weights) the operator
+/// itself is W^(1/2) A (apply scales the samples by sqrt(w), adjoint scales its input first), so that its normal
+/// A^H W A is its own A'^H A': the density-weighted least-squares model of CG and CS on trajectories. Domain (nx, ny, C, T, 1) for any C, range (S, Y, C,
 /// T, 1). Throws Error for a bad trajectory (require_trajectory), options outside their ranges, weights of other
 /// dims than (S, Y, 1, T, 1) or negative, and arrays of other dims.
 class Nufft {
@@ -140,8 +142,9 @@ class Nufft {
   using Range = CArray;
 
   Nufft(const RArray& coords, Index nx, Index ny, const NufftOptions& o = {},
-        std::optional<RArray> weights = std::nullopt)
-      : coords_(coords), nx_(nx), ny_(ny), o_(o), weights_(std::move(weights)) {
+        std::optional<RArray> weights = std::nullopt, bool weighted_model = false)
+      : coords_(coords), nx_(nx), ny_(ny), o_(o), weights_(std::move(weights)), weighted_model_(weighted_model) {
+    require(!weighted_model || weights_, "nufft: a weighted model needs sample weights");
     require(nx >= 2 && ny >= 2, "nufft: the image must be at least 2 x 2, got " + std::to_string(nx) + " x " +
                                     std::to_string(ny));
     require_trajectory(coords, nx, ny, "nufft");
@@ -226,6 +229,7 @@ class Nufft {
         }
       }
     });
+    if (weighted_model_) scale_by_sqrt_weights(out);
     return out;
   }
 
@@ -236,6 +240,9 @@ class Nufft {
             "nufft: sample dims " + dims_string(d) + ", expected (" + std::to_string(S_) + ", " + std::to_string(Y_) +
                 ", coils, " + std::to_string(T_) + ", 1)");
     const Index C = d[2], w = o_.width, per_frame = S_ * Y_;
+    CArray yw;
+    if (weighted_model_) yw = y, scale_by_sqrt_weights(yw);
+    const CArray& yy_in = weighted_model_ ? yw : y;
     CArray grid(gx_, gy_, C, T_, 1);
     grid.setZero();
     // Gridding, threaded over the (coil, frame) planes (each plane's sums in sample order: the same bits on any
@@ -244,7 +251,7 @@ class Nufft {
       for (Index plane = begin; plane < end; ++plane) {
         const Index f = plane / C;
         cfloat* k = grid.data() + plane * gx_ * gy_;
-        const cfloat* v = y.data() + plane * per_frame;
+        const cfloat* v = yy_in.data() + plane * per_frame;
         for (Index s = 0; s < per_frame; ++s) {
           const std::size_t t = std::size_t((f * per_frame + s) * w);
           for (Index b = 0; b < w; ++b) {
@@ -342,6 +349,15 @@ class Nufft {
   Index nx_, ny_;
   NufftOptions o_;
   std::optional<RArray> weights_;
+  bool weighted_model_ = false;
+  /// y (S, Y, C, T, 1) *= sqrt(w) per sample, for every coil.
+  void scale_by_sqrt_weights(CArray& y) const {
+    const Index per_frame = S_ * Y_, C = y.dimension(2);
+    for (Index f = 0; f < T_; ++f)
+      for (Index c = 0; c < C; ++c)
+        for (Index s = 0; s < per_frame; ++s)
+          y.data()[(f * C + c) * per_frame + s] *= std::sqrt(weights_->data()[f * per_frame + s]);
+  }
   Index S_ = 0, Y_ = 0, T_ = 0, gx_ = 0, gy_ = 0;
   std::vector<float> deapod_;
   std::vector<Index> ix_, iy_;

@@ -40,6 +40,27 @@ inline RArray trajectory_density(const Acquisition& acq) {
   return pipe_menon_density(Nufft(coords, id[0], id[1]));
 }
 
+/// The density-weighted least-squares model of a trajectory acquisition: A' = W^(1/2) N [S] (forward_model with
+/// the density of trajectory_density) and y' = W^(1/2) y, so that min ||A' x - y'||^2 = min ||W^(1/2) (N S x - y)||^2.
+/// The weights equalise the radial over-sampling of the k-space centre: A'^H A' is far better conditioned than
+/// N^H N (||A'||^2 ~ 1 where ||N||^2 grows with the spoke count), so CG and PDHG converge in a few tens of
+/// iterations at any R; this is the density-compensated preconditioning of CG-SENSE for arbitrary trajectories
+/// (Pruessmann et al., MRM 46 (2001), Sec. "Density correction"). Throws Error for a Cartesian acquisition.
+struct WeightedModel {
+  AnyOperator<CArray> A;
+  CArray y;
+};
+inline WeightedModel density_weighted_model(const Acquisition& acq, bool use_maps = true) {
+  require(!acq.cartesian(), "density_weighted_model: the acquisition is Cartesian");
+  const RArray w = trajectory_density(acq);
+  CArray y = acq.kspace;
+  const Index per_frame = y.dimension(0) * y.dimension(1), C = acq.coils();
+  for (Index f = 0; f < acq.frames(); ++f)
+    for (Index c = 0; c < C; ++c)
+      for (Index s = 0; s < per_frame; ++s) y.data()[(f * C + c) * per_frame + s] *= std::sqrt(w.data()[f * per_frame + s]);
+  return {forward_model<EigenFftw>(acq, use_maps, &w), std::move(y)};
+}
+
 /// Calibration data for coil maps from a trajectory acquisition: the gridded centre of k-space. Each frame is
 /// gridded per coil (N^H (w y), trajectory_density), the frames averaged, and the result taken back to Cartesian
 /// k-space by the centred FFT. The calibration region is the largest centred square of Cartesian cells (side at

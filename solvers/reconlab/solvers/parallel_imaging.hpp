@@ -125,16 +125,19 @@ class CgSenseReconstructor : public Reconstructor {
       : opt_(opt), maps_(maps), name_(std::move(name)) {}
   std::string name() const override { return name_; }
   nlohmann::json parameters() const override {
-    return {{"iterations", opt_.iterations}, {"lambda", opt_.lambda}, {"maps", to_string(maps_)}, {"maps_command", command_}};
+    return {{"iterations", opt_.iterations}, {"lambda", opt_.lambda}, {"maps", to_string(maps_)}, {"maps_command", command_},
+            {"trajectories", "density-weighted least squares (Pipe-Menon weights)"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
     if (!acq.cartesian()) {
-      // Trajectories: least squares through the NUFFT (Toeplitz normal), with maps unless single-coil.
+      // Trajectories: density-weighted least squares through the NUFFT (Toeplitz normal, gridding.hpp's
+      // density_weighted_model), with maps unless single-coil.
       Acquisition a = acq;
       if (acq.coils() > 1 || acq.sensitivities) a.sensitivities = resolve_maps(acq, maps_, &command_);
       else command_ = "single-coil (no maps)";
       validate_multicoil(a);
-      return cg_least_squares<EigenFftw>(forward_model<EigenFftw>(a), acq.kspace, opt_, &status_);
+      const WeightedModel m = density_weighted_model(a);
+      return cg_least_squares<EigenFftw>(m.A, m.y, opt_, &status_);
     }
     const CArray maps = resolve_maps(acq, maps_, &command_);
     return cg_sense<EigenFftw>(EigenFftw::multiply_mask(acq.mask(), acq.kspace), acq.mask(), maps, opt_, &status_);

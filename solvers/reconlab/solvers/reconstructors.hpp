@@ -12,6 +12,7 @@
 #include "reconlab/solvers/bart.hpp"
 #include "reconlab/solvers/cs_tv.hpp"
 #include "reconlab/solvers/fista.hpp"
+#include "reconlab/solvers/gridding.hpp"
 #include "reconlab/solvers/rof.hpp"
 
 namespace reconlab::solvers {
@@ -76,8 +77,9 @@ class RofReconstructor : public Reconstructor {
 /// problem is solved on k-space scaled so that this maximum is 1, and the result scaled back), so one lambda
 /// serves data of any units. PDHG's steps use the bound ||A||^2 <= max(mask)^2 x max over pixels of
 /// sum_c |s_c|^2 (F unitary, S pointwise; = max(mask)^2 single-coil), so sigma tau ||K||^2 <= 1 holds and the
-/// primal-dual residual stop applies (pdhg.hpp). Trajectory acquisitions use A = N (S) (forward_model.hpp's NUFFT)
-/// with ||A||^2 from 30 power iterations x 1.05. Throws Error as validate_acquisition, for a mask per coil and for
+/// primal-dual residual stop applies (pdhg.hpp). Trajectory acquisitions use the density-weighted model
+/// A = W^(1/2) N (S), y' = W^(1/2) y (gridding.hpp's density_weighted_model; lambda relative to the maximum of
+/// A^H y'), with ||A||^2 from 30 power iterations x 1.05. Throws Error as validate_acquisition, for a mask per coil and for
 /// multi-coil k-space without maps.
 class CsTvReconstructor : public Reconstructor {
  public:
@@ -86,7 +88,8 @@ class CsTvReconstructor : public Reconstructor {
   nlohmann::json parameters() const override {
     return {{"lambda", opt_.lambda}, {"lambda_t", opt_.lambda_t}, {"max_iterations", opt_.max_iterations},
             {"tolerance", opt_.tolerance}, {"scale", "k-space divided by the zero-filled image's maximum magnitude"},
-            {"solver", "PDHG (Chambolle-Pock 2011, Algorithm 1), primal-dual residual stop"}};
+            {"solver", "PDHG (Chambolle-Pock 2011, Algorithm 1), primal-dual residual stop"},
+            {"trajectories", "density-weighted data term 0.5 ||W^(1/2) (N S x - y)||^2 (Pipe-Menon weights)"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
     validate_acquisition(acq);
@@ -96,8 +99,12 @@ class CsTvReconstructor : public Reconstructor {
     if (acq.cartesian())
       require(acq.mask().dimension(2) == 1,
               "cs-tv: the mask must be shared by all coils, got " + dims_string(dims_of(acq.mask())));
-    const auto A = forward_model<EigenFftw>(acq);
-    CArray zf = A.adjoint(acq.kspace);
+    // Trajectories: the density-weighted model (gridding.hpp): ||A'||^2 ~ 1 at any spoke count, where the
+    // unweighted N's norm grows with the radial over-sampling of the centre and PDHG's steps shrink with it.
+    std::optional<WeightedModel> wm;
+    if (!acq.cartesian()) wm = density_weighted_model(acq);
+    const auto A = wm ? wm->A : forward_model<EigenFftw>(acq);
+    CArray zf = A.adjoint(wm ? wm->y : acq.kspace);
     Eigen::Tensor<float, 0> mx = zf.abs().maximum();
     const float scale = mx() > 0 ? mx() : 1.0f;
     double norm_a2 = 0;
@@ -108,8 +115,9 @@ class CsTvReconstructor : public Reconstructor {
       Eigen::Tensor<float, 0> mmax = acq.mask().maximum();  // ||M F|| = max weight <= 1
       norm_a2 = double(mmax()) * double(mmax()) * (acq.sensitivities ? max_coil_power(*acq.sensitivities) : 1.0);
     } else {
-      // Trajectory: the samples as measured; ||N S||^2 by power iteration (x 1.05 for its underestimate).
-      y = acq.kspace * cfloat(1.0f / scale);
+      // Trajectory: the density-weighted samples; ||W^(1/2) N S||^2 by power iteration (x 1.05 for its
+      // underestimate).
+      y = wm->y * cfloat(1.0f / scale);
       norm_a2 = 1.05 * operator_norm_squared<EigenFftw>(A, CArray(zf * cfloat(1.0f / scale)), 30);
     }
     CArray x = cs_tv(A, y, norm_a2, opt_, &status_);
