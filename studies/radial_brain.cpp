@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
       mag = EigenFftw::resize_xy(to_complex(mag), 218, 218).real();  // square grid
       val.push_back({mag, study::with_smooth_phase(mag, seed + 100 + z)});
     }
-    s.choose_weights({{"cs-tv", {1e-4, 3e-4, 1e-3, 3e-3}}, {"bart-pics", {2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3}}}, P.rs,
+    s.choose_weights({{"cs-tv", {3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2}}, {"bart-pics", {5e-6, 2e-5, 1e-4, 3e-4, 1e-3, 3e-3}}}, P.rs,
                      [&](const std::string& m, double w, std::optional<double> R) {
                        double sum = 0;
                        for (std::size_t i = 0; i < val.size(); ++i) {
