@@ -63,14 +63,7 @@ void run_nufft_command(const NufftArgs& a) {
     const CArray x = io::read_array(a.input);
     const Dims d = dims_of(x);
     require(d[4] == 1, "nufft: the image has a batch dim " + std::to_string(d[4]) + "; expected (nx, ny, coils, frames)");
-    require(coords.dimension(3) == d[3] || coords.dimension(3) == 1,
-            "nufft: the trajectory has " + std::to_string(coords.dimension(3)) + " frames but the image " +
-                std::to_string(d[3]));
-    if (coords.dimension(3) != d[3]) {
-      RArray c(2, coords.dimension(1), coords.dimension(2), d[3], 1);
-      for (Index f = 0; f < d[3]; ++f) c.chip(f, 3) = coords.chip(0, 3);
-      coords = c;
-    }
+    coords = trajectory_for_frames(coords, d[3]);
     const Nufft A(coords, d[0], d[1], a.nufft);
     const CArray y = A.apply(x);
     io::write_noncartesian(a.output, y);
@@ -81,14 +74,7 @@ void run_nufft_command(const NufftArgs& a) {
     require(coords.dimension(1) == d[0] && coords.dimension(2) == d[1],
             "nufft: the samples " + dims_string(d) + " do not fit the trajectory's " +
                 std::to_string(coords.dimension(1)) + " samples x " + std::to_string(coords.dimension(2)) + " spokes");
-    require(coords.dimension(3) == d[3] || coords.dimension(3) == 1,
-            "nufft: the trajectory has " + std::to_string(coords.dimension(3)) + " frames but the samples " +
-                std::to_string(d[3]));
-    if (coords.dimension(3) != d[3]) {
-      RArray c(2, d[0], d[1], d[3], 1);
-      for (Index f = 0; f < d[3]; ++f) c.chip(f, 3) = coords.chip(0, 3);
-      coords = c;
-    }
+    coords = trajectory_for_frames(coords, d[3]);
     const auto [nx, ny] = a.shape.empty() ? io::estimate_image_dims(coords) : parse_ny_nx(a.shape);
     const Nufft A(coords, nx, ny, a.nufft);
     CArray x;

@@ -37,12 +37,7 @@ AnyOperator<typename B::Array> forward_model(const Acquisition& acq, bool use_ma
   if (!acq.cartesian()) {
     if constexpr (std::is_same_v<B, EigenFftw>) {
       const Dims id = acq.resolved_image_dims();
-      const RArray& c = acq.trajectory().coords;
-      RArray coords = c;
-      if (c.dimension(3) != id[3]) {  // one trajectory for every frame
-        coords = RArray(2, c.dimension(1), c.dimension(2), id[3], 1);
-        for (Index f = 0; f < id[3]; ++f) coords.chip(f, 3) = c.chip(0, 3);
-      }
+      const RArray coords = trajectory_for_frames(acq.trajectory().coords, id[3]);
       Nufft N = density ? Nufft(coords, id[0], id[1], {}, *density, /*weighted_model=*/true) : Nufft(coords, id[0], id[1]);
       if (acq.sensitivities && use_maps)
         return Composed<Nufft, CoilSensitivity<EigenFftw>>(std::move(N), CoilSensitivity<EigenFftw>(*acq.sensitivities));

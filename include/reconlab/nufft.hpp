@@ -130,6 +130,31 @@ inline void require_trajectory(const RArray& coords, Index nx, Index ny, const s
   }
 }
 
+/// `coords` (2, S, Y, 1 or frames, 1) for `frames` frames: as it is when it has that many, else its one frame
+/// repeated (a trajectory shared by every frame). Throws Error for another frame count.
+inline RArray trajectory_for_frames(const RArray& coords, Index frames) {
+  const Index T = coords.dimension(3);
+  if (T == frames) return coords;
+  require(T == 1, "the trajectory has " + std::to_string(T) + " frames but the data " + std::to_string(frames) +
+                      "; give one trajectory per frame or one for all");
+  RArray out(2, coords.dimension(1), coords.dimension(2), frames, 1);
+  for (Index f = 0; f < frames; ++f) out.chip(f, 3) = coords.chip(0, 3);
+  return out;
+}
+
+/// y (S, Y, C, T, 1) times w (S, Y, 1, T, 1) per sample, for every coil; the square root of w with `square_root`.
+inline void multiply_per_sample(CArray& y, const RArray& w, bool square_root = false) {
+  const Index per_frame = y.dimension(0) * y.dimension(1), C = y.dimension(2), T = y.dimension(3);
+  require(w.dimension(0) * w.dimension(1) == per_frame && w.dimension(3) == T,
+          "multiply_per_sample: weights " + dims_string(dims_of(w)) + " do not fit samples " + dims_string(dims_of(y)));
+  for (Index f = 0; f < T; ++f)
+    for (Index c = 0; c < C; ++c)
+      for (Index s = 0; s < per_frame; ++s) {
+        const float v = w.data()[f * per_frame + s];
+        y.data()[(f * C + c) * per_frame + s] *= square_root ? std::sqrt(v) : v;
+      }
+}
+
 /// The NUFFT operator A on an (nx, ny) image for a trajectory (file comment), with optional sample weights w for
 /// the normal A^H W A (density compensation; ones without). With `weighted_model` (needs weights) the operator
 /// itself is W^(1/2) A (apply scales the samples by sqrt(w), adjoint scales its input first), so that its normal
@@ -229,7 +254,7 @@ class Nufft {
         }
       }
     });
-    if (weighted_model_) scale_by_sqrt_weights(out);
+    if (weighted_model_) multiply_per_sample(out, *weights_, /*square_root=*/true);
     return out;
   }
 
@@ -241,7 +266,7 @@ class Nufft {
                 ", coils, " + std::to_string(T_) + ", 1)");
     const Index C = d[2], w = o_.width, per_frame = S_ * Y_;
     CArray yw;
-    if (weighted_model_) yw = y, scale_by_sqrt_weights(yw);
+    if (weighted_model_) yw = y, multiply_per_sample(yw, *weights_, /*square_root=*/true);
     const CArray& yy_in = weighted_model_ ? yw : y;
     CArray grid(gx_, gy_, C, T_, 1);
     grid.setZero();
@@ -350,14 +375,6 @@ class Nufft {
   NufftOptions o_;
   std::optional<RArray> weights_;
   bool weighted_model_ = false;
-  /// y (S, Y, C, T, 1) *= sqrt(w) per sample, for every coil.
-  void scale_by_sqrt_weights(CArray& y) const {
-    const Index per_frame = S_ * Y_, C = y.dimension(2);
-    for (Index f = 0; f < T_; ++f)
-      for (Index c = 0; c < C; ++c)
-        for (Index s = 0; s < per_frame; ++s)
-          y.data()[(f * C + c) * per_frame + s] *= std::sqrt(weights_->data()[f * per_frame + s]);
-  }
   Index S_ = 0, Y_ = 0, T_ = 0, gx_ = 0, gy_ = 0;
   std::vector<float> deapod_;
   std::vector<Index> ix_, iy_;

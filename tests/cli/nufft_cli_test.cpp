@@ -195,7 +195,7 @@ TEST(ReconTrajCli, RealBrainRadialMultiCoil) {
   if (!std::filesystem::exists(data + ".cfl")) GTEST_SKIP() << "no " << data;
   TempDir dir("recon_traj_cli");
   const CArray k_full = io::read_cfl(data, 2);
-  const Index nx = 120, ny = 96, C = k_full.dimension(2);
+  const Index nx = 120, ny = 96;
   const CArray coil = EigenFftw::ifft2c(EigenFftw::resize_xy(k_full, nx, ny));
   const RArray truth = rss(coil);
   auto error_of = [&](const std::string& file) {
@@ -242,7 +242,9 @@ TEST(ReconTrajCli, RealBrainRadialMultiCoil) {
   EXPECT_LT(err["radial-interpolation80"], err["radial-interpolation40"]);
   EXPECT_LT(err["cg-sense40"], err["gridding40"]);
   EXPECT_LT(err["cs-tv40"], err["gridding40"]);
-  if (err.count("bart-pics40")) EXPECT_LT(err["bart-pics40"], err["gridding40"]);
+  if (err.count("bart-pics40")) {
+    EXPECT_LT(err["bart-pics40"], err["gridding40"]);
+  }
   // A Cartesian-only method is refused with --traj.
   const auto bad = run_cli("recon --method grappa --traj " + p(dir, "traj40.npy") + " --kspace " +
                            p(dir, "y40.npy") + " " + p(dir, "g.npy"));
@@ -277,7 +279,9 @@ TEST(ReconInterpolationCli, LineInterpolationKeepsTheSamples) {
         if (col(x, 0, 0, 0, 0) > 0) EXPECT_NEAR(std::abs(kx(x, y, 0, 0, 0) - k(x, y, 0, 0, 0)), 0.0, 1e-4);
         else if (x > 0 && x < nx - 3 && std::abs(kx(x, y, 0, 0, 0)) > 1e-3) ++filled;
       }
-    if (m.rfind("lowpass", 0) != 0) EXPECT_GT(filled, (nx / 2) * ny);
+    if (m.rfind("lowpass", 0) != 0) {
+      EXPECT_GT(filled, (nx / 2) * ny);
+    }
   }
   const auto bad = run_cli("recon --method gridding --kspace " + p(dir, "k.npy") + " " + p(dir, "x.npy"));
   EXPECT_EQ(bad.status, 1);

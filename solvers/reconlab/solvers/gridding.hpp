@@ -32,11 +32,7 @@ inline RArray trajectory_density(const Acquisition& acq) {
     for (Index f = 0; f < T; ++f) w.chip(f, 3) = t.density->chip(t.density->dimension(3) == 1 ? 0 : f, 3);
     return w;
   }
-  RArray coords = t.coords;
-  if (coords.dimension(3) != T) {
-    coords = RArray(2, S, Y, T, 1);
-    for (Index f = 0; f < T; ++f) coords.chip(f, 3) = t.coords.chip(0, 3);
-  }
+  const RArray coords = trajectory_for_frames(t.coords, T);
   return pipe_menon_density(Nufft(coords, id[0], id[1]));
 }
 
@@ -54,10 +50,7 @@ inline WeightedModel density_weighted_model(const Acquisition& acq, bool use_map
   require(!acq.cartesian(), "density_weighted_model: the acquisition is Cartesian");
   const RArray w = trajectory_density(acq);
   CArray y = acq.kspace;
-  const Index per_frame = y.dimension(0) * y.dimension(1), C = acq.coils();
-  for (Index f = 0; f < acq.frames(); ++f)
-    for (Index c = 0; c < C; ++c)
-      for (Index s = 0; s < per_frame; ++s) y.data()[(f * C + c) * per_frame + s] *= std::sqrt(w.data()[f * per_frame + s]);
+  multiply_per_sample(y, w, /*square_root=*/true);
   return {forward_model<EigenFftw>(acq, use_maps, &w), std::move(y)};
 }
 
@@ -77,10 +70,7 @@ inline std::pair<CArray, RArray> gridded_calibration(const Acquisition& acq, Ind
   const Index nx = id[0], ny = id[1], C = acq.coils(), T = acq.frames();
   const RArray w = trajectory_density(acq);
   CArray wy = acq.kspace;
-  const Index per_frame = wy.dimension(0) * wy.dimension(1);
-  for (Index f = 0; f < T; ++f)
-    for (Index c = 0; c < C; ++c)
-      for (Index s = 0; s < per_frame; ++s) wy.data()[(f * C + c) * per_frame + s] *= w.data()[f * per_frame + s];
+  multiply_per_sample(wy, w);
   const CArray x = forward_model<EigenFftw>(acq, /*use_maps=*/false).adjoint(wy);
   CArray mean(nx, ny, C, 1, 1);
   mean.setZero();
@@ -128,10 +118,8 @@ class GriddingReconstructor : public Reconstructor {
     require(!acq.cartesian(), "gridding reconstructs trajectory acquisitions; this one is Cartesian (use zero-filled)");
     const RArray w = trajectory_density(acq);
     CArray wy = acq.kspace;
-    const Index per_frame = wy.dimension(0) * wy.dimension(1), C = acq.coils();
-    for (Index f = 0; f < acq.frames(); ++f)
-      for (Index c = 0; c < C; ++c)
-        for (Index s = 0; s < per_frame; ++s) wy.data()[(f * C + c) * per_frame + s] *= w.data()[f * per_frame + s];
+    multiply_per_sample(wy, w);
+    const Index C = acq.coils();
     const auto A = forward_model<EigenFftw>(acq, /*use_maps=*/true);
     const CArray x = A.adjoint(wy);
     if (C == 1 || acq.sensitivities) return x;
@@ -158,13 +146,7 @@ class BartNufftInverseReconstructor : public Reconstructor {
     validate_acquisition(acq);
     require(!acq.cartesian(), "bart-nufft-inverse reconstructs trajectory acquisitions; this one is Cartesian");
     const Dims id = acq.resolved_image_dims(), kd = dims_of(acq.kspace);
-    const RArray& c = acq.trajectory().coords;
-    RArray coords = c;
-    if (c.dimension(3) != kd[3]) {
-      coords = RArray(2, c.dimension(1), c.dimension(2), kd[3], 1);
-      for (Index f = 0; f < kd[3]; ++f) coords.chip(f, 3) = c.chip(0, 3);
-    }
-    const auto [traj, tdims] = bart_trajectory(coords);
+    const auto [traj, tdims] = bart_trajectory(trajectory_for_frames(acq.trajectory().coords, kd[3]));
     std::ostringstream lam;
     lam.precision(9);
     lam << lambda_;

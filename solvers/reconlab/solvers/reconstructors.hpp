@@ -192,13 +192,7 @@ class BartPicsReconstructor : public Reconstructor {
       sens = CArray(id[0], id[1], 1, 1, 1);
       sens.setConstant(cfloat(1, 0));
     }
-    const RArray& c = acq.trajectory().coords;
-    RArray coords = c;
-    if (c.dimension(3) != kd[3]) {
-      coords = RArray(2, c.dimension(1), c.dimension(2), kd[3], 1);
-      for (Index f = 0; f < kd[3]; ++f) coords.chip(f, 3) = c.chip(0, 3);
-    }
-    const auto [traj, tdims] = bart_trajectory(coords);
+    const auto [traj, tdims] = bart_trajectory(trajectory_for_frames(acq.trajectory().coords, kd[3]));
     std::vector<std::string> args = bart_pics_args(o);
     args.insert(args.end(), {"-t", "traj"});
     BartResult r = run_bart("pics", args,
