@@ -99,7 +99,9 @@ TEST(KspaceInterpolation, WindowsMatchSciPy) {
       for (Index i = 0; i < n; ++i) {
         double ref = 0;
         in >> ref;
-        if (n % 2 == 0) EXPECT_NEAR(ours[std::size_t(i)], ref, 1e-9) << n << " " << i;
+        if (n % 2 == 0) {
+          EXPECT_NEAR(ours[std::size_t(i)], ref, 1e-9) << n << " " << i;
+        }
       }
       // Odd n: SciPy's periodic window peaks between samples; ours peaks at the DC sample floor(n/2) and is
       // symmetric about it (k = -7..7 for n = 15).
