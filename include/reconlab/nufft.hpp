@@ -158,8 +158,8 @@ inline void multiply_per_sample(CArray& y, const RArray& w, bool square_root = f
 /// The NUFFT operator A on an (nx, ny) image for a trajectory (file comment), with optional sample weights w for
 /// the normal A^H W A (density compensation; ones without). With `weighted_model` (needs weights) the operator
 /// itself is W^(1/2) A (apply scales the samples by sqrt(w), adjoint scales its input first), so that its normal
-/// A^H W A is its own A'^H A': the density-weighted least-squares model of CG and CS on trajectories. Domain (nx, ny, C, T, 1) for any C, range (S, Y, C,
-/// T, 1). Throws Error for a bad trajectory (require_trajectory), options outside their ranges, weights of other
+/// A^H W A is its own A'^H A': the density-weighted least-squares model of CG and CS on trajectories.
+/// Domain (nx, ny, C, T, 1) for any C, range (S, Y, C, T, 1). Throws Error for a bad trajectory (require_trajectory), options outside their ranges, weights of other
 /// dims than (S, Y, 1, T, 1) or negative, and arrays of other dims.
 class Nufft {
  public:
@@ -170,6 +170,7 @@ class Nufft {
         std::optional<RArray> weights = std::nullopt, bool weighted_model = false)
       : coords_(coords), nx_(nx), ny_(ny), o_(o), weights_(std::move(weights)), weighted_model_(weighted_model) {
     require(!weighted_model || weights_, "nufft: a weighted model needs sample weights");
+    if (weighted_model) sqrt_weights_ = RArray(weights_->sqrt());  // once, not per apply
     require(nx >= 2 && ny >= 2, "nufft: the image must be at least 2 x 2, got " + std::to_string(nx) + " x " +
                                     std::to_string(ny));
     require_trajectory(coords, nx, ny, "nufft");
@@ -241,20 +242,18 @@ class Nufft {
       for (Index i = begin; i < end; ++i) {
         const Index s = i % per_frame, plane = i / per_frame, f = plane / C;
         const cfloat* k = K.data() + plane * gx_ * gy_;
-        {
-          const std::size_t t = std::size_t((f * per_frame + s) * w);
-          cfloat v = 0;
-          for (Index b = 0; b < w; ++b) {
-            const cfloat* row = k + iy_[t + std::size_t(b)] * gx_;
-            cfloat r = 0;
-            for (Index a = 0; a < w; ++a) r += wx_[t + std::size_t(a)] * row[ix_[t + std::size_t(a)]];
-            v += wy_[t + std::size_t(b)] * r;
-          }
-          out.data()[i] = v;
+        const std::size_t t = std::size_t((f * per_frame + s) * w);
+        cfloat v = 0;
+        for (Index b = 0; b < w; ++b) {
+          const cfloat* row = k + iy_[t + std::size_t(b)] * gx_;
+          cfloat r = 0;
+          for (Index a = 0; a < w; ++a) r += wx_[t + std::size_t(a)] * row[ix_[t + std::size_t(a)]];
+          v += wy_[t + std::size_t(b)] * r;
         }
+        out.data()[i] = v;
       }
     });
-    if (weighted_model_) multiply_per_sample(out, *weights_, /*square_root=*/true);
+    if (weighted_model_) multiply_per_sample(out, sqrt_weights_);
     return out;
   }
 
@@ -266,7 +265,7 @@ class Nufft {
                 ", coils, " + std::to_string(T_) + ", 1)");
     const Index C = d[2], w = o_.width, per_frame = S_ * Y_;
     CArray yw;
-    if (weighted_model_) yw = y, multiply_per_sample(yw, *weights_, /*square_root=*/true);
+    if (weighted_model_) yw = y, multiply_per_sample(yw, sqrt_weights_);
     const CArray& yy_in = weighted_model_ ? yw : y;
     CArray grid(gx_, gy_, C, T_, 1);
     grid.setZero();
@@ -375,6 +374,7 @@ class Nufft {
   NufftOptions o_;
   std::optional<RArray> weights_;
   bool weighted_model_ = false;
+  RArray sqrt_weights_;  ///< sqrt(w), when weighted_model_
   Index S_ = 0, Y_ = 0, T_ = 0, gx_ = 0, gy_ = 0;
   std::vector<float> deapod_;
   std::vector<Index> ix_, iy_;

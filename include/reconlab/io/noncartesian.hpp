@@ -14,6 +14,7 @@
 /// samples), (coils, spokes, samples) or (frames, coils, spokes, samples), complex or real dtypes.
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reconlab/array.hpp"
@@ -114,6 +115,23 @@ inline CArray read_noncartesian(const std::string& path) {
   return out;
 }
 
+/// BART's dims [1, S, Y, C, 1, ..., T in dim 10] of non-Cartesian samples of dims (S, Y, C, T, 1).
+inline std::vector<long> bart_noncartesian_dims(const Dims& d) {
+  return {1, long(d[0]), long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, long(d[3])};
+}
+
+/// A trajectory (2, S, Y, T, 1) in BART's layout: the dims [3, S, Y, 1, ..., T in dim 10] and the coordinates as
+/// complex samples (kx, ky, kz = 0), kx fastest. Throws Error for other dims.
+inline std::pair<std::vector<long>, std::vector<cfloat>> bart_trajectory_layout(const RArray& coords) {
+  const Dims d = dims_of(coords);
+  require(d[0] == 2 && d[4] == 1, "trajectory coords must be (2, samples, spokes, frames, 1), got " + dims_string(d));
+  const Index n = d[1] * d[2] * d[3];
+  std::vector<cfloat> data(std::size_t(3 * n), cfloat(0));
+  for (Index i = 0; i < n; ++i)
+    data[std::size_t(3 * i)] = coords.data()[2 * i], data[std::size_t(3 * i + 1)] = coords.data()[2 * i + 1];
+  return {{3, long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, 1, long(d[3])}, std::move(data)};
+}
+
 /// Writes samples (samples, spokes, coils, frames, 1) in the layout read_noncartesian reads: .npy (frames, coils,
 /// spokes, samples) with leading 1s dropped down to (spokes, samples), else BART [1, S, Y, C, 1, ..., T in dim 10].
 /// Atomic (write_npy / write_cfl_raw). Throws Error when the batch dim is not 1 or a file cannot be written.
@@ -126,27 +144,21 @@ inline void write_noncartesian(const std::string& path, const CArray& y) {
     write_npy(path, y, shape);
     return;
   }
-  std::vector<cfloat> data(y.data(), y.data() + y.size());
-  write_cfl_raw(cfl_base(path), {1, long(d[0]), long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, long(d[3])}, data);
+  write_cfl_raw(cfl_base(path), bart_noncartesian_dims(d), std::vector<cfloat>(y.data(), y.data() + y.size()));
 }
 
 /// Writes a trajectory (2, S, Y, T, 1) as read_trajectory reads it: .npy (T, Y, S, 3) or BART [3, S, Y, 1, ...,
 /// T in dim 10], kz = 0. Atomic. Throws Error for other dims or an unwritable file.
 inline void write_trajectory(const std::string& path, const RArray& coords) {
+  const auto [dims, data] = bart_trajectory_layout(coords);  // checks the dims
   const Dims d = dims_of(coords);
-  require(d[0] == 2 && d[4] == 1, "write_trajectory: coords must be (2, samples, spokes, frames, 1), got " + dims_string(d));
-  const Index n = d[1] * d[2] * d[3];
   if (is_npy(path)) {
     RArray out(3, d[1], d[2], d[3], 1);
-    out.setZero();
-    for (Index i = 0; i < n; ++i) out.data()[3 * i] = coords.data()[2 * i], out.data()[3 * i + 1] = coords.data()[2 * i + 1];
+    for (Index i = 0; i < out.size(); ++i) out.data()[i] = data[std::size_t(i)].real();
     write_npy(path, out, {d[3], d[2], d[1], 3});
     return;
   }
-  std::vector<cfloat> data(std::size_t(3 * n));
-  for (Index i = 0; i < n; ++i)
-    data[std::size_t(3 * i)] = coords.data()[2 * i], data[std::size_t(3 * i + 1)] = coords.data()[2 * i + 1];
-  write_cfl_raw(cfl_base(path), {3, long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, 1, long(d[3])}, data);
+  write_cfl_raw(cfl_base(path), dims, data);
 }
 
 /// The image grid a trajectory implies, by BART's rule (`bart estdims`, src/noncart/nufft.c estimate_im_dims; the

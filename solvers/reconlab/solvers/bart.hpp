@@ -11,6 +11,7 @@
 
 #include "reconlab/array.hpp"
 #include "reconlab/io/cfl.hpp"
+#include "reconlab/io/noncartesian.hpp"
 #include "reconlab/subprocess.hpp"
 
 namespace reconlab::solvers {
@@ -133,21 +134,13 @@ inline BartResult run_bart(const std::string& tool, const std::vector<std::strin
   return res;
 }
 
-/// BART's trajectory dims [3, S, Y, 1, ..., T in dim 10] for coords (2, S, Y, T, 1), and the coordinates as the
-/// complex array BART reads (kz = 0): the inverse of io::read_trajectory's .cfl branch.
+/// A trajectory (2, S, Y, T, 1) as the complex array and BART dims [3, S, Y, 1, ..., T in dim 10] that run_bart
+/// writes (io::bart_trajectory_layout). Throws Error for other dims.
 inline std::pair<CArray, std::vector<long>> bart_trajectory(const RArray& coords) {
-  const Dims d = dims_of(coords);
-  require(d[0] == 2 && d[4] == 1, "bart_trajectory: coords must be (2, samples, spokes, frames, 1), got " + dims_string(d));
-  CArray t(3, d[1], d[2], d[3], 1);
-  t.setZero();
-  for (Index i = 0; i < d[1] * d[2] * d[3]; ++i)
-    t.data()[3 * i] = coords.data()[2 * i], t.data()[3 * i + 1] = coords.data()[2 * i + 1];
-  return {t, {3, long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, 1, long(d[3])}};
-}
-
-/// BART's dims [1, S, Y, C, 1, ..., T in dim 10] of non-Cartesian samples (S, Y, C, T, 1).
-inline std::vector<long> bart_noncartesian_dims(const Dims& d) {
-  return {1, long(d[0]), long(d[1]), long(d[2]), 1, 1, 1, 1, 1, 1, long(d[3])};
+  auto [dims, data] = io::bart_trajectory_layout(coords);
+  CArray t(3, coords.dimension(1), coords.dimension(2), coords.dimension(3), 1);
+  std::copy(data.begin(), data.end(), t.data());
+  return {t, dims};
 }
 
 /// Options of bart_pics_tv.

@@ -7,6 +7,7 @@
 /// in cycles per FOV squared (a fully sampled Cartesian grid has w = 1 and gridding is then the inverse FFT), so
 /// the image is in the units of F^H y.
 #include <cmath>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,25 @@ inline RArray trajectory_density(const Acquisition& acq) {
   }
   const RArray coords = trajectory_for_frames(t.coords, T);
   return pipe_menon_density(Nufft(coords, id[0], id[1]));
+}
+
+/// Gridded coil images of a trajectory acquisition: N^H (w y) per coil and frame, w = trajectory_density (the
+/// density-compensated adjoint NUFFT, in the units of F^H y). Returns (nx, ny, coils, frames, 1). Throws Error for
+/// a Cartesian acquisition and as trajectory_density / the NUFFT.
+inline CArray gridded_coil_images(const Acquisition& acq) {
+  require(!acq.cartesian(), "gridding reconstructs trajectory acquisitions; this one is Cartesian (use zero-filled)");
+  CArray wy = acq.kspace;
+  multiply_per_sample(wy, trajectory_density(acq));
+  return forward_model<EigenFftw>(acq, /*use_maps=*/false).adjoint(wy);
+}
+
+/// Coil combination of coil images x (nx, ny, C, T, 1) into (nx, ny, 1, T, 1): one coil as it is; with maps
+/// (nx, ny, C, 1, 1) S^H x (Roemer et al., MRM 16 (1990), eq. (16) with normalised maps); else the
+/// root-sum-of-squares (real, stored as complex). Throws Error when the maps do not fit x.
+inline CArray combine_coil_images(const CArray& x, const std::optional<CArray>& maps) {
+  if (maps) return CoilSensitivity<EigenFftw>(*maps).adjoint(x);
+  if (x.dimension(2) == 1) return x;
+  return to_complex(rss(x));
 }
 
 /// The density-weighted least-squares model of a trajectory acquisition: A' = W^(1/2) N [S] (forward_model with
@@ -68,10 +88,7 @@ inline std::pair<CArray, RArray> gridded_calibration(const Acquisition& acq, Ind
   require(!acq.cartesian(), "gridded_calibration: the acquisition is Cartesian (its own ACS lines calibrate)");
   const Dims id = acq.resolved_image_dims();
   const Index nx = id[0], ny = id[1], C = acq.coils(), T = acq.frames();
-  const RArray w = trajectory_density(acq);
-  CArray wy = acq.kspace;
-  multiply_per_sample(wy, w);
-  const CArray x = forward_model<EigenFftw>(acq, /*use_maps=*/false).adjoint(wy);
+  const CArray x = gridded_coil_images(acq);
   CArray mean(nx, ny, C, 1, 1);
   mean.setZero();
   for (Index f = 0; f < T; ++f) mean += x.chip(f, 3).reshape(Dims{nx, ny, C, 1, 1}) * cfloat(1.0f / float(T));
@@ -115,15 +132,7 @@ class GriddingReconstructor : public Reconstructor {
             {"coil_combination", "rss without maps, S^H with maps"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
-    require(!acq.cartesian(), "gridding reconstructs trajectory acquisitions; this one is Cartesian (use zero-filled)");
-    const RArray w = trajectory_density(acq);
-    CArray wy = acq.kspace;
-    multiply_per_sample(wy, w);
-    const Index C = acq.coils();
-    const auto A = forward_model<EigenFftw>(acq, /*use_maps=*/true);
-    const CArray x = A.adjoint(wy);
-    if (C == 1 || acq.sensitivities) return x;
-    return to_complex(rss(x));
+    return combine_coil_images(gridded_coil_images(acq), acq.sensitivities);
   }
 };
 
@@ -153,14 +162,12 @@ class BartNufftInverseReconstructor : public Reconstructor {
     std::vector<std::string> args{"-i", "-d", std::to_string(id[0]) + ":" + std::to_string(id[1]) + ":1"};
     if (lambda_ > 0) args.insert(args.end(), {"-l", lam.str()});
     const BartResult r = run_bart("nufft", args, {BartInput("traj", &traj, tdims),
-                                                  BartInput("kspace", &acq.kspace, bart_noncartesian_dims(kd))});
+                                                  BartInput("kspace", &acq.kspace, io::bart_noncartesian_dims(kd))});
     command_ = r.command;
     const Dims od = dims_of(r.output);
     require(od[0] == id[0] && od[1] == id[1] && od[2] == kd[2] && od[3] == kd[3] && od[4] == 1,
             "bart nufft -i returned dims " + dims_string(od) + " for the image grid " + dims_string(id));
-    if (acq.sensitivities) return CoilSensitivity<EigenFftw>(*acq.sensitivities).adjoint(r.output);
-    if (kd[2] == 1) return r.output;
-    return to_complex(rss(r.output));
+    return combine_coil_images(r.output, acq.sensitivities);
   }
 
  private:

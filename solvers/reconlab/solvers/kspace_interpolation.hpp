@@ -28,6 +28,7 @@
 #include "reconlab/acquisition.hpp"
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/sense.hpp"
+#include "reconlab/solvers/gridding.hpp"
 
 namespace reconlab::solvers {
 
@@ -40,13 +41,10 @@ inline void quiet_gsl() {
   }();
   (void)once;
 }
-/// Coil combination of Cartesian k-space (nx, ny, C, T, 1) into the image (nx, ny, 1, T, 1): one coil as is,
-/// with maps S^H, else RSS (as zero-filled does).
+/// The image (nx, ny, 1, T, 1) of completed Cartesian k-space (nx, ny, C, T, 1): inverse centred FFT, then
+/// gridding.hpp's combine_coil_images.
 inline CArray combine(const Acquisition& acq, const CArray& kspace) {
-  const CArray x = EigenFftw::ifft2c(kspace);
-  if (acq.sensitivities) return CoilSensitivity<EigenFftw>(*acq.sensitivities).adjoint(x);
-  if (kspace.dimension(2) == 1) return x;
-  return to_complex(rss(x));
+  return combine_coil_images(EigenFftw::ifft2c(kspace), acq.sensitivities);
 }
 }  // namespace interp_detail
 

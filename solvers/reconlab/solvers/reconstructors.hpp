@@ -160,19 +160,16 @@ class BartPicsReconstructor : public Reconstructor {
       Eigen::Tensor<float, 0> mx = zf.abs().maximum();
       o.inverse_scaling = mx() > 0 ? double(mx()) : 1.0;
     }
-    if (!acq.cartesian()) return reconstruct_trajectory(acq, o);
+    // Maps, or ones on the image grid for single-coil data.
+    const Dims id = acq.resolved_image_dims();
+    CArray sens(id[0], id[1], 1, 1, 1);
+    if (acq.sensitivities) sens = *acq.sensitivities;
+    else sens.setConstant(cfloat(1, 0));
+    if (!acq.cartesian()) return reconstruct_trajectory(acq, o, sens);
     require_binary_mask(acq, "bart-pics");
     require(acq.mask().dimension(2) == 1,
             "bart-pics: the mask must be shared by all coils, got " + dims_string(dims_of(acq.mask())));
-    const Dims d = dims_of(acq.kspace);
     CArray masked = EigenFftw::multiply_mask(acq.mask(), acq.kspace);
-    CArray sens;
-    if (acq.sensitivities) {
-      sens = *acq.sensitivities;
-    } else {
-      sens = CArray(d[0], d[1], 1, 1, 1);
-      sens.setConstant(cfloat(1, 0));
-    }
     BartResult r = bart_pics_tv(masked, sens, o);
     last_command_ = r.command;
     return r.output;
@@ -182,22 +179,15 @@ class BartPicsReconstructor : public Reconstructor {
  private:
   /// Trajectories: `bart pics ... -t traj kspace sens out` with the samples in BART's non-Cartesian layout
   /// [1, S, Y, C, ..., T in dim 10] and the trajectory [3, S, Y, ..., T] (one per frame; a single one repeated),
-  /// the image grid from the maps (ones for single-coil).
-  CArray reconstruct_trajectory(const Acquisition& acq, const BartPicsOptions& o) {
+  /// the image grid from the maps `sens` (ones for single-coil).
+  CArray reconstruct_trajectory(const Acquisition& acq, const BartPicsOptions& o, const CArray& sens) {
     const Dims id = acq.resolved_image_dims(), kd = dims_of(acq.kspace);
-    CArray sens;
-    if (acq.sensitivities) {
-      sens = *acq.sensitivities;
-    } else {
-      sens = CArray(id[0], id[1], 1, 1, 1);
-      sens.setConstant(cfloat(1, 0));
-    }
     const auto [traj, tdims] = bart_trajectory(trajectory_for_frames(acq.trajectory().coords, kd[3]));
     std::vector<std::string> args = bart_pics_args(o);
     args.insert(args.end(), {"-t", "traj"});
     BartResult r = run_bart("pics", args,
                             {BartInput("traj", &traj, tdims, false),
-                             BartInput("kspace", &acq.kspace, bart_noncartesian_dims(kd)), BartInput("sens", &sens)});
+                             BartInput("kspace", &acq.kspace, io::bart_noncartesian_dims(kd)), BartInput("sens", &sens)});
     last_command_ = r.command;
     const Dims od = dims_of(r.output);
     require(od[0] == id[0] && od[1] == id[1] && od[2] == 1 && od[3] == kd[3] && od[4] == 1,
