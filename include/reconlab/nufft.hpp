@@ -303,7 +303,7 @@ class Nufft {
     const Dims d = dims_of(x);
     require(d[0] == nx_ && d[1] == ny_ && d[3] == T_ && d[4] == 1,
             "nufft normal: image dims " + dims_string(d) + " do not fit the operator");
-    if (!toeplitz_) toeplitz_ = std::make_shared<CArray>(toeplitz_kernel());
+    toeplitz();
     const Index C = d[2], mx = 2 * nx_, my = 2 * ny_;
     CArray pad = EigenFftw::resize_xy(x, mx, my);
     CArray k = EigenFftw::fft2c(pad);
@@ -354,6 +354,30 @@ class Nufft {
   /// The oversampled grid (G_x, G_y).
   std::pair<Index, Index> grid_size() const { return {gx_, gy_}; }
   const NufftOptions& options() const { return o_; }
+
+  // ---- The precomputed plan, for other backends (networks/torch_nufft.hpp builds the torch operator from it) ----
+  /// Deapodisation times the grid scale sqrt(G_x G_y / (nx ny)) per image pixel, x fastest (nx ny values).
+  const std::vector<float>& deapodisation() const { return deapod_; }
+  /// The interpolator: for sample s (frame-major: s = f S Y + y S + x) the grid columns ix[s W + a] and rows
+  /// iy[s W + b] (periodic, already wrapped into [0, G)) and the kernel values wx[s W + a], wy[s W + b],
+  /// a, b = 0..W-1; sample s reads sum_{a,b} wx wy K(ix, iy) of the centred oversampled spectrum K.
+  struct Taps {
+    const std::vector<Index>& ix;
+    const std::vector<Index>& iy;
+    const std::vector<float>& wx;
+    const std::vector<float>& wy;
+  };
+  Taps taps() const { return {ix_, iy_, wx_, wy_}; }
+  /// The sample weights given at construction (S, Y, 1, T, 1), if any.
+  const std::optional<RArray>& weights() const { return weights_; }
+  /// True when the operator is W^(1/2) A (see the class comment).
+  bool weighted_model() const { return weighted_model_; }
+  /// The Toeplitz kernel of normal(): (2 nx, 2 ny, 1, T, 1), the centred spectrum the padded image is multiplied
+  /// by. Computed at the first call (not thread-safe for the first call).
+  const CArray& toeplitz() const {
+    if (!toeplitz_) toeplitz_ = std::make_shared<CArray>(toeplitz_kernel());
+    return *toeplitz_;
+  }
 
  private:
   /// sqrt(4 nx ny) * fft2c(h) per frame on the 2n grid, h = 2 / sqrt(nx ny) * A_2n^H w (A_2n: the NUFFT of the

@@ -10,7 +10,10 @@
 /// float32 (B or 1, T or 1, 1, H, W) (a 0/1 mask or weights in [0, 1]; one pattern per frame for k-t sampling, or
 /// one plane for all frames); images float32 (B, C, H, W), or (B, C, T, H, W) for networks on cines. A field whose
 /// first axis is 1 while the batch has B > 1 samples is shared by all samples (one mask, one set of maps) and is
-/// kept as is by select().
+/// kept as is by select(). Non-Cartesian data: k-space holds the samples, complex64 (B, T, C, Y, S) = (batch,
+/// frame, coil, spoke, readout sample), `trajectory` their coordinates float32 (B or 1, T, Y, S, 2) in cycles per
+/// field of view (the bytes of nufft.hpp's RArray (2, S, Y, T, 1)), `sampling` is unused, and `maps` (single-coil:
+/// ones) give the image size.
 #include <torch/torch.h>
 
 #include <optional>
@@ -31,6 +34,8 @@ struct Batch {
   torch::Tensor sampling;
   /// Coil sensitivity maps, complex64 (B or 1, 1, C, H, W), for multi-coil networks.
   std::optional<torch::Tensor> maps;
+  /// Non-Cartesian sample coordinates, float32 (B or 1, T, Y, S, 2) (file comment); then k-space is (B, T, C, Y, S).
+  std::optional<torch::Tensor> trajectory;
   /// Image-domain network input, float32 (B, C, H, W) (e.g. the standardised zero-filled magnitude of the U-Net),
   /// or (B, C, T, H, W) for a network on cines.
   torch::Tensor input;
@@ -71,6 +76,7 @@ struct Batch {
     b.kspace = f(kspace);
     b.sampling = f(sampling);
     if (maps) b.maps = f(*maps);
+    if (trajectory) b.trajectory = f(*trajectory);
     b.input = f(input);
     b.target = f(target);
     return b;
@@ -110,7 +116,7 @@ struct Batch {
       require(kspace.size(0) == n, "train: " + what + " k-space holds " + std::to_string(kspace.size(0)) +
                                        " samples, targets " + std::to_string(n));
       finite(torch::view_as_real(kspace.contiguous()), "k-space");
-      require(sampling.defined(), "train: " + what + " has k-space but no sampling mask");
+      require(sampling.defined() || trajectory, "train: " + what + " has k-space but no sampling mask or trajectory");
     }
     if (sampling.defined()) {
       const int64_t frames = kspace.defined() ? kspace.size(1) : sampling.size(1);
@@ -130,10 +136,27 @@ struct Batch {
       require(s.defined() && s.dim() == 5 && s.is_complex() && s.size(1) == 1 && (s.size(0) == 1 || s.size(0) == n),
               "train: " + what + " maps must be complex (N or 1, 1, coils, H, W), got " +
                   (s.defined() ? shape(s) : std::string("undefined")));
-      if (kspace.defined())
+      if (kspace.defined() && !trajectory)
         require(s.size(2) == kspace.size(2) && s.size(3) == kspace.size(3) && s.size(4) == kspace.size(4),
                 "train: " + what + " maps " + shape(s) + " do not match the k-space " + shape(kspace));
+      if (kspace.defined() && trajectory)
+        require(s.size(2) == kspace.size(2), "train: " + what + " maps " + shape(s) + " and k-space " +
+                                                 shape(kspace) + " differ in coil count");
       finite(torch::view_as_real(s.contiguous()), "maps");
+    }
+    if (trajectory) {
+      const torch::Tensor& t = *trajectory;
+      require(t.defined() && t.dim() == 5 && t.scalar_type() == torch::kFloat32 && t.size(4) == 2 &&
+                  (t.size(0) == 1 || t.size(0) == n),
+              "train: " + what + " trajectory must be float32 (N or 1, frames, spokes, samples, 2), got " +
+                  (t.defined() ? shape(t) : std::string("undefined")));
+      require(kspace.defined() && kspace.size(1) == t.size(1) && kspace.size(3) == t.size(2) &&
+                  kspace.size(4) == t.size(3),
+              "train: " + what + " trajectory " + shape(t) + " does not match the samples " +
+                  (kspace.defined() ? shape(kspace) : std::string("(none)")));
+      require(maps.has_value(), "train: " + what + " has a trajectory but no maps (ones for one coil): they give "
+                                "the image size");
+      finite(t, "trajectory");
     }
     require(input.defined() || kspace.defined(), "train: " + what + " has neither inputs nor k-space");
   }

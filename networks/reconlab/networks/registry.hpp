@@ -12,6 +12,8 @@
 ///   dncn          Dncn (cascade_nets.hpp)                     kPackedKspaceInput
 ///   modl          Modl (cascade_nets.hpp)                     kPackedKspaceInput
 ///   modl-sense    SenseModl, multi-coil (sense_modl.hpp)      kPackedSenseInput: y / max|A^H y|, maps, mask
+///   nufft-modl    NufftModl, trajectories (nufft_modl.hpp)   kTrajectoryInput: samples / max|gridding|, trajectory,
+///                                                             maps (ones for one coil)
 ///   crnn          CrnnMri, cine (cine_nets.hpp)               kPackedCineInput: y / max|zero-filled| (N, T, 1, H, W),
 ///                                                             per-frame sampling, target (Re, Im) (N, 2, T, H, W)
 ///   dual-unet-3d  DualUnet3d, cine, seed 001 (cine_nets.hpp)  kPackedCineInput
@@ -44,6 +46,7 @@
 #include "reconlab/networks/cascade_nets.hpp"
 #include "reconlab/networks/cine_nets.hpp"
 #include "reconlab/networks/network_reconstructor.hpp"
+#include "reconlab/networks/nufft_modl.hpp"
 #include "reconlab/networks/sense_modl.hpp"
 #include "reconlab/networks/trainer.hpp"
 #include "reconlab/networks/unet.hpp"
@@ -214,6 +217,17 @@ inline const std::vector<RegistryEntry>& model_registry() {
           return detail::make_network_model<SenseModl, SenseModlOptions>(
               "modl-sense", j, o, [](SenseModl net, const std::string& n, const nlohmann::json& params) {
                 return std::unique_ptr<Reconstructor>(std::make_unique<SenseModlReconstructor>(net, n, params));
+              });
+        }});
+    e.push_back(RegistryEntry{
+        "nufft-modl", kTrajectoryInput, true,
+        "MoDL with NUFFT data consistency (CG on the density-weighted Toeplitz normal; trajectories, any coil count)",
+        [](const nlohmann::json& j) {
+          const NufftModlOptions o{j.at("iterations"), j.at("cg_iterations"), j.at("conv_layers"), j.at("features"),
+                                   j.at("lambda_init"), j.at("width"), j.at("oversampling")};
+          return detail::make_network_model<NufftModl, NufftModlOptions>(
+              "nufft-modl", j, o, [](NufftModl net, const std::string& n, const nlohmann::json& params) {
+                return std::unique_ptr<Reconstructor>(std::make_unique<NufftModlReconstructor>(net, n, params));
               });
         }});
     e.push_back(detail::cine_entry<CrnnMri, CrnnOptions>(

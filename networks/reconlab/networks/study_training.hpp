@@ -21,13 +21,18 @@ struct TrainingTensors {
   torch::Tensor x, y, xv, yv;
 };
 
-/// Trains `net` with `options` (its checkpoint_dir is set to `dir`) on the tensors `make_data()` returns, writing
+/// A network's training and validation sets as typed Batches (batch.hpp; val may be empty).
+struct TrainingBatches {
+  Batch train, val;
+};
+
+/// Trains `net` with `options` (its checkpoint_dir is set to `dir`) on the Batches `make_data()` returns, writing
 /// `model_json` to dir/model.json first; when dir/final.pt exists the finished weights are loaded instead and
 /// `make_data` is not called (a resumed study does not rebuild its training set). Returns a summary for the study
 /// manifest ({} when loaded). Throws Error as train() and load_weights() do.
 template <class Net>
 nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const nlohmann::json& model_json,
-                             const std::function<TrainingTensors()>& make_data, TrainOptions options) {
+                             const std::function<TrainingBatches()>& make_data, TrainOptions options) {
   std::filesystem::create_directories(dir);
   io::atomic_write_text(dir / "model.json", model_json.dump(1));
   if (std::filesystem::exists(dir / "final.pt")) {
@@ -35,16 +40,29 @@ nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const n
     spdlog::info("{}: loaded finished training from {}", dir.filename().string(), (dir / "final.pt").string());
     return nlohmann::json::object();
   }
-  const TrainingTensors d = make_data();
+  const TrainingBatches d = make_data();
   options.checkpoint_dir = dir.string();
-  spdlog::info("{}: training on {} samples for {} epochs (loss {})", dir.filename().string(), d.x.size(0),
+  spdlog::info("{}: training on {} samples for {} epochs (loss {})", dir.filename().string(), d.train.size(),
                options.epochs, options.loss);
-  const TrainResult r = train(net, d.x, d.y, d.xv, d.yv, options);
+  const TrainResult r = train(net, d.train, d.val, options);
   return {{"epochs", options.epochs},          {"loss", options.loss},
           {"learning_rate", options.learning_rate}, {"schedule", options.lr_schedule},
-          {"batch_size", options.batch_size},  {"samples", d.x.size(0)},
+          {"batch_size", options.batch_size},  {"samples", d.train.size()},
           {"seconds", r.seconds},              {"final_train_loss", r.train_loss.back()},
           {"final_val_loss", r.val_loss.back()}};
+}
+
+/// train_or_load on tensors: the Batches image_batch(x, y) and image_batch(xv, yv) (no validation when xv is
+/// empty), as train()'s tensor form.
+template <class Net>
+nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const nlohmann::json& model_json,
+                             const std::function<TrainingTensors()>& make_data, TrainOptions options) {
+  return train_or_load(net, dir, model_json, std::function<TrainingBatches()>([&] {
+                         const TrainingTensors d = make_data();
+                         const bool has_val = d.xv.defined() && d.xv.numel() > 0;
+                         return TrainingBatches{image_batch(d.x, d.y), has_val ? image_batch(d.xv, d.yv) : Batch{}};
+                       }),
+                       std::move(options));
 }
 
 /// train_or_load on tensors already built: (x, y) for training, (xv, yv) for validation.

@@ -4,7 +4,7 @@
 /// 2018, Sec. 5.2: a U-Net maps the zero-filled magnitude image to the fully sampled one).
 ///
 /// Input convention (written into model.json and checked on load): one channel, the magnitude m of the
-/// single-coil zero-filled image standardised by its own mean and standard deviation, (m - mean) / std, as
+/// single-coil zero-filled image (for a trajectory: the gridding image, unet_input) standardised by its own mean and standard deviation, (m - mean) / std, as
 /// fastMRI's NormUnet does (Sriram et al. 2020, "End-to-end variational networks", Sec. 3.1); the network
 /// predicts the target magnitude in the same standardised units; the output is mapped back by * std + mean.
 /// Standardising (rather than dividing by the maximum) keeps the input statistics alike across contrasts and
@@ -18,6 +18,7 @@
 #include "reconlab/networks/trainer.hpp"
 #include "reconlab/networks/unet.hpp"
 #include "reconlab/reconstructor.hpp"
+#include "reconlab/solvers/gridding.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
 
 namespace reconlab::networks {
@@ -53,10 +54,21 @@ struct UnetInput {
   torch::Tensor standardise(const torch::Tensor& image) const { return (image - mean) / std; }
 };
 
-/// Builds UnetInput from a single-coil acquisition (see the file comment). Throws Error on invalid input.
+/// Builds UnetInput from a single-coil Cartesian acquisition (the zero-filled image) or a single-frame trajectory
+/// acquisition of any coil count (the gridding reconstruction, solvers::GriddingReconstructor: the
+/// density-compensated adjoint NUFFT, coils combined with the acquisition's maps or by root-sum-of-squares; the
+/// non-Cartesian counterpart of zero-filling, as in the radial networks of Hauptmann et al., MRM 81, 2019). Throws
+/// Error on invalid input.
 inline UnetInput unet_input(const Acquisition& acq) {
-  require_single_coil_cartesian(acq, "unet");
-  RArray mag = solvers::zero_filled(acq).abs();
+  RArray mag;
+  if (!acq.cartesian()) {
+    validate_acquisition(acq);
+    require_single_frame(acq, "unet");
+    mag = solvers::GriddingReconstructor().reconstruct(acq).abs();
+  } else {
+    require_single_coil_cartesian(acq, "unet");
+    mag = solvers::zero_filled(acq).abs();
+  }
   auto t = Torch::from_eigen(mag);  // (1, 1, 1, ny, nx)
   t = t.reshape({1, 1, t.size(3), t.size(4)});
   const float mean = t.mean().item<float>();
@@ -65,7 +77,8 @@ inline UnetInput unet_input(const Acquisition& acq) {
 }
 
 /// Reconstructs with a trained U-Net (see the file comment for the input convention): single-coil, single-frame
-/// Cartesian acquisitions with a 0/1 mask (others are refused with an Error, see require_single_coil_cartesian).
+/// Cartesian acquisitions with a 0/1 mask, and single-frame trajectory acquisitions from their gridding image (others
+/// are refused with an Error, see unet_input).
 /// Loaded from final.pt and model.json by the registry (registry.hpp, "unet").
 class UnetReconstructor : public Reconstructor {
  public:

@@ -1,0 +1,259 @@
+#pragma once
+/// @file nufft_modl.hpp
+/// NUFFT-MoDL: MoDL's unrolled network with non-Cartesian data consistency (CG on the density-weighted Toeplitz
+/// normal of the NUFFT, torch_nufft.hpp), for single- and multi-coil trajectory acquisitions; its Reconstructor
+/// and the conversion of trajectory acquisitions into the trainer's typed Batch.
+///
+/// Method: H. K. Aggarwal, M. P. Mani, M. Jacob, "MoDL: Model-based deep learning architecture for inverse
+/// problems", IEEE TMI 38(2), 2019, eq. 9-10, with the forward model of non-Cartesian SENSE, A = N S (N the NUFFT,
+/// S the coil maps) weighted by the sampling density W (Pruessmann et al., MRM 46, 2001, "Density correction"):
+///   x_0 = S^H N^H W y (the gridding reconstruction, density-compensated adjoint);
+///   for k = 1..K: z_k = x_{k-1} + D_w(x_{k-1}) (ResidualCnn on (Re, Im), shared by all iterations),
+///                x_k = (S^H N^H W N S + lambda I)^{-1} (S^H N^H W y + lambda z_k)
+/// by the one CG (solvers/cg.hpp; cg_iterations steps, started at z_k), the normal N^H W N by the Toeplitz
+/// embedding; lambda > 0 learned (log-parametrised). W: Pipe-Menon's density (MRM 41, 1999) of each trajectory,
+/// computed by the network (the acquisition's own density is not used: the network is trained with Pipe-Menon's).
+///
+/// Units: the Batch's k-space is y * s with s = 1 / max|x_0| (so the network's initial image has maximum 1); the
+/// targets are |x_true| * s, and the Reconstructor divides by s.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "reconlab/networks/batch.hpp"
+#include "reconlab/networks/cascade_nets.hpp"
+#include "reconlab/networks/data_consistency.hpp"
+#include "reconlab/networks/torch_nufft.hpp"
+#include "reconlab/reconstructor.hpp"
+#include "reconlab/solvers/cg.hpp"
+#include "reconlab/solvers/gridding.hpp"
+#include "reconlab/solvers/parallel_imaging.hpp"
+
+namespace reconlab::networks {
+
+/// The input convention of model.json for "nufft-modl" (checked on load).
+inline constexpr const char* kTrajectoryInput =
+    "samples * 1/max|gridding| (B, 1, C, spokes, samples), trajectory (cycles/FOV), maps (ones for one coil)";
+
+/// Options of NufftModlImpl (defaults: the quick preset of the radial brain study).
+struct NufftModlOptions {
+  int64_t iterations = 4;     ///< K unrolled iterations (MoDL: 10)
+  int64_t cg_iterations = 5;  ///< CG steps per DC (MoDL: 10)
+  int64_t conv_layers = 5;    ///< layers of D_w (MoDL: 5)
+  int64_t features = 32;      ///< features of D_w (MoDL: 64)
+  double lambda_init = 0.05;  ///< initial lambda (> 0)
+  int width = 6;              ///< NUFFT kernel width (nufft.hpp)
+  double oversampling = 2.0;  ///< NUFFT grid oversampling (nufft.hpp)
+};
+
+/// NUFFT-MoDL (file comment). forward(const Batch&) -> magnitude float32 (B, 1, H, W); reconstruct(Batch) ->
+/// complex (B, 1, 1, H, W). The Batch (batch.hpp, non-Cartesian form) holds samples (B, 1, C, Y, S), trajectory
+/// (B or 1, 1, Y, S, 2) and maps (B or 1, 1, C, H, W). The operators of the last 8 trajectories are cached (their
+/// construction, with Pipe-Menon's density, costs tens of ms at 256^2).
+class NufftModlImpl : public torch::nn::Module {
+ public:
+  /// Throws Error if iterations or cg_iterations < 1, lambda_init <= 0, or as ResidualCnn / NufftOptions.
+  explicit NufftModlImpl(const NufftModlOptions& o = {}) : options_(o) {
+    require(o.iterations >= 1 && o.cg_iterations >= 1, "nufft-modl: iterations and cg_iterations must be >= 1");
+    require(o.lambda_init > 0 && std::isfinite(o.lambda_init), "nufft-modl: lambda_init must be finite and > 0");
+    cnn_ = register_module("cnn", ResidualCnn(o.conv_layers, o.features));
+    log_lambda_ = register_parameter("log_lambda", torch::full({}, std::log(o.lambda_init)));
+  }
+
+  /// x_0 = S^H N^H W y per sample: complex (B, 1, 1, H, W). Throws Error for a batch without samples, trajectory
+  /// or maps, or of inconsistent shapes.
+  torch::Tensor initial(const Batch& b) {
+    check(b);
+    return per_sample(b, [&](const TorchNufft& A, const torch::Tensor& w, const torch::Tensor& y,
+                             const torch::Tensor& maps, const torch::Tensor&) {
+      return (torch::conj(maps) * A.adjoint(y * w)).sum(2, true);
+    });
+  }
+
+  /// The reconstruction (file comment): complex (B, 1, 1, H, W).
+  torch::Tensor reconstruct(const Batch& b) {
+    check(b);
+    auto x = initial(b);
+    const auto lambda = torch::exp(log_lambda_);
+    for (int64_t k = 0; k < options_.iterations; ++k) {
+      auto z = channels_to_complex(cnn_->forward(complex_to_channels(x)));
+      x = per_sample(b, [&](const TorchNufft& A, const torch::Tensor& w, const torch::Tensor& y,
+                            const torch::Tensor& maps, const torch::Tensor& zn) {
+        auto normal = [&](const torch::Tensor& v) {
+          return (torch::conj(maps) * A.normal(v * maps)).sum(2, true) + lambda * v;
+        };
+        auto rhs = (torch::conj(maps) * A.adjoint(y * w)).sum(2, true) + lambda * zn;
+        return solvers::conjugate_gradient<Torch>(
+            normal, rhs, zn,
+            solvers::CgOptions{.max_iterations = static_cast<int>(options_.cg_iterations), .tolerance = 0});
+      }, z);
+    }
+    return x;
+  }
+  /// Magnitude (B, 1, H, W) of the reconstruction (what the trainer compares with the targets).
+  torch::Tensor forward(const Batch& b) { return magnitude(reconstruct(b)); }
+
+  /// The learned lambda.
+  double lambda() const { return std::exp(log_lambda_.item<double>()); }
+  const NufftModlOptions& options() const { return options_; }
+
+ private:
+  struct Cached {
+    torch::Tensor coords;  ///< (1, 1, Y, S, 2) on the CPU
+    int64_t nx, ny;
+    std::shared_ptr<TorchNufft> op;
+    torch::Tensor weights;  ///< Pipe-Menon density (1, 1, 1, Y, S) on the operator's device
+  };
+
+  void check(const Batch& b) const {
+    require(b.kspace.defined() && b.kspace.dim() == 5 && b.kspace.is_complex() && b.kspace.size(1) == 1,
+            "nufft-modl: the batch needs complex samples (B, 1, coils, spokes, samples)");
+    require(b.trajectory.has_value() && b.maps.has_value(),
+            "nufft-modl: the batch needs a trajectory and coil maps (ones for one coil)");
+    const auto& t = *b.trajectory;
+    const auto& s = *b.maps;
+    require(t.dim() == 5 && t.size(1) == 1 && t.size(2) == b.kspace.size(3) && t.size(3) == b.kspace.size(4) &&
+                t.size(4) == 2 && (t.size(0) == 1 || t.size(0) == b.kspace.size(0)),
+            "nufft-modl: the trajectory must be (B or 1, 1, spokes, samples, 2) matching the samples");
+    require(s.dim() == 5 && s.is_complex() && s.size(1) == 1 && s.size(2) == b.kspace.size(2) &&
+                (s.size(0) == 1 || s.size(0) == b.kspace.size(0)),
+            "nufft-modl: maps must be complex (B or 1, 1, coils, H, W) with the samples' coil count");
+  }
+
+  /// The operator and density of trajectory `coords` (1, 1, Y, S, 2) for an (nx, ny) image, from the cache.
+  const Cached& op_for(const torch::Tensor& coords, int64_t nx, int64_t ny, const torch::Device& device) {
+    auto c = coords.detach().to(torch::kCPU).contiguous();
+    for (const auto& e : cache_)
+      if (e.nx == nx && e.ny == ny && e.coords.sizes() == c.sizes() && e.op->device() == device &&
+          torch::equal(e.coords, c))
+        return e;
+    RArray t(2, c.size(3), c.size(2), 1, 1);
+    std::memcpy(t.data(), c.data_ptr<float>(), sizeof(float) * std::size_t(t.size()));
+    const NufftOptions no{.oversampling = options_.oversampling, .width = options_.width};
+    RArray w = pipe_menon_density(Nufft(t, nx, ny, no));
+    const Nufft plan(t, nx, ny, no, w);
+    cache_.push_back({c, nx, ny, std::make_shared<TorchNufft>(plan, device), Torch::from_eigen(w).to(device)});
+    if (cache_.size() > 8) cache_.pop_front();
+    return cache_.back();
+  }
+
+  /// Runs f(A, w, y_n, maps_n, extra_n) per group of samples sharing a trajectory and maps (the whole batch when
+  /// both are shared), concatenating the results along the batch.
+  template <class F>
+  torch::Tensor per_sample(const Batch& b, F f, const torch::Tensor& extra = {}) {
+    const int64_t B = b.kspace.size(0), nx = b.maps->size(4), ny = b.maps->size(3);
+    const bool shared = b.trajectory->size(0) == 1 && b.maps->size(0) == 1;
+    std::vector<torch::Tensor> out;
+    for (int64_t n = 0; n < B; n += shared ? B : 1) {
+      const int64_t len = shared ? B : 1;
+      const Cached& e = op_for(b.trajectory->size(0) == 1 ? *b.trajectory : b.trajectory->narrow(0, n, 1), nx, ny,
+                               b.kspace.device());
+      auto maps = b.maps->size(0) == 1 ? *b.maps : b.maps->narrow(0, n, 1);
+      out.push_back(f(*e.op, e.weights, b.kspace.narrow(0, n, len), maps,
+                      extra.defined() ? extra.narrow(0, n, len) : extra));
+    }
+    return out.size() == 1 ? out[0] : torch::cat(out, 0);
+  }
+
+  NufftModlOptions options_;
+  ResidualCnn cnn_{nullptr};
+  torch::Tensor log_lambda_;
+  std::deque<Cached> cache_;
+};
+TORCH_MODULE(NufftModl);
+
+/// model.json of a NufftModl ("architecture": "nufft-modl").
+inline nlohmann::json network_json(const NufftModlOptions& o) {
+  return {{"architecture", "nufft-modl"}, {"iterations", o.iterations}, {"cg_iterations", o.cg_iterations},
+          {"conv_layers", o.conv_layers},  {"features", o.features},     {"lambda_init", o.lambda_init},
+          {"width", o.width},              {"oversampling", o.oversampling}, {"input", kTrajectoryInput}};
+}
+
+/// A single-frame trajectory acquisition as a one-sample Batch (k-space, trajectory and maps in the file comment's
+/// units, no target) and the scale s = 1 / max|gridding| used (1 when the gridded image is zero). Maps: the
+/// acquisition's, else (several coils) solvers::resolve_maps from the gridded k-space centre, else ones.
+/// Throws Error for a Cartesian or multi-frame acquisition and as resolve_maps.
+struct TrajectoryInput {
+  Batch batch;
+  float scale;
+};
+inline TrajectoryInput trajectory_input(const Acquisition& acq) {
+  validate_acquisition(acq);
+  require(!acq.cartesian(), "nufft-modl reconstructs trajectory acquisitions; this one is Cartesian");
+  require(acq.frames() == 1, "nufft-modl reconstructs one frame; the acquisition has " +
+                                 std::to_string(acq.frames()));
+  const Dims id = acq.resolved_image_dims();
+  CArray maps(id[0], id[1], 1, 1, 1);
+  maps.setConstant(cfloat(1));
+  if (acq.coils() > 1 || acq.sensitivities) maps = solvers::resolve_maps(acq, solvers::MapsSource::LowRes);
+  const CArray x0 = solvers::combine_coil_images(solvers::gridded_coil_images(acq), maps);
+  Eigen::Tensor<float, 0> mx = x0.abs().maximum();
+  const float s = mx() > 0 ? 1.0f / mx() : 1.0f;
+  TrajectoryInput in;
+  in.scale = s;
+  in.batch.kspace = Torch::from_eigen(acq.kspace) * s;  // (1, 1, C, Y, S)
+  in.batch.trajectory = Torch::from_eigen(acq.trajectory().coords);  // (1, 1, Y, S, 2)
+  in.batch.maps = Torch::from_eigen(maps);
+  return in;
+}
+
+/// Training pairs from trajectory acquisitions that share one trajectory and one set of maps: the Batch of
+/// trajectory_input per acquisition, stacked, with targets |truth_i| * s_i (B, 1, H, W). `truths[i]`: the magnitude
+/// (nx, ny, 1, 1, 1). Throws Error when the acquisitions differ in trajectory, coil count or image size, and as
+/// trajectory_input.
+inline Batch trajectory_training_batch(const std::vector<Acquisition>& acqs, const std::vector<RArray>& truths) {
+  require(!acqs.empty() && acqs.size() == truths.size(), "trajectory_training_batch: one truth per acquisition");
+  std::vector<torch::Tensor> ks, ts;
+  Batch out;
+  for (std::size_t i = 0; i < acqs.size(); ++i) {
+    TrajectoryInput in = trajectory_input(acqs[i]);
+    if (i == 0) {
+      out.trajectory = in.batch.trajectory, out.maps = in.batch.maps;
+    } else {
+      require(torch::equal(*in.batch.trajectory, *out.trajectory) && in.batch.maps->sizes() == out.maps->sizes(),
+              "trajectory_training_batch: the acquisitions must share one trajectory and map size");
+    }
+    const Dims td = dims_of(truths[i]);
+    require(td[0] == out.maps->size(4) && td[1] == out.maps->size(3) && td[2] == 1 && td[3] == 1,
+            "trajectory_training_batch: truth " + dims_string(td) + " does not fit the image grid");
+    ks.push_back(in.batch.kspace);
+    ts.push_back(Torch::from_eigen(RArray(truths[i] * in.scale)).select(1, 0));  // (1, 1, H, W)
+  }
+  out.kspace = torch::cat(ks, 0);
+  out.target = torch::cat(ts, 0);
+  return out;
+}
+
+/// A trained NufftModl as a Reconstructor: a single-frame trajectory acquisition (any coil count) in, the complex
+/// coil-combined image (nx, ny, 1, 1, 1) in the acquisition's units out. Throws Error as trajectory_input.
+/// Loaded from final.pt and model.json by the registry ("nufft-modl").
+class NufftModlReconstructor : public Reconstructor {
+ public:
+  NufftModlReconstructor(NufftModl net, std::string name = "nufft-modl", nlohmann::json parameters = {})
+      : net_(std::move(net)), name_(std::move(name)), params_(std::move(parameters)) {
+    net_->eval();
+  }
+  std::string name() const override { return name_; }
+  nlohmann::json parameters() const override {
+    auto p = params_;
+    p["lambda"] = net_->lambda();
+    return p;
+  }
+  CArray reconstruct(const Acquisition& acq) override {
+    const TrajectoryInput in = trajectory_input(acq);
+    torch::NoGradGuard g;
+    net_->eval();
+    return Torch::to_eigen(net_->reconstruct(in.batch) / in.scale);
+  }
+  NufftModl& net() { return net_; }
+
+ private:
+  NufftModl net_;
+  std::string name_;
+  nlohmann::json params_;
+};
+
+}  // namespace reconlab::networks
