@@ -69,7 +69,7 @@ struct Preset {
 Preset make_preset(const std::string& n) {
   if (n == "quick")
     return {5, {1, 2, 4, 8, 16}, 20, 150, 50, {106}, 6, 16, 20, 2,
-            {.iterations = 3, .cg_iterations = 4, .conv_layers = 5, .features = 24}, 6};
+            {.iterations = 3, .cg_iterations = 4, .conv_layers = 5, .features = 24}, 20};
   require(n == "full", "unknown preset '" + n + "' (quick | full)");
   return {1, {1, 2, 4, 8, 16}, 30, 300, 100, {88, 106, 124}, 2, 32, 40, 4,
           {.iterations = 6, .cg_iterations = 8, .conv_layers = 5, .features = 48}, 30};

@@ -9,9 +9,10 @@
 /// S the coil maps) weighted by the sampling density W (Pruessmann et al., MRM 46, 2001, "Density correction"):
 ///   x_0 = S^H N^H W y (the gridding reconstruction, density-compensated adjoint);
 ///   for k = 1..K: z_k = x_{k-1} + D_w(x_{k-1}) (ResidualCnn on (Re, Im), shared by all iterations),
-///                x_k = (S^H N^H W N S + lambda I)^{-1} (S^H N^H W y + lambda z_k)
+///                x_k = (S^H N^H W N S + lambda I)^{-1} (S^H N^H W y + lambda P z_k)
 /// by the one CG (solvers/cg.hpp; cg_iterations steps, started at z_k), the normal N^H W N by the Toeplitz
-/// embedding; lambda > 0 learned (log-parametrised). W: Pipe-Menon's density (MRM 41, 1999) of each trajectory,
+/// embedding; lambda > 0 learned (log-parametrised); P z keeps z on the maps' support (sum_c |s_c|^2 > 0), where
+/// the SENSE model places the object (outside it the DC would return the CNN's output unchecked). W: Pipe-Menon's density (MRM 41, 1999) of each trajectory,
 /// computed by the network (the acquisition's own density is not used: the network is trained with Pipe-Menon's).
 ///
 /// Units: the Batch's k-space is y * s with s = 1 / max|x_0| (so the network's initial image has maximum 1); the
@@ -85,9 +86,13 @@ class NufftModlImpl : public torch::nn::Module {
         auto normal = [&](const torch::Tensor& v) {
           return (torch::conj(maps) * A.normal(v * maps)).sum(2, true) + lambda * v;
         };
-        auto rhs = (torch::conj(maps) * A.adjoint(y * w)).sum(2, true) + lambda * zn;
+        // The object is zero where no coil sees it (sum_c |s_c|^2 = 0): there the normal is lambda I and the
+        // DC would return the CNN's z unchecked, so z is restricted to the maps' support (ones for one coil).
+        const auto support = (torch::real(torch::conj(maps) * maps).sum(2, true) > 0).to(torch::kFloat);
+        const auto zs = zn * support;
+        auto rhs = (torch::conj(maps) * A.adjoint(y * w)).sum(2, true) + lambda * zs;
         return solvers::conjugate_gradient<Torch>(
-            normal, rhs, zn,
+            normal, rhs, zs,
             solvers::CgOptions{.max_iterations = static_cast<int>(options_.cg_iterations), .tolerance = 0});
       }, z);
     }
