@@ -21,7 +21,7 @@
 /// Networks (trained on Colin27 axial slices, 218 x 218, smooth seeded phase, noise as the test data; never a test
 /// image; trained once, or loaded from <out>/networks/<name>/final.pt on a rerun):
 ///   unet        the image-domain U-Net on the gridding magnitude (networks/unet_reconstructor.hpp; the radial
-///               counterpart of fastMRI's zero-filled U-Net), trained on random 128 x 128 crops at R 2, 4, 8, 16
+///               counterpart of fastMRI's zero-filled U-Net), trained on random 128 x 128 crops at R 1, 2, 4, 8, 16
 ///               mixed, applied at every R.
 ///   nufft-modl  MoDL with NUFFT data consistency (networks/nufft_modl.hpp: CG on the density-weighted Toeplitz
 ///               normal), trained on whole slices at R = 4 (one trajectory per batch), applied at every R; for the
@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
           return std::pair{in.x.narrow(2, y0, crop).narrow(3, x0, crop), y.narrow(2, y0, crop).narrow(3, x0, crop)};
         };
         for (int z : train_z)
-          for (double R : {2.0, 4.0, 8.0, 16.0})
+          for (double R : {1.0, 2.0, 4.0, 8.0, 16.0})
             for (int k = 0; k < P.unet_crops; ++k) {
               const auto [mag, img] = colin_image(z, seed + 300 + z);
               CArray a = study::augment(img, rng, {.noise_max = 0.0});
@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
               xs.push_back(x), ys.push_back(y);
             }
         for (int z : net_val_z)
-          for (double R : {2.0, 4.0, 8.0, 16.0}) {
+          for (double R : {1.0, 2.0, 4.0, 8.0, 16.0}) {
             const auto [mag, img] = colin_image(z, seed + 300 + z);
             const auto [x, y] = sample(img, mag, R, seed + 50000 + 100 * z + int(R), false);
             vx.push_back(x), vy.push_back(y);

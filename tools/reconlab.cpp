@@ -372,7 +372,8 @@ int main(int argc, char** argv) {
                         "need --weights); zero-filled (RSS) | cg-sense | "
                         "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet | modl-sense (multi-coil; a trained "
                         "multi-coil MoDL, needs --weights); cines: zero-filled | cs-tv (k-t TV) | view-sharing | l+s "
-                        "| bart-pics; trajectories (--traj): gridding | cg-sense | cs-tv | bart-pics | bart-nufft-inverse | radial-interpolation; "
+                        "| bart-pics; trajectories (--traj): gridding | cg-sense | cs-tv | bart-pics | bart-nufft-inverse | radial-interpolation "
+                        "| unet (on the gridding image) | nufft-modl (networks need --weights); "
                         "k-space interpolation baselines: linear-interpolation | spline-interpolation (missing lines, "
                         "GSL) | lowpass-hann | lowpass-hamming | lowpass-tukey (windowed zero-filled, --window-width)")
       ->required()
@@ -423,7 +424,7 @@ int main(int argc, char** argv) {
                         "l+s: nuclear-norm weight (relative to the largest singular value of the zero-filled "
                         "Casorati matrix); --lambda is the sparse weight lambda_s");
   cmd_recon->add_option("--iterations", iterations, "iterations (rof, cs-tv, bart-pics, l+s)");
-  cmd_recon->add_option("--weights", weights, "networks (unet, kspace-unet, cascade, dncn, modl, modl-sense): trained weights (final.pt, model.json beside it)");
+  cmd_recon->add_option("--weights", weights, "networks (unet, kspace-unet, cascade, dncn, modl, modl-sense, nufft-modl): trained weights (final.pt, model.json beside it)");
   cmd_recon->add_option("OUT", recon_out,
                         "complex image (.npy or .cfl) in the k-space's layout: (ny, nx), or (frames, ny, nx) for a "
                         "cine; .cfl frames in dim 10")
@@ -507,9 +508,14 @@ int main(int argc, char** argv) {
         rec = std::make_unique<solvers::BartNufftInverseReconstructor>(lambda.value_or(0.0));
       } else if (method == "radial-interpolation") {
         rec = std::make_unique<solvers::RadialInterpolationReconstructor>(/*bicubic=*/true);
+      } else if (const auto nets = tool::network_method_names();
+                 std::find(nets.begin(), nets.end(), method) != nets.end()) {
+        // Trained networks through the model registry: nufft-modl, and unet on the gridding image; the Cartesian
+        // networks refuse a trajectory with their own error.
+        rec = tool::make_network_reconstructor(method, weights);
       } else {
         throw Error("--method " + method + " reconstructs Cartesian k-space; with --traj use gridding, cg-sense, "
-                    "cs-tv, bart-pics, bart-nufft-inverse or radial-interpolation");
+                    "cs-tv, bart-pics, bart-nufft-inverse, radial-interpolation, unet or nufft-modl");
       }
       const CArray img = rec->reconstruct(acq);
       write_image(recon_out, img, KspaceLayout{io::is_npy(kspace_path), kd[3] > 1});

@@ -17,6 +17,8 @@
 #include "../common/run_cli.hpp"
 #include "reconlab/io/array_file.hpp"
 #include "reconlab/networks/registry.hpp"
+#include "reconlab/io/noncartesian.hpp"
+#include "reconlab/trajectory.hpp"
 #include "reconlab/phantoms.hpp"
 
 using namespace reconlab;
@@ -43,6 +45,8 @@ std::map<std::string, nlohmann::json> small_configs() {
                                         .dc = DcMode::soft})},
       {"modl", network_json(ModlOptions{.iterations = 2, .cg_iterations = 3, .conv_layers = 3, .features = 4})},
       {"modl-sense", network_json(SenseModlOptions{.iterations = 2, .cg_iterations = 3, .conv_layers = 3,
+                                                   .features = 4})},
+      {"nufft-modl", network_json(NufftModlOptions{.iterations = 2, .cg_iterations = 3, .conv_layers = 3,
                                                    .features = 4})},
   };
 }
@@ -85,6 +89,20 @@ bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {
 
 }  // namespace
 
+/// The test acquisition a network takes: 3 coils for modl-sense, a radial acquisition of the same image (12 spokes,
+/// readout oversampling 2, 16 x 12 grid) for nufft-modl, else single-coil Cartesian.
+Acquisition acquisition_for(const std::string& name) {
+  Acquisition acq = test_acquisition(name == "modl-sense" ? 3 : 1);
+  if (name != "nufft-modl") return acq;
+  const CArray img = EigenFftw::ifft2c(acq.kspace);  // masked: any image will do
+  const RArray t = radial_trajectory({.samples = 12, .spokes = 12, .readout_oversampling = 2});
+  Acquisition r;
+  r.kspace = Nufft(t, 16, 12).apply(img);
+  r.sampling = Trajectory{t, std::nullopt};
+  r.image_dims = {16, 12, 1, 1, 1};
+  return r;
+}
+
 TEST(Registry, EveryRegisteredNameIsTestedHere) {
   const auto configs = small_configs();
   std::vector<std::string> names;  // the cine networks are tested in cine_nets_test.cpp
@@ -95,7 +113,7 @@ TEST(Registry, EveryRegisteredNameIsTestedHere) {
   for (const auto& [n, j] : configs) {
     EXPECT_TRUE(is_network_method(n)) << n;
     EXPECT_EQ(j.at("architecture"), n);
-    EXPECT_EQ(registry_entry(n).multicoil, n == "modl-sense") << n;
+    EXPECT_EQ(registry_entry(n).multicoil, n == "modl-sense" || n == "nufft-modl") << n;
   }
 }
 
@@ -119,7 +137,7 @@ TEST(Registry, SaveThenLoadGivesIdenticalWeightsAndOutputsForEveryName) {
     EXPECT_EQ(loaded.config, config);
     EXPECT_TRUE(same_parameters(*built.module, *loaded.module));
 
-    const Acquisition acq = test_acquisition(name == "modl-sense" ? 3 : 1);
+    const Acquisition acq = acquisition_for(name);
     const CArray a = built.reconstructor("in memory")->reconstruct(acq);
     auto rec = load_reconstructor(name, dir.path / "final.pt");
     EXPECT_EQ(rec->name(), name);
@@ -234,6 +252,10 @@ TEST(Registry, NetworkReconstructorsRefuseFramesTrajectoriesAndSamplingWeights) 
     auto rec = m.reconstructor("test");
     const Acquisition one = test_acquisition(name == "modl-sense" ? 3 : 1);
     const Dims kd = dims_of(one.kspace);
+    if (name == "nufft-modl") {  // the trajectory network refuses Cartesian k-space
+      EXPECT_NE(error_of([&] { rec->reconstruct(one); }).find("Cartesian"), std::string::npos);
+      continue;
+    }
 
     // Two frames (one mask for both): refused, naming the frames.
     Acquisition frames = one;
@@ -253,8 +275,12 @@ TEST(Registry, NetworkReconstructorsRefuseFramesTrajectoriesAndSamplingWeights) 
     radial.sampling = traj;
     radial.image_dims = {16, 12, 1, 1, 1};
     if (one.sensitivities) radial.sensitivities = one.sensitivities;
-    what = error_of([&] { rec->reconstruct(radial); });
-    EXPECT_NE(what.find("Cartesian"), std::string::npos) << what;
+    if (name == "unet") {  // the U-Net takes the gridding image of a trajectory
+      EXPECT_EQ(dims_of(rec->reconstruct(radial)), (Dims{16, 12, 1, 1, 1}));
+    } else {
+      what = error_of([&] { rec->reconstruct(radial); });
+      EXPECT_NE(what.find("Cartesian"), std::string::npos) << what;
+    }
 
     // Sampling weights in (0, 1): refused (the networks were trained on 0/1 masks).
     Acquisition weighted = one;
@@ -275,11 +301,19 @@ TEST(Registry, TheToolServesEveryRegisteredNetwork) {
     TempDir dir("cli_" + name);
     NetworkModel m = build_model(config, 4);
     save_model(m, dir.path / "run");
-    const Acquisition acq = test_acquisition(name == "modl-sense" ? 3 : 1);
-    io::write_array((dir.path / "k.npy").string(), acq.kspace);
-    io::write_array((dir.path / "m.npy").string(), acq.mask());
-    std::string args = "recon --method " + name + " --weights " + (dir.path / "run" / "final.pt").string() +
-                       " --kspace " + (dir.path / "k.npy").string() + " --mask " + (dir.path / "m.npy").string();
+    const Acquisition acq = acquisition_for(name);
+    std::string args = "recon --method " + name + " --weights " + (dir.path / "run" / "final.pt").string();
+    if (acq.cartesian()) {
+      io::write_array((dir.path / "k.npy").string(), acq.kspace);
+      io::write_array((dir.path / "m.npy").string(), acq.mask());
+      args += " --kspace " + (dir.path / "k.npy").string() + " --mask " + (dir.path / "m.npy").string();
+    } else {  // BART's non-Cartesian layout, as bart traj / bart nufft write it
+      io::write_trajectory((dir.path / "traj").string(), acq.trajectory().coords);
+      io::write_noncartesian((dir.path / "ksp").string(), acq.kspace);
+      io::write_array((dir.path / "k.npy").string(), acq.kspace);  // for the error checks below
+      args += " --traj " + (dir.path / "traj").string() + " --kspace " + (dir.path / "ksp").string() +
+              " --shape 12,16";
+    }
     if (acq.sensitivities) {
       io::write_array((dir.path / "s.npy").string(), *acq.sensitivities);
       args += " --sens " + (dir.path / "s.npy").string();

@@ -12,6 +12,7 @@
 
 #include "reconlab/networks/nufft_modl.hpp"
 #include "reconlab/networks/registry.hpp"
+#include "reconlab/networks/unet_reconstructor.hpp"
 #include "reconlab/random.hpp"
 #include "reconlab/solvers/cg_sense.hpp"
 #include "reconlab/solvers/gridding.hpp"
@@ -146,6 +147,50 @@ TEST(NufftModl, InitialImageIsTheGriddingReconstruction) {
   NufftModl net;
   const CArray x0 = Torch::to_eigen(net->initial(in.batch) / in.scale);
   EXPECT_LT(rel(x0, solvers::GriddingReconstructor().reconstruct(acq)), 1e-5);
+}
+
+TEST(NufftModl, MultiCoilInitialImageIsGriddingCombinedWithTheMaps) {
+  Threads1 th;
+  const Index n = 16, C = 3;
+  // Smooth maps with a phase, normalised (sum_c |s_c|^2 = 1), zero in one corner (outside the support).
+  CArray maps(n, n, C, 1, 1);
+  for (Index c = 0; c < C; ++c)
+    for (Index y = 0; y < n; ++y)
+      for (Index x = 0; x < n; ++x)
+        maps(x, y, c, 0, 0) = std::polar(float(1 + c + 0.1 * (x + y * c)), float(0.2 * c * x / n));
+  for (Index y = 0; y < n; ++y)
+    for (Index x = 0; x < n; ++x) {
+      float r = 0;
+      for (Index c = 0; c < C; ++c) r += std::norm(maps(x, y, c, 0, 0));
+      for (Index c = 0; c < C; ++c) maps(x, y, c, 0, 0) = (x < 3 && y < 3) ? cfloat(0) : maps(x, y, c, 0, 0) / std::sqrt(r);
+    }
+  const CArray img = ellipse_image(n, 0);
+  Acquisition acq = radial_acq(CoilSensitivity<EigenFftw>(maps).apply(img), 12, 1e-3, 4);
+  acq.sensitivities = maps;
+  const TrajectoryInput in = trajectory_input(acq);
+  NufftModl net(NufftModlOptions{.iterations = 2, .cg_iterations = 3, .conv_layers = 2, .features = 4});
+  EXPECT_LT(rel(Torch::to_eigen(net->initial(in.batch) / in.scale), solvers::GriddingReconstructor().reconstruct(acq)),
+            1e-5);
+  // Outside the maps' support the reconstruction is zero (the model has no object there), whatever the CNN does.
+  torch::NoGradGuard g;
+  const CArray x = Torch::to_eigen(net->reconstruct(in.batch));
+  for (Index y = 0; y < 3; ++y)
+    for (Index i = 0; i < 3; ++i) EXPECT_EQ(std::abs(x(i, y, 0, 0, 0)), 0.0f);
+}
+
+TEST(NufftModl, UnetTakesTheGriddingImageOfATrajectory) {
+  Threads1 th;
+  const Acquisition acq = radial_acq(ellipse_image(16, 0), 9, 1e-3, 5);
+  const UnetInput in = unet_input(acq);
+  const RArray g = solvers::GriddingReconstructor().reconstruct(acq).abs();
+  // Standardised: zero mean, unit standard deviation, and the gridding magnitude after un-standardising.
+  EXPECT_NEAR(in.x.mean().item<double>(), 0.0, 1e-5);
+  EXPECT_NEAR(in.x.std().item<double>(), 1.0, 1e-4);
+  EXPECT_LT((in.x * in.std + in.mean - Torch::from_eigen(g).reshape({1, 1, 16, 16})).abs().max().item<double>(), 1e-5);
+  Acquisition two = acq;
+  two.kspace = CArray(acq.kspace.dimension(0), acq.kspace.dimension(1), 1, 2, 1);
+  two.kspace.setZero();
+  EXPECT_THROW(unet_input(two), Error);  // two frames
 }
 
 TEST(NufftModl, DcStepWithTinyLambdaSolvesTheDensityWeightedNormalEquations) {
