@@ -259,20 +259,22 @@ int main(int argc, char** argv) {
           const int64_t x0 = random_crop ? rng.uniform_int(0, in.x.size(3) - crop) : (in.x.size(3) - crop) / 2;
           return std::pair{in.x.narrow(2, y0, crop).narrow(3, x0, crop), y.narrow(2, y0, crop).narrow(3, x0, crop)};
         };
-        for (int z : train_z)
+        for (int z : train_z) {
+          const CArray img = colin_image(z, seed + 300 + z).second;
           for (double R : {1.0, 2.0, 4.0, 8.0, 16.0})
             for (int k = 0; k < P.unet_crops; ++k) {
-              const auto [mag, img] = colin_image(z, seed + 300 + z);
               CArray a = study::augment(img, rng, {.noise_max = 0.0});
               const auto [x, y] = sample(a, RArray(a.abs()), R, seed + 40000 + 100 * z + 10 * int(R) + k, true);
               xs.push_back(x), ys.push_back(y);
             }
-        for (int z : net_val_z)
+        }
+        for (int z : net_val_z) {
+          const auto [mag, img] = colin_image(z, seed + 300 + z);
           for (double R : {1.0, 2.0, 4.0, 8.0, 16.0}) {
-            const auto [mag, img] = colin_image(z, seed + 300 + z);
             const auto [x, y] = sample(img, mag, R, seed + 50000 + 100 * z + int(R), false);
             vx.push_back(x), vy.push_back(y);
           }
+        }
         return networks::TrainingTensors{torch::cat(xs), torch::cat(ys), torch::cat(vx), torch::cat(vy)};
       }), base_options(P.unet_epochs, 1e-3));
       if (!summary.empty()) manifest["training"]["unet"] = summary;

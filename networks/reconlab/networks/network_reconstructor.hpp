@@ -123,4 +123,37 @@ class NetworkReconstructor : public Reconstructor {
   nlohmann::json params_;
 };
 
+/// A trained unrolled network with a learned regularisation weight lambda (the MoDL family: SenseModl, NufftModl)
+/// as a Reconstructor. `Prepare` is the network's input convention: a default-constructible function object with
+/// `static constexpr const char* name` (the default method name) whose call Prepare{}(acq) returns the pair
+/// (network input, scale s) and throws Error for an acquisition the network does not take. reconstruct() returns
+/// net->reconstruct(input) / s as a CArray (nx, ny, 1, frames, 1) in the acquisition's units; parameters() adds the
+/// learned "lambda" (net->lambda()) to `parameters`.
+template <class Net, class Prepare>
+class LearnedLambdaReconstructor : public Reconstructor {
+ public:
+  explicit LearnedLambdaReconstructor(Net net, std::string name = Prepare::name, nlohmann::json parameters = {})
+      : net_(std::move(net)), name_(std::move(name)), params_(std::move(parameters)) {
+    net_->eval();
+  }
+  std::string name() const override { return name_; }
+  nlohmann::json parameters() const override {
+    auto p = params_;
+    p["lambda"] = net_->lambda();
+    return p;
+  }
+  CArray reconstruct(const Acquisition& acq) override {
+    const auto [input, scale] = Prepare{}(acq);
+    torch::NoGradGuard g;
+    net_->eval();
+    return Torch::to_eigen(net_->reconstruct(input) / scale);
+  }
+  Net& net() { return net_; }
+
+ private:
+  Net net_;
+  std::string name_;
+  nlohmann::json params_;
+};
+
 }  // namespace reconlab::networks

@@ -27,6 +27,7 @@
 #include "reconlab/networks/batch.hpp"
 #include "reconlab/networks/cascade_nets.hpp"
 #include "reconlab/networks/data_consistency.hpp"
+#include "reconlab/networks/network_reconstructor.hpp"
 #include "reconlab/networks/torch_nufft.hpp"
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/solvers/cg.hpp"
@@ -232,33 +233,16 @@ inline Batch trajectory_training_batch(const std::vector<Acquisition>& acqs, con
   return out;
 }
 
-/// A trained NufftModl as a Reconstructor: a single-frame trajectory acquisition (any coil count) in, the complex
+/// The input convention of NufftModlReconstructor, a trained NufftModl as a Reconstructor: a single-frame trajectory acquisition (any coil count) in, the complex
 /// coil-combined image (nx, ny, 1, 1, 1) in the acquisition's units out. Throws Error as trajectory_input.
 /// Loaded from final.pt and model.json by the registry ("nufft-modl").
-class NufftModlReconstructor : public Reconstructor {
- public:
-  NufftModlReconstructor(NufftModl net, std::string name = "nufft-modl", nlohmann::json parameters = {})
-      : net_(std::move(net)), name_(std::move(name)), params_(std::move(parameters)) {
-    net_->eval();
+struct NufftModlInput {
+  static constexpr const char* name = "nufft-modl";
+  std::pair<Batch, float> operator()(const Acquisition& acq) const {
+    TrajectoryInput in = trajectory_input(acq);
+    return {std::move(in.batch), in.scale};
   }
-  std::string name() const override { return name_; }
-  nlohmann::json parameters() const override {
-    auto p = params_;
-    p["lambda"] = net_->lambda();
-    return p;
-  }
-  CArray reconstruct(const Acquisition& acq) override {
-    const TrajectoryInput in = trajectory_input(acq);
-    torch::NoGradGuard g;
-    net_->eval();
-    return Torch::to_eigen(net_->reconstruct(in.batch) / in.scale);
-  }
-  NufftModl& net() { return net_; }
-
- private:
-  NufftModl net_;
-  std::string name_;
-  nlohmann::json params_;
 };
+using NufftModlReconstructor = LearnedLambdaReconstructor<NufftModl, NufftModlInput>;
 
 }  // namespace reconlab::networks

@@ -220,35 +220,18 @@ inline PackedSenseAcquisition pack_sense_acquisition(const Acquisition& acq) {
   return {pack_sense(a.measured.kspace, a.measured.maps, a.measured.mask), a.scale};
 }
 
-/// A trained SenseModl as a Reconstructor: a multi-coil Cartesian acquisition of one frame in (maps from the
+/// The input convention of SenseModlReconstructor, a trained SenseModl as a Reconstructor: a multi-coil Cartesian acquisition of one frame in (maps from the
 /// acquisition, else estimated with lowres_maps), the complex coil-combined image (nx, ny, 1, 1, 1) in the
 /// acquisition's units out (the network's output divided by the input scale). Throws Error as sense_acquisition.
 /// Loaded from final.pt and model.json by the registry (registry.hpp, "modl-sense").
-class SenseModlReconstructor : public Reconstructor {
- public:
-  SenseModlReconstructor(SenseModl net, std::string name = "modl-sense", nlohmann::json parameters = {})
-      : net_(std::move(net)), name_(std::move(name)), params_(std::move(parameters)) {
-    net_->eval();
+struct SenseModlInput {
+  static constexpr const char* name = "modl-sense";
+  std::pair<MeasuredSense, float> operator()(const Acquisition& acq) const {
+    const SenseAcquisition a = sense_acquisition(acq);
+    return {a.measured, a.scale};
   }
-  std::string name() const override { return name_; }
-  nlohmann::json parameters() const override {
-    auto p = params_;
-    p["lambda"] = net_->lambda();
-    return p;
-  }
-  CArray reconstruct(const Acquisition& acq) override {
-    const auto in = sense_acquisition(acq);
-    torch::NoGradGuard g;
-    net_->eval();
-    return Torch::to_eigen(net_->reconstruct(in.measured) / in.scale);
-  }
-  SenseModl& net() { return net_; }
-
- private:
-  SenseModl net_;
-  std::string name_;
-  nlohmann::json params_;
 };
+using SenseModlReconstructor = LearnedLambdaReconstructor<SenseModl, SenseModlInput>;
 
 /// Bilinear resampling of a complex array (nx, ny, c, 1, 1) to (mx, my, c, 1, 1), pixel centres aligned
 /// (align_corners = false convention, edge samples clamped). Throws Error on empty sizes.
