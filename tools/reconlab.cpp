@@ -373,7 +373,9 @@ int main(int argc, char** argv) {
                         "grappa | cs-tv | cs-wavelet | bart-pics | bart-pics-wavelet | modl-sense (multi-coil; a trained "
                         "multi-coil MoDL, needs --weights); cines: zero-filled | cs-tv (k-t TV) | view-sharing | l+s "
                         "| bart-pics; trajectories (--traj): gridding | cg-sense | cs-tv | bart-pics | bart-nufft-inverse | radial-interpolation "
-                        "| unet (on the gridding image) | nufft-modl (networks need --weights); "
+                        "| unet (on the gridding image) | nufft-modl (networks need --weights); trajectory cines: "
+                        "view-sharing (sliding window) | cs-tv / bart-pics with --lambda-t (k-t TV) | crnn | "
+                        "residual-unet-3d (trained with initial_image gridding); "
                         "k-space interpolation baselines: linear-interpolation | spline-interpolation (missing lines, "
                         "GSL) | lowpass-hann | lowpass-hamming | lowpass-tukey (windowed zero-filled, --window-width)")
       ->required()
@@ -399,6 +401,12 @@ int main(int argc, char** argv) {
                         "--traj: density compensation weights per sample (same layout as the samples, one coil; "
                         "default: Pipe-Menon's)");
   double window_width = 1.0;
+  Index sliding_window = 0;
+  cmd_recon->add_option("--sliding-window", sliding_window,
+                        "view-sharing of a trajectory cine (--traj): frames per sliding window, centred on each frame "
+                        "(default 0: the fewest frames whose spokes reach Nyquist, pi/2 N)")
+      ->check(CLI::Range(Index(0), Index(1000000)))
+      ->capture_default_str();
   cmd_recon->add_option("--window-width", window_width,
                         "lowpass-*: the window spans this fraction of k-space (0, 1]; Tukey alpha is 0.5")
       ->capture_default_str();
@@ -457,7 +465,10 @@ int main(int argc, char** argv) {
       // Non-Cartesian acquisition: samples on a trajectory (io/noncartesian.hpp).
       require(axes.empty() && mask_path.empty() && mask_variable.empty(),
               "--traj takes the samples in BART's non-Cartesian layout: --axes, --mask and --mask-variable do not apply");
-      require(!lambda_t && !lambda_l, "--lambda-t and --lambda-l do not apply to --traj methods yet");
+      require(!lambda_l, "--lambda-l (l+s) does not apply to --traj methods");
+      require(!lambda_t || method == "cs-tv" || method == "bart-pics",
+              "--lambda-t applies to cs-tv and bart-pics (k-t TV of a trajectory cine), not --method " + method);
+      require(!lambda_t || *lambda_t >= 0, "--lambda-t must be >= 0");
       Acquisition acq;
       acq.kspace = io::read_noncartesian(kspace_path);
       const Dims kd = dims_of(acq.kspace);
@@ -500,10 +511,14 @@ int main(int argc, char** argv) {
         if (method == "cs-tv")
           rec = std::make_unique<solvers::CsTvReconstructor>(solvers::CsTvOptions{
               .lambda = lambda.value_or(2e-3),
+              .lambda_t = lambda_t.value_or(0.0),
               .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
         else
-          rec = std::make_unique<solvers::BartPicsReconstructor>(
-              solvers::BartPicsOptions{.lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100)});
+          rec = std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{
+              .lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100), .lambda_t = lambda_t.value_or(0.0)});
+      } else if (method == "view-sharing") {
+        // Trajectory cines: the sliding window (linear in time: a real-time acquisition).
+        rec = std::make_unique<solvers::ViewSharingReconstructor>(false, sliding_window);
       } else if (method == "bart-nufft-inverse") {
         rec = std::make_unique<solvers::BartNufftInverseReconstructor>(lambda.value_or(0.0));
       } else if (method == "radial-interpolation") {
@@ -515,7 +530,8 @@ int main(int argc, char** argv) {
         rec = tool::make_network_reconstructor(method, weights);
       } else {
         throw Error("--method " + method + " reconstructs Cartesian k-space; with --traj use gridding, cg-sense, "
-                    "cs-tv, bart-pics, bart-nufft-inverse, radial-interpolation, unet or nufft-modl");
+                    "cs-tv, bart-pics, bart-nufft-inverse, radial-interpolation, view-sharing, unet, nufft-modl, "
+                    "crnn or residual-unet-3d");
       }
       const CArray img = rec->reconstruct(acq);
       write_image(recon_out, img, KspaceLayout{io::is_npy(kspace_path), kd[3] > 1});

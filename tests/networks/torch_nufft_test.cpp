@@ -1,7 +1,9 @@
 // Tests of the torch NUFFT (torch_nufft.hpp) against the Eigen/FFTW NUFFT (nufft.hpp) for apply, adjoint and the
 // Toeplitz normal, autograd gradients against the Eigen adjoint, and of NUFFT-MoDL (nufft_modl.hpp): its initial
 // image against the gridding reconstruction, the DC step against CG on the density-weighted model, a tiny training
-// run that lowers the loss and reloads through the registry, and bad inputs.
+// run that lowers the loss and reloads through the registry, and bad inputs; the radial cine networks (CRNN-MRI with
+// NUFFT data consistency and the residual 3D U-Net on gridded frames, cine_nets.hpp with initial gridding) and the
+// shared NUFFT data consistency (nufft_dc.hpp) on multi-frame golden-angle acquisitions.
 #include <gtest/gtest.h>
 
 #include "../common/temp_dir.hpp"
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "reconlab/networks/cine_nets.hpp"
 #include "reconlab/networks/nufft_modl.hpp"
 #include "reconlab/networks/registry.hpp"
 #include "reconlab/networks/unet_reconstructor.hpp"
@@ -273,4 +276,126 @@ TEST(NufftModl, BadInputsAreErrors) {
   cart.sampling = m;
   EXPECT_THROW(trajectory_input(cart), Error);
   EXPECT_THROW(NufftModl(NufftModlOptions{.iterations = 0}), Error);
+}
+
+namespace {
+
+/// A moving ellipse cine (n, n, 1, T, 1) sampled on T golden-angle frames of `spokes` spokes, noise sigma.
+struct RadialCine {
+  CArray truth;
+  Acquisition acq;
+};
+RadialCine radial_cine(Index n, Index T, Index spokes, double sigma, uint64_t seed, double phase = 0) {
+  RadialCine c;
+  c.truth = CArray(n, n, 1, T, 1);
+  for (Index f = 0; f < T; ++f) c.truth.chip(f, 3) = ellipse_image(n, phase + 0.04 * double(f)).chip(0, 3);
+  const RArray t = golden_trajectory(n, spokes, T);
+  c.acq.kspace = Nufft(t, n, n).apply(c.truth);
+  Random rng(seed);
+  for (Index i = 0; i < c.acq.kspace.size(); ++i) c.acq.kspace.data()[i] += rng.complex_normal(sigma);
+  c.acq.sampling = Trajectory{t, std::nullopt};
+  c.acq.image_dims = {n, n, 1, T, 1};
+  return c;
+}
+
+}  // namespace
+
+TEST(RadialCineNets, NufftDcGriddingAndNormalEquationsPerFrame) {
+  Threads1 th;
+  const RadialCine c = radial_cine(16, 3, 20, 0, 21);
+  const TrajectoryInput in = trajectory_sample(c.acq, "test");
+  EXPECT_EQ(in.batch.kspace.sizes(), torch::IntArrayRef({1, 3, 1, 20, 32}));
+  EXPECT_EQ(in.batch.trajectory->sizes(), torch::IntArrayRef({1, 3, 20, 32, 2}));
+  NufftDataConsistency dc;
+  // x0: the Eigen gridding reconstruction of every frame (Pipe-Menon density per frame).
+  const CArray x0 = Torch::to_eigen(dc.gridding(in.batch) / in.scale);
+  EXPECT_LT(rel(x0, solvers::GriddingReconstructor().reconstruct(c.acq)), 1e-5);
+  // lambda -> 0 and 40 CG steps: the density-weighted normal equations of each frame, by the Eigen operators.
+  torch::NoGradGuard g;
+  const auto z = torch::zeros({1, 3, 1, 16, 16}, torch::kComplexFloat);
+  const CArray x = Torch::to_eigen(dc.solve(in.batch, z, torch::full({}, 1e-7), 40) / in.scale);
+  const auto m = solvers::density_weighted_model(c.acq);
+  EXPECT_LT(rel(m.A.adjoint(m.A.apply(x)), m.A.adjoint(m.y)), 1e-3);
+  // With a large lambda the step returns z (here zero) almost unchanged.
+  const CArray x_big = Torch::to_eigen(dc.solve(in.batch, z, torch::full({}, 1e6), 5) / in.scale);
+  Eigen::Tensor<float, 0> mx = x_big.abs().maximum();
+  EXPECT_LT(mx(), 1e-4);
+}
+
+TEST(RadialCineNets, UntrainedResidualUnetStartsAtGriddingAndCrnnTrains) {
+  Threads1 th;
+  TempDir dir("radial_cine_nets");
+  const Index n = 16, T = 4;
+  const RadialCine test = radial_cine(n, T, 6, 1e-3, 30);
+  const CArray grid = solvers::GriddingReconstructor().reconstruct(test.acq);
+  torch::manual_seed(5);
+  CineUnet3dOptions uo{4, 1, 0.0, false, cine::InitialImage::gridding};
+  CineUnet3d unet(uo);
+  CineNetworkReconstructor<CineUnet3d> urec(unet, "residual-unet-3d", network_json(uo));
+  const CArray ux = urec.reconstruct(test.acq);
+  EXPECT_EQ(dims_of(ux), (Dims{n, n, 1, T, 1}));
+  EXPECT_LT(rel(ux, grid), 0.05);  // the 1x1 head starts at 1e-2 of its initial weights
+  EXPECT_GT(rel(ux, grid), 1e-6);  // but the U-Net does act
+
+  // CRNN with NUFFT DC: gradients reach every parameter (lambda too), training lowers the loss, the model reloads
+  // through the registry with the same output, and the output scales with the data.
+  std::vector<CineSample> samples;
+  for (int i = 0; i < 4; ++i) {
+    const RadialCine c = radial_cine(n, T, 6, 1e-3, 40 + i, 0.1 * i - 0.15);
+    samples.push_back(cine_sample(c.acq, &c.truth));
+  }
+  const Batch set = cine_batch(samples);
+  EXPECT_EQ(set.trajectory->size(0), 4);
+  EXPECT_FALSE(set.sampling.defined());
+  const CrnnOptions o{2, 8, 3, true, cine::InitialImage::gridding, 3, 0.05};
+  torch::manual_seed(6);
+  CrnnMri net(o);
+  net->forward(set).pow(2).mean().backward();
+  for (const auto& p : net->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0) << p.key();
+  }
+  net->zero_grad();
+  TrainOptions topt;
+  topt.epochs = 12, topt.batch_size = 2, topt.learning_rate = 3e-3, topt.seed = 7, topt.threads = 1;
+  topt.loss = "l2", topt.progress = false, topt.checkpoint_dir = (dir.path / "crnn").string();
+  const TrainResult r = train(net, set, set, topt);
+  EXPECT_LT(r.train_loss.back(), 0.7 * r.train_loss.front());
+  std::ofstream(dir.path / "crnn" / "model.json") << network_json(o).dump();
+  auto rec = load_reconstructor("crnn", dir.path / "crnn" / "final.pt");
+  CineNetworkReconstructor<CrnnMri> mem(net, "crnn", network_json(o));
+  const CArray x = rec->reconstruct(test.acq);
+  EXPECT_LT(rel(x, mem.reconstruct(test.acq)), 1e-5);
+  Acquisition big = test.acq;
+  big.kspace = big.kspace * cfloat(1e4f);
+  EXPECT_LT(rel(CArray(rec->reconstruct(big) * cfloat(1e-4f)), x), 1e-4);
+  EXPECT_LT(rel(to_complex(RArray(x.abs())), to_complex(RArray(test.truth.abs()))),
+            rel(to_complex(RArray(grid.abs())), to_complex(RArray(test.truth.abs()))));
+  // A Cartesian CRNN keeps its parameters (checkpoints written before trajectories load): no lambda.
+  CrnnMri cart;
+  for (const auto& p : cart->named_parameters()) EXPECT_EQ(p.key().find("lambda"), std::string::npos);
+}
+
+TEST(RadialCineNets, WrongFormIsAClearError) {
+  const RadialCine c = radial_cine(12, 3, 5, 0, 50);
+  CineNetworkReconstructor<CrnnMri> cart(CrnnMri(CrnnOptions{.iterations = 1, .features = 2}), "crnn", {});
+  EXPECT_THROW(cart.reconstruct(c.acq), Error);  // Cartesian network, trajectory data
+  CineNetworkReconstructor<Dncn3d> dncn(Dncn3d(Dncn3dOptions{.cascades = 1, .conv_layers = 2, .features = 2}),
+                                        "dncn-3d-ds", {});
+  EXPECT_THROW(dncn.reconstruct(c.acq), Error);  // no trajectory form
+  CineNetworkReconstructor<CrnnMri> traj(
+      CrnnMri(CrnnOptions{.iterations = 1, .features = 2, .initial = cine::InitialImage::gridding}), "crnn", {});
+  Acquisition cartesian;
+  cartesian.kspace = CArray(12, 12, 1, 3, 1);
+  cartesian.kspace.setZero();
+  RArray m(12, 12, 1, 3, 1);
+  m.setConstant(1);
+  cartesian.sampling = m;
+  EXPECT_THROW(traj.reconstruct(cartesian), Error);  // trajectory network, Cartesian data
+  EXPECT_THROW(CineUnet3d(CineUnet3dOptions{.final_dc = true, .initial = cine::InitialImage::gridding}), Error);
+  EXPECT_THROW(CrnnMri(CrnnOptions{.initial = cine::InitialImage::gridding, .cg_iterations = 0}), Error);
+  Acquisition one = c.acq;  // one frame is not a cine
+  one.kspace = CArray(c.acq.kspace.chip(0, 3).reshape(Dims{24, 5, 1, 1, 1}));
+  one.image_dims = {12, 12, 1, 1, 1};
+  EXPECT_THROW(traj.reconstruct(one), Error);
 }

@@ -27,7 +27,11 @@
 /// ties to the earlier frame): the networks then refine the view-shared cine, the strongest non-iterative
 /// baseline, instead of the aliased zero-filled one (the data-sharing input of Schlemper et al. 2018, Sec. II-D,
 /// taken to the nearest sampled frame). Needs 0/1 sampling. model.json files written before the option load as
-/// "zero-filled".
+/// "zero-filled". Or "gridding" (CRNN-MRI and the residual 3D U-Net): the network reconstructs non-Cartesian (radial)
+/// cines, x0 = S^H N^H W y per frame (nufft_dc.hpp; seed 003 and Hauptmann et al. 2019 start from the gridded
+/// frames), and its Batch is the non-Cartesian form of batch.hpp (samples (N, T, C, Y, S), trajectory (N or 1, T,
+/// Y, S, 2), maps (N or 1, 1, C, H, W); units: samples * 1/max|gridding|, trajectory_sample()); CRNN's data
+/// consistency is then nufft_dc.hpp's CG step with a learned lambda; the residual 3D U-Net has none (as the paper).
 ///
 /// Normalisation (every network here): x0 the initial image above, sigma = RMS of x0 over the
 /// whole cine of each sample (detached, floored at 1e-30), and the network runs on x0 / sigma and y / sigma; its
@@ -52,6 +56,7 @@
 #include "reconlab/networks/batch.hpp"
 #include "reconlab/networks/cascade_nets.hpp"
 #include "reconlab/networks/data_consistency.hpp"
+#include "reconlab/networks/nufft_dc.hpp"
 #include "reconlab/networks/torch_backend.hpp"
 #include "reconlab/networks/unet.hpp"
 #include "reconlab/operators.hpp"
@@ -63,6 +68,11 @@ namespace reconlab::networks {
 /// The cine input convention written to model.json (see the file comment) and checked when a network is loaded.
 inline constexpr const char* kPackedCineInput =
     "cine: y (N, T, 1, H, W) * 1/max|zero-filled|, sampling (N or 1, T or 1, 1, H, W), target (Re, Im) (N, 2, T, H, W)";
+/// The input convention of a trajectory cine network (initial image gridding), written to model.json as
+/// "trajectory_input" beside "input".
+inline constexpr const char* kTrajectoryCineInput =
+    "trajectory cine: samples (N, T, C, Y, S) * 1/max|gridding|, trajectory (N or 1, T, Y, S, 2) cycles/FOV, maps "
+    "(N or 1, 1, C, H, W), target (Re, Im) (N, 2, T, H, W)";
 
 namespace cine {
 
@@ -97,18 +107,19 @@ inline torch::Tensor from_channels(const torch::Tensor& c) {
   return torch::complex(c.select(1, 0).contiguous(), c.select(1, 1).contiguous()).unsqueeze(2);
 }
 
-/// The initial image of a cine network (see the file comment).
-enum class InitialImage { zero_filled, view_sharing };
+/// The initial image of a cine network (see the file comment); gridding: trajectory (radial) cines.
+enum class InitialImage { zero_filled, view_sharing, gridding };
 
-/// "zero-filled" / "view-sharing".
+/// "zero-filled" / "view-sharing" / "gridding".
 inline std::string initial_image_name(InitialImage i) {
-  return i == InitialImage::view_sharing ? "view-sharing" : "zero-filled";
+  return i == InitialImage::view_sharing ? "view-sharing" : i == InitialImage::gridding ? "gridding" : "zero-filled";
 }
 /// The InitialImage of a name; throws Error for another name.
 inline InitialImage initial_image_from_string(const std::string& s) {
   if (s == "zero-filled") return InitialImage::zero_filled;
   if (s == "view-sharing") return InitialImage::view_sharing;
-  throw Error("cine networks: initial_image must be zero-filled or view-sharing, got \"" + s + "\"");
+  if (s == "gridding") return InitialImage::gridding;
+  throw Error("cine networks: initial_image must be zero-filled, view-sharing or gridding, got \"" + s + "\"");
 }
 
 /// View-shared k-space of a batch: k-space (N, T, 1, H, W) complex, sampled where the 0/1 sampling (N or 1, T or 1,
@@ -149,11 +160,23 @@ struct Standardised {
 /// RMS per sample.
 inline Standardised standardise(const torch::Tensor& kspace, const torch::Tensor& sampling,
                                 InitialImage initial = InitialImage::zero_filled) {
+  require(initial != InitialImage::gridding,
+          "cine network built for trajectory cines (initial image gridding) was given Cartesian k-t data");
   auto x0 = initial == InitialImage::view_sharing
                 ? Fft2c<Torch>().adjoint(view_share(kspace, sampling))
                 : CartesianSampling<Torch>(sampling.to(torch::kFloat)).adjoint(kspace);
   auto sigma = detail::rms_per_sample(x0).detach();
   return {kspace / sigma, x0 / sigma, sigma};
+}
+
+/// The standardised input of a trajectory cine (the non-Cartesian Batch of the file comment): x0 = S^H N^H W y
+/// per frame by `dc`, sigma its RMS per sample, y / sigma (samples) and x0 / sigma. Throws Error as
+/// NufftDataConsistency::check (naming `who`).
+inline Standardised standardise_trajectory(const Batch& b, NufftDataConsistency& dc, const std::string& who) {
+  NufftDataConsistency::check(b, who);
+  auto x0 = dc.gridding(b);
+  auto sigma = detail::rms_per_sample(x0).detach();
+  return {b.kspace / sigma, x0 / sigma, sigma};
 }
 
 /// Scales a final convolution's weights by 1e-2 and zeroes its bias, so a residual network (x + net(x)) starts close
@@ -181,6 +204,10 @@ struct CrnnOptions {
   /// one per direction.
   bool shared_directions = true;
   cine::InitialImage initial = cine::InitialImage::zero_filled;  ///< x^(0) (file comment)
+  /// Trajectory cines (initial gridding): CG steps of the NUFFT data consistency and the initial value of its
+  /// learned lambda (nufft_dc.hpp). Unused for Cartesian k-t data.
+  int64_t cg_iterations = 4;
+  double lambda_init = 0.05;
 };
 
 /// The CRNN cell of Qin et al. (eq. 6; reference `CRNNcell`): h_t = ReLU(W_i * x_t + W_t * h_{t-1} + W_l * h^{(i-1)}_t),
@@ -214,7 +241,9 @@ inline torch::Tensor conv_or_bias(torch::nn::Conv2d& conv, const torch::Tensor& 
 ///              from a zero state; h0^(i) = H_f + H_b (one cell for both directions when shared_directions, as the
 ///              reference code; then a frame-reversed input gives the frame-reversed output);
 ///   CRNN-i (three layers, k = 1..3): h_k^(i) = ReLU(conv_k_x(h_{k-1}^(i)) + conv_k_h(h_k^(i-1)));
-///   x^(i) = DC(x^(i-1) + conv4_x(h_3^(i))) (residual; DC = blend_data_consistency with the per-frame sampling).
+///   x^(i) = DC(x^(i-1) + conv4_x(h_3^(i))) (residual; DC = blend_data_consistency with the per-frame sampling;
+///   for trajectory cines, initial gridding, DC = NufftDataConsistency::solve with a learned lambda > 0, the CG
+///   step of MoDL in place of the Cartesian projection, which has no closed form off the grid).
 /// Hidden states of iteration 0 are zero, so their convolutions give their bias (as the reference's zero
 /// `hid_init`). Each convolution is ks x ks 2D (per frame) with bias; ReLU. Channels: x as (Re, Im).
 class CrnnMriImpl : public torch::nn::Module {
@@ -235,15 +264,57 @@ class CrnnMriImpl : public torch::nn::Module {
       conv_h_.push_back(conv("conv" + std::to_string(k + 1) + "_h", nf, nf));
     }
     conv4_x_ = conv("conv4_x", nf, 2);
+    if (o.initial == cine::InitialImage::gridding) {
+      require(o.cg_iterations >= 1 && o.lambda_init > 0 && std::isfinite(o.lambda_init),
+              "crnn: trajectory cines need cg_iterations >= 1 and a finite lambda_init > 0");
+      log_lambda_ = register_parameter("log_lambda", torch::full({}, std::log(o.lambda_init)));
+    }
   }
 
   /// Complex image (N, T, 1, H, W) in the k-space's units (see the file comment). Throws Error on bad shapes.
   torch::Tensor reconstruct(const torch::Tensor& kspace, const torch::Tensor& sampling) {
     cine::require_cine(kspace, sampling, "crnn");
     const auto s = cine::standardise(kspace, sampling, options_.initial);
-    const int64_t N = kspace.size(0), T = kspace.size(1), H = kspace.size(3), W = kspace.size(4);
+    const auto w = sampling.to(torch::kFloat);
+    return iterate(s.x0, kspace.size(3), kspace.size(4),
+                   [&](const torch::Tensor& x) { return blend_data_consistency(x, s.y, w); }) *
+           s.sigma;
+  }
+  /// Cartesian (reconstruct(kspace, sampling)) or, for a network built with initial gridding, the non-Cartesian
+  /// Batch of the file comment: complex (N, T, 1, H, W) in the samples' units. Throws Error on bad shapes or when
+  /// the batch's form does not match the network's initial image.
+  torch::Tensor reconstruct(const Batch& b) {
+    if (!b.trajectory) return reconstruct(b.kspace, b.sampling);
+    require(options_.initial == cine::InitialImage::gridding,
+            "crnn: this network was built for Cartesian k-t data (initial image " +
+                cine::initial_image_name(options_.initial) + "); trajectory cines need initial_image gridding");
+    const auto s = cine::standardise_trajectory(b, dc_, "crnn");
+    Batch bs = b;
+    bs.kspace = s.y;
+    const auto lambda = torch::exp(log_lambda_);
+    return iterate(s.x0, s.x0.size(3), s.x0.size(4),
+                   [&](const torch::Tensor& x) {
+                     return dc_.solve(bs, x, lambda, static_cast<int>(options_.cg_iterations));
+                   }) *
+           s.sigma;
+  }
+  /// The learned lambda of the NUFFT data consistency (trajectory networks), else 0.
+  double lambda() const { return log_lambda_.defined() ? std::exp(log_lambda_.item<double>()) : 0.0; }
+  /// Any frame count: the same as reconstruct.
+  torch::Tensor reconstruct_frames(const torch::Tensor& kspace, const torch::Tensor& sampling) {
+    return reconstruct(kspace, sampling);
+  }
+  /// (Re, Im) channels (N, 2, T, H, W) of reconstruct(b).
+  torch::Tensor forward(const Batch& b) { return cine::to_channels(reconstruct(b)); }
+  const CrnnOptions& options() const { return options_; }
+
+ private:
+  /// The iterations of the class comment from the standardised x0 (N, T, 1, H, W), with `dc` the data consistency.
+  template <class Dc>
+  torch::Tensor iterate(const torch::Tensor& x0, int64_t H, int64_t W, Dc dc) {
+    const int64_t N = x0.size(0), T = x0.size(1);
     const int64_t B = T * N;
-    torch::Tensor x = s.x0;
+    torch::Tensor x = x0;
     torch::Tensor h0, h[3];  // states of the previous iteration, (T*N, nf, H, W), time-major; undefined = zero
     for (int64_t i = 0; i < options_.iterations; ++i) {
       // (N, T, 1, H, W) complex -> (T*N, 2, H, W) time-major.
@@ -258,19 +329,11 @@ class CrnnMriImpl : public torch::nn::Module {
       }
       auto out = (xin + conv4_x_->forward(prev)).reshape({T, N, 2, H, W}).transpose(0, 1);  // (N, T, 2, H, W)
       x = torch::complex(out.select(2, 0).contiguous(), out.select(2, 1).contiguous()).unsqueeze(2);
-      x = blend_data_consistency(x, s.y, sampling.to(torch::kFloat));
+      x = dc(x);
     }
-    return x * s.sigma;
+    return x;
   }
-  /// Any frame count: the same as reconstruct.
-  torch::Tensor reconstruct_frames(const torch::Tensor& kspace, const torch::Tensor& sampling) {
-    return reconstruct(kspace, sampling);
-  }
-  /// (Re, Im) channels (N, 2, T, H, W) of reconstruct(b.kspace, b.sampling).
-  torch::Tensor forward(const Batch& b) { return cine::to_channels(reconstruct(b.kspace, b.sampling)); }
-  const CrnnOptions& options() const { return options_; }
 
- private:
   /// BCRNN layer: input (T*N, 2, H, W), previous iteration's output (T*N, nf, H, W) or undefined; returns
   /// H_f + H_b, (T*N, nf, H, W).
   torch::Tensor bcrnn(const torch::Tensor& xin, const torch::Tensor& hit, int64_t T, int64_t N, int64_t H,
@@ -294,6 +357,8 @@ class CrnnMriImpl : public torch::nn::Module {
   }
 
   CrnnOptions options_;
+  torch::Tensor log_lambda_;  ///< trajectory networks only
+  NufftDataConsistency dc_;
   CrnnCell forward_cell_{nullptr}, backward_cell_{nullptr};
   std::vector<torch::nn::Conv2d> conv_x_, conv_h_;
   torch::nn::Conv2d conv4_x_{nullptr};
@@ -577,7 +642,10 @@ struct CineUnet3dOptions {
 /// (weights x 1e-2, bias 0), so the untrained network is close to the zero-filled cine. Any frame count.
 class CineUnet3dImpl : public torch::nn::Module {
  public:
+  /// Throws Error for final_dc with initial gridding (no closed-form DC off the grid; the paper has none).
   explicit CineUnet3dImpl(const CineUnet3dOptions& o = {}) : options_(o) {
+    require(!(o.final_dc && o.initial == cine::InitialImage::gridding),
+            "residual-unet-3d: final_dc is for Cartesian k-t data, not trajectory cines (initial gridding)");
     unet_ = register_module("unet", Unet3d(UnetOptions{.in_channels = 2, .out_channels = 2,
                                                        .base_channels = o.base_channels,
                                                        .num_pool_layers = o.num_pool_layers,
@@ -595,14 +663,25 @@ class CineUnet3dImpl : public torch::nn::Module {
     if (options_.final_dc) x = blend_data_consistency(x, s.y, sampling.to(torch::kFloat));
     return x * s.sigma;
   }
+  /// Cartesian (reconstruct(kspace, sampling)) or, for initial gridding, the non-Cartesian Batch of the file
+  /// comment: x = x0 + U(x0) on the gridded frames. Throws Error as CrnnMriImpl::reconstruct(const Batch&).
+  torch::Tensor reconstruct(const Batch& b) {
+    if (!b.trajectory) return reconstruct(b.kspace, b.sampling);
+    require(options_.initial == cine::InitialImage::gridding,
+            "residual-unet-3d: this network was built for Cartesian k-t data (initial image " +
+                cine::initial_image_name(options_.initial) + "); trajectory cines need initial_image gridding");
+    const auto s = cine::standardise_trajectory(b, dc_, "residual-unet-3d");
+    return cine::from_channels(unet_->forward(cine::to_channels(s.x0))) * s.sigma;
+  }
   torch::Tensor reconstruct_frames(const torch::Tensor& kspace, const torch::Tensor& sampling) {
     return reconstruct(kspace, sampling);
   }
-  torch::Tensor forward(const Batch& b) { return cine::to_channels(reconstruct(b.kspace, b.sampling)); }
+  torch::Tensor forward(const Batch& b) { return cine::to_channels(reconstruct(b)); }
   const CineUnet3dOptions& options() const { return options_; }
 
  private:
   CineUnet3dOptions options_;
+  NufftDataConsistency dc_;
   Unet3d unet_{nullptr};
 };
 TORCH_MODULE(CineUnet3d);
@@ -713,10 +792,15 @@ TORCH_MODULE(Dncn3d);
 
 /// model.json of a CRNN-MRI.
 inline nlohmann::json network_json(const CrnnOptions& o) {
-  return {{"architecture", "crnn"},         {"iterations", o.iterations},
-          {"features", o.features},         {"kernel_size", o.kernel_size},
-          {"shared_directions", o.shared_directions}, {"initial_image", cine::initial_image_name(o.initial)},
-          {"input", kPackedCineInput}};
+  nlohmann::json j = {{"architecture", "crnn"},         {"iterations", o.iterations},
+                      {"features", o.features},         {"kernel_size", o.kernel_size},
+                      {"shared_directions", o.shared_directions}, {"initial_image", cine::initial_image_name(o.initial)},
+                      {"input", kPackedCineInput}};
+  if (o.initial == cine::InitialImage::gridding) {
+    j["cg_iterations"] = o.cg_iterations, j["lambda_init"] = o.lambda_init;
+    j["trajectory_input"] = kTrajectoryCineInput;
+  }
+  return j;
 }
 /// model.json of seed 001's dual U-Net + 3D ResNet.
 inline nlohmann::json network_json(const DualUnetOptions& o) {
@@ -736,19 +820,28 @@ inline nlohmann::json network_json(const Dncn3dOptions& o) {
 }
 /// model.json of the residual 3D U-Net.
 inline nlohmann::json network_json(const CineUnet3dOptions& o) {
-  return {{"architecture", "residual-unet-3d"}, {"base_channels", o.base_channels},
+  nlohmann::json j = {{"architecture", "residual-unet-3d"}, {"base_channels", o.base_channels},
           {"num_pool_layers", o.num_pool_layers}, {"drop_prob", o.drop_prob},
           {"final_dc", o.final_dc},             {"initial_image", cine::initial_image_name(o.initial)},
           {"input", kPackedCineInput}};
+  if (o.initial == cine::InitialImage::gridding) j["trajectory_input"] = kTrajectoryCineInput;
+  return j;
 }
 
-/// Throws Error unless `acq` is what the cine networks reconstruct: valid (validate_acquisition), Cartesian (mask or
-/// weights; a trajectory is refused), one coil, at least 2 frames, and sampling of one plane or one per frame
-/// (nx, ny, 1, 1 or frames, 1). `method` names the caller.
-inline void require_cine_acquisition(const Acquisition& acq, const std::string& method) {
+/// Throws Error unless `acq` is what the cine networks reconstruct: valid (validate_acquisition), at least 2
+/// frames and either (trajectory = false) Cartesian, one coil, sampling of one plane or one per frame (nx, ny, 1, 1
+/// or frames, 1), or (trajectory = true) a trajectory acquisition (any coil count: maps as trajectory_sample).
+/// `method` names the caller.
+inline void require_cine_acquisition(const Acquisition& acq, const std::string& method, bool trajectory = false) {
   validate_acquisition(acq);
+  require(acq.frames() >= 2, method + " reconstructs cines (>= 2 frames); this acquisition has one frame (use a "
+                                      "single-image network such as unet or dncn)");
+  if (trajectory) {
+    require(!acq.cartesian(), method + " was trained on trajectory (radial) cines; the acquisition is Cartesian");
+    return;
+  }
   require(acq.cartesian(), method + " needs Cartesian k-t sampling (a mask per frame); the acquisition has a "
-                                    "non-Cartesian trajectory");
+                                    "non-Cartesian trajectory (use a network trained with initial_image gridding)");
   require(acq.coils() == 1, method + " is a single-coil network; the acquisition has " +
                                 std::to_string(acq.coils()) + " coils (coil-combine first or use a multi-coil method)");
   require(acq.frames() >= 2, method + " reconstructs cines (>= 2 frames); this acquisition has one frame (use a "
@@ -758,12 +851,14 @@ inline void require_cine_acquisition(const Acquisition& acq, const std::string& 
           method + ": sampling must be (nx, ny, 1, 1 or frames, 1), got " + dims_string(md));
 }
 
-/// One training or test sample of the cine networks.
+/// One training or test sample of the cine networks (Cartesian, or the non-Cartesian form of batch.hpp).
 struct CineSample {
-  torch::Tensor kspace;    ///< complex64 (1, T, 1, H, W): y * s
-  torch::Tensor sampling;  ///< float32 (1, T, 1, H, W) (a one-plane mask expanded to T frames)
+  torch::Tensor kspace;    ///< complex64 (1, T, 1, H, W): y * s; trajectories: samples (1, T, C, Y, S) * s
+  torch::Tensor sampling;  ///< float32 (1, T, 1, H, W) (a one-plane mask expanded to T frames); undefined off the grid
+  std::optional<torch::Tensor> trajectory;  ///< float32 (1, T, Y, S, 2) (trajectory acquisitions)
+  std::optional<torch::Tensor> maps;        ///< complex64 (1, 1, C, H, W) (trajectory acquisitions; ones for one coil)
   torch::Tensor target;    ///< float32 (1, 2, T, H, W): (Re, Im) of truth * s (undefined without a truth)
-  float scale;             ///< s = 1 / max|zero-filled| (1 when the zero-filled cine is all zero)
+  float scale;             ///< s = 1 / max|zero-filled| or 1 / max|gridding| (1 when that cine is all zero)
 };
 
 /// The sample of a single-coil cine acquisition (require_cine_acquisition) and, when given, its complex ground truth
@@ -771,38 +866,61 @@ struct CineSample {
 /// other dims.
 inline CineSample cine_sample(const Acquisition& acq, const CArray* truth = nullptr,
                               const std::string& method = "cine network") {
-  require_cine_acquisition(acq, method);
-  auto k = Torch::from_eigen(acq.kspace);
-  auto m = Torch::from_eigen(acq.mask());
-  const float mx = torch::abs(CartesianSampling<Torch>(m).adjoint(k)).max().item<float>();
-  const float s = mx > 0 ? 1.0f / mx : 1.0f;
-  CineSample out{k * s, m.expand({1, k.size(1), 1, k.size(3), k.size(4)}).contiguous(), {}, s};
+  CineSample out;
+  if (!acq.cartesian()) {
+    require_cine_acquisition(acq, method, true);
+    TrajectoryInput in = trajectory_sample(acq, method);
+    out.kspace = in.batch.kspace, out.trajectory = in.batch.trajectory, out.maps = in.batch.maps;
+    out.scale = in.scale;
+  } else {
+    require_cine_acquisition(acq, method);
+    auto k = Torch::from_eigen(acq.kspace);
+    auto m = Torch::from_eigen(acq.mask());
+    const float mx = torch::abs(CartesianSampling<Torch>(m).adjoint(k)).max().item<float>();
+    out.scale = mx > 0 ? 1.0f / mx : 1.0f;
+    out.kspace = k * out.scale;
+    out.sampling = m.expand({1, k.size(1), 1, k.size(3), k.size(4)}).contiguous();
+  }
+  const float s = out.scale;
   if (truth) {
-    const Dims td = dims_of(*truth), kd = dims_of(acq.kspace);
-    require(td == Dims{kd[0], kd[1], 1, kd[3], 1},
+    const Dims td = dims_of(*truth), id = acq.resolved_image_dims();
+    require(td == Dims{id[0], id[1], 1, acq.frames(), 1},
             method + ": ground truth dims " + dims_string(td) + " differ from the cine's image grid");
     out.target = cine::to_channels(Torch::from_eigen(*truth) * s);
   }
   return out;
 }
 
-/// The training set of N samples (all of one size): k-space (N, T, 1, H, W), sampling (N, T, 1, H, W), targets
-/// (N, 2, T, H, W). Throws Error when the list is empty, a sample has no target, or sizes differ.
+/// The training set of N samples (all of one size and one form): k-space (N, T, 1, H, W), sampling (N, T, 1, H, W),
+/// targets (N, 2, T, H, W); trajectory samples: samples (N, T, C, Y, S), trajectory (N, T, Y, S, 2), maps (N, 1,
+/// C, H, W). Throws Error when the list is empty, a sample has no target, or sizes or forms differ.
 inline Batch cine_batch(const std::vector<CineSample>& samples) {
   require(!samples.empty(), "cine_batch: no samples");
-  std::vector<torch::Tensor> k, m, t;
+  const bool traj = samples.front().trajectory.has_value();
+  std::vector<torch::Tensor> k, m, t, tr, mp;
   for (const auto& s : samples) {
     require(s.target.defined(), "cine_batch: a sample has no target (build it with cine_sample(acq, &truth))");
-    require(s.kspace.sizes() == samples.front().kspace.sizes(),
+    require(s.kspace.sizes() == samples.front().kspace.sizes() && s.target.sizes() == samples.front().target.sizes(),
             "cine_batch: samples differ in size (crop or pad them to one size)");
+    require(s.trajectory.has_value() == traj, "cine_batch: Cartesian and trajectory samples cannot be mixed");
     k.push_back(s.kspace);
-    m.push_back(s.sampling);
     t.push_back(s.target);
+    if (traj) {
+      tr.push_back(*s.trajectory);
+      mp.push_back(*s.maps);
+    } else {
+      m.push_back(s.sampling);
+    }
   }
   Batch b;
   b.kspace = torch::cat(k, 0);
-  b.sampling = torch::cat(m, 0);
   b.target = torch::cat(t, 0);
+  if (traj) {
+    b.trajectory = torch::cat(tr, 0);
+    b.maps = torch::cat(mp, 0);
+  } else {
+    b.sampling = torch::cat(m, 0);
+  }
   return b;
 }
 
@@ -826,6 +944,16 @@ class CineNetworkReconstructor : public Reconstructor {
     // The network's device (CPU or a GPU): the inputs go there, the cine comes back to the host.
     const auto params = net_->parameters();
     const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+    if (in.trajectory) {
+      if constexpr (requires(Batch b) { net_->reconstruct(b); }) {
+        Batch b;
+        b.kspace = in.kspace, b.trajectory = *in.trajectory, b.maps = *in.maps;
+        return Torch::to_eigen((net_->reconstruct(b.to(device)) / in.scale).to(torch::kCPU));
+      } else {
+        throw Error(name_ + " reconstructs Cartesian k-t data only; for trajectory cines use crnn or residual-unet-3d "
+                            "trained with initial_image gridding");
+      }
+    }
     const auto mask = Torch::from_eigen(acq.mask()).to(device);
     return Torch::to_eigen((net_->reconstruct_frames(in.kspace.to(device), mask) / in.scale).to(torch::kCPU));
   }

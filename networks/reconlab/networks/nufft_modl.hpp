@@ -10,7 +10,8 @@
 ///   x_0 = S^H N^H W y (the gridding reconstruction, density-compensated adjoint);
 ///   for k = 1..K: z_k = x_{k-1} + D_w(x_{k-1}) (ResidualCnn on (Re, Im), shared by all iterations),
 ///                x_k = (S^H N^H W N S + lambda I)^{-1} (S^H N^H W y + lambda P z_k)
-/// by the one CG (solvers/cg.hpp; cg_iterations steps, started at z_k), the normal N^H W N by the Toeplitz
+/// by the one CG (solvers/cg.hpp; cg_iterations steps, started at z_k; the step is nufft_dc.hpp's
+/// NufftDataConsistency, shared with the radial cine networks), the normal N^H W N by the Toeplitz
 /// embedding; lambda > 0 learned (log-parametrised); P z keeps z on the maps' support (sum_c |s_c|^2 > 0), where
 /// the SENSE model places the object (outside it the DC would return the CNN's output unchecked). W: Pipe-Menon's density (MRM 41, 1999) of each trajectory,
 /// computed by the network (the acquisition's own density is not used: the network is trained with Pipe-Menon's).
@@ -20,7 +21,6 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -28,6 +28,7 @@
 #include "reconlab/networks/cascade_nets.hpp"
 #include "reconlab/networks/data_consistency.hpp"
 #include "reconlab/networks/network_reconstructor.hpp"
+#include "reconlab/networks/nufft_dc.hpp"
 #include "reconlab/networks/torch_nufft.hpp"
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/solvers/cg.hpp"
@@ -63,39 +64,24 @@ class NufftModlImpl : public torch::nn::Module {
     require(o.lambda_init > 0 && std::isfinite(o.lambda_init), "nufft-modl: lambda_init must be finite and > 0");
     cnn_ = register_module("cnn", ResidualCnn(o.conv_layers, o.features));
     log_lambda_ = register_parameter("log_lambda", torch::full({}, std::log(o.lambda_init)));
+    dc_ = NufftDataConsistency(o.width, o.oversampling);
   }
 
   /// x_0 = S^H N^H W y per sample: complex (B, 1, 1, H, W). Throws Error for a batch without samples, trajectory
   /// or maps, or of inconsistent shapes.
   torch::Tensor initial(const Batch& b) {
     check(b);
-    return per_sample(b, [&](const TorchNufft& A, const torch::Tensor& w, const torch::Tensor& y,
-                             const torch::Tensor& maps, const torch::Tensor&) {
-      return (torch::conj(maps) * A.adjoint(y * w)).sum(2, true);
-    });
+    return dc_.gridding(b);
   }
 
   /// The reconstruction (file comment): complex (B, 1, 1, H, W).
   torch::Tensor reconstruct(const Batch& b) {
     check(b);
-    auto x = initial(b);
+    auto x = dc_.gridding(b);
     const auto lambda = torch::exp(log_lambda_);
     for (int64_t k = 0; k < options_.iterations; ++k) {
       auto z = channels_to_complex(cnn_->forward(complex_to_channels(x)));
-      x = per_sample(b, [&](const TorchNufft& A, const torch::Tensor& w, const torch::Tensor& y,
-                            const torch::Tensor& maps, const torch::Tensor& zn) {
-        auto normal = [&](const torch::Tensor& v) {
-          return (torch::conj(maps) * A.normal(v * maps)).sum(2, true) + lambda * v;
-        };
-        // The object is zero where no coil sees it (sum_c |s_c|^2 = 0): there the normal is lambda I and the
-        // DC would return the CNN's z unchecked, so z is restricted to the maps' support (ones for one coil).
-        const auto support = (torch::real(torch::conj(maps) * maps).sum(2, true) > 0).to(torch::kFloat);
-        const auto zs = zn * support;
-        auto rhs = (torch::conj(maps) * A.adjoint(y * w)).sum(2, true) + lambda * zs;
-        return solvers::conjugate_gradient<Torch>(
-            normal, rhs, zs,
-            solvers::CgOptions{.max_iterations = static_cast<int>(options_.cg_iterations), .tolerance = 0});
-      }, z);
+      x = dc_.solve(b, z, lambda, static_cast<int>(options_.cg_iterations));
     }
     return x;
   }
@@ -107,67 +93,16 @@ class NufftModlImpl : public torch::nn::Module {
   const NufftModlOptions& options() const { return options_; }
 
  private:
-  struct Cached {
-    torch::Tensor coords;  ///< (1, 1, Y, S, 2) on the CPU
-    int64_t nx, ny;
-    std::shared_ptr<TorchNufft> op;
-    torch::Tensor weights;  ///< Pipe-Menon density (1, 1, 1, Y, S) on the operator's device
-  };
-
   void check(const Batch& b) const {
-    require(b.kspace.defined() && b.kspace.dim() == 5 && b.kspace.is_complex() && b.kspace.size(1) == 1,
-            "nufft-modl: the batch needs complex samples (B, 1, coils, spokes, samples)");
-    require(b.trajectory.has_value() && b.maps.has_value(),
-            "nufft-modl: the batch needs a trajectory and coil maps (ones for one coil)");
-    const auto& t = *b.trajectory;
-    const auto& s = *b.maps;
-    require(t.dim() == 5 && t.size(1) == 1 && t.size(2) == b.kspace.size(3) && t.size(3) == b.kspace.size(4) &&
-                t.size(4) == 2 && (t.size(0) == 1 || t.size(0) == b.kspace.size(0)),
-            "nufft-modl: the trajectory must be (B or 1, 1, spokes, samples, 2) matching the samples");
-    require(s.dim() == 5 && s.is_complex() && s.size(1) == 1 && s.size(2) == b.kspace.size(2) &&
-                (s.size(0) == 1 || s.size(0) == b.kspace.size(0)),
-            "nufft-modl: maps must be complex (B or 1, 1, coils, H, W) with the samples' coil count");
-  }
-
-  /// The operator and density of trajectory `coords` (1, 1, Y, S, 2) for an (nx, ny) image, from the cache.
-  const Cached& op_for(const torch::Tensor& coords, int64_t nx, int64_t ny, const torch::Device& device) {
-    auto c = coords.detach().to(torch::kCPU).contiguous();
-    for (const auto& e : cache_)
-      if (e.nx == nx && e.ny == ny && e.coords.sizes() == c.sizes() && e.op->device() == device &&
-          torch::equal(e.coords, c))
-        return e;
-    RArray t(2, c.size(3), c.size(2), 1, 1);
-    std::memcpy(t.data(), c.data_ptr<float>(), sizeof(float) * std::size_t(t.size()));
-    const NufftOptions no{.oversampling = options_.oversampling, .width = options_.width};
-    RArray w = pipe_menon_density(Nufft(t, nx, ny, no));
-    const Nufft plan(t, nx, ny, no, w);
-    cache_.push_back({c, nx, ny, std::make_shared<TorchNufft>(plan, device), Torch::from_eigen(w).to(device)});
-    if (cache_.size() > 8) cache_.pop_front();
-    return cache_.back();
-  }
-
-  /// Runs f(A, w, y_n, maps_n, extra_n) per group of samples sharing a trajectory and maps (the whole batch when
-  /// both are shared), concatenating the results along the batch.
-  template <class F>
-  torch::Tensor per_sample(const Batch& b, F f, const torch::Tensor& extra = {}) {
-    const int64_t B = b.kspace.size(0), nx = b.maps->size(4), ny = b.maps->size(3);
-    const bool shared = b.trajectory->size(0) == 1 && b.maps->size(0) == 1;
-    std::vector<torch::Tensor> out;
-    for (int64_t n = 0; n < B; n += shared ? B : 1) {
-      const int64_t len = shared ? B : 1;
-      const Cached& e = op_for(b.trajectory->size(0) == 1 ? *b.trajectory : b.trajectory->narrow(0, n, 1), nx, ny,
-                               b.kspace.device());
-      auto maps = b.maps->size(0) == 1 ? *b.maps : b.maps->narrow(0, n, 1);
-      out.push_back(f(*e.op, e.weights, b.kspace.narrow(0, n, len), maps,
-                      extra.defined() ? extra.narrow(0, n, len) : extra));
-    }
-    return out.size() == 1 ? out[0] : torch::cat(out, 0);
+    NufftDataConsistency::check(b, "nufft-modl");
+    require(b.kspace.size(1) == 1, "nufft-modl: reconstructs one frame per sample, the batch has " +
+                                       std::to_string(b.kspace.size(1)));
   }
 
   NufftModlOptions options_;
   ResidualCnn cnn_{nullptr};
   torch::Tensor log_lambda_;
-  std::deque<Cached> cache_;
+  NufftDataConsistency dc_;
 };
 TORCH_MODULE(NufftModl);
 
@@ -178,32 +113,13 @@ inline nlohmann::json network_json(const NufftModlOptions& o) {
           {"width", o.width},              {"oversampling", o.oversampling}, {"input", kTrajectoryInput}};
 }
 
-/// A single-frame trajectory acquisition as a one-sample Batch (k-space, trajectory and maps in the file comment's
-/// units, no target) and the scale s = 1 / max|gridding| used (1 when the gridded image is zero). Maps: the
-/// acquisition's, else (several coils) solvers::resolve_maps from the gridded k-space centre, else ones.
-/// Throws Error for a Cartesian or multi-frame acquisition and as resolve_maps.
-struct TrajectoryInput {
-  Batch batch;
-  float scale;
-};
+/// A single-frame trajectory acquisition as a one-sample Batch and its scale: trajectory_sample (nufft_dc.hpp).
+/// Throws Error for a Cartesian or multi-frame acquisition and as trajectory_sample.
 inline TrajectoryInput trajectory_input(const Acquisition& acq) {
   validate_acquisition(acq);
-  require(!acq.cartesian(), "nufft-modl reconstructs trajectory acquisitions; this one is Cartesian");
-  require(acq.frames() == 1, "nufft-modl reconstructs one frame; the acquisition has " +
-                                 std::to_string(acq.frames()));
-  const Dims id = acq.resolved_image_dims();
-  CArray maps(id[0], id[1], 1, 1, 1);
-  maps.setConstant(cfloat(1));
-  if (acq.coils() > 1 || acq.sensitivities) maps = solvers::resolve_maps(acq, solvers::MapsSource::LowRes);
-  const CArray x0 = solvers::combine_coil_images(solvers::gridded_coil_images(acq), maps);
-  Eigen::Tensor<float, 0> mx = x0.abs().maximum();
-  const float s = mx() > 0 ? 1.0f / mx() : 1.0f;
-  TrajectoryInput in;
-  in.scale = s;
-  in.batch.kspace = Torch::from_eigen(acq.kspace) * s;  // (1, 1, C, Y, S)
-  in.batch.trajectory = Torch::from_eigen(acq.trajectory().coords);  // (1, 1, Y, S, 2)
-  in.batch.maps = Torch::from_eigen(maps);
-  return in;
+  require(acq.cartesian() || acq.frames() == 1, "nufft-modl reconstructs one frame; the acquisition has " +
+                                                     std::to_string(acq.frames()));
+  return trajectory_sample(acq, "nufft-modl");
 }
 
 /// Training pairs from trajectory acquisitions that share one trajectory and one set of maps: the Batch of

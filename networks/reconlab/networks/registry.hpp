@@ -19,6 +19,8 @@
 ///   dual-unet-3d  DualUnet3d, cine, seed 001 (cine_nets.hpp)  kPackedCineInput
 ///   residual-unet-3d  CineUnet3d, cine (cine_nets.hpp)        kPackedCineInput
 ///   dncn-3d-ds    Dncn3d, cine, data sharing (cine_nets.hpp)  kPackedCineInput
+/// crnn and residual-unet-3d built with "initial_image": "gridding" reconstruct trajectory (radial) cines instead
+/// (model.json adds "trajectory_input": kTrajectoryCineInput; CRNN's DC is then the NUFFT CG step, nufft_dc.hpp).
 ///
 /// model.json files are written by the network_json(options) overloads (unet_options_json for the U-Net), the
 /// format studies have always written; options added later are read with their defaults when absent, so older
@@ -234,7 +236,8 @@ inline const std::vector<RegistryEntry>& model_registry() {
         "crnn", "CRNN-MRI, Qin et al. 2019: bidirectional convolutional recurrence, DC per frame (single-coil cine)",
         [](const nlohmann::json& j) {
           return CrnnOptions{j.at("iterations"), j.at("features"), j.at("kernel_size"),
-                             j.value("shared_directions", true), detail::cine_initial(j)};
+                             j.value("shared_directions", true), detail::cine_initial(j),
+                             j.value("cg_iterations", int64_t{4}), j.value("lambda_init", 0.05)};
         }));
     e.push_back(detail::cine_entry<DualUnet3d, DualUnetOptions>(
         "dual-unet-3d", "seed 001: dual U-Net with attention (real/imaginary) + 3D ResNet, optional DC and cascade "

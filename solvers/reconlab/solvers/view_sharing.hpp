@@ -23,6 +23,14 @@
 /// zero_filled); multi-coil with sensitivity maps returns the least-squares combination
 /// (S^H S)^{-1} S^H x = sum_c conj(s_c) x_c / sum_c |s_c|^2 where sum_c |s_c|^2 > 0 (0 elsewhere), which is S^H
 /// for maps normalised to sum_c |s_c|^2 = 1 (ESPIRiT, RSS-divided maps).
+///
+/// Trajectory (radial) cines: the sliding window of Riederer et al. 1988 for non-Cartesian data (as in real-time
+/// radial MRI, e.g. the golden-angle sliding window of Winkelmann et al., IEEE TMI 26, 2007): frame f is gridded
+/// from the spokes of the `window` frames centred on it (f - h .. f + h, h = window / 2; cyclic: modulo T; linear:
+/// the window shifted to stay within the acquisition), with Pipe and Menon's density of that combined trajectory
+/// (gridding.hpp), then coil-combined as above. A golden-angle acquisition's neighbouring frames hold new angles,
+/// so the window fills k-space at the cost of temporal blurring: the window trades aliasing against motion.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -30,6 +38,7 @@
 #include "reconlab/operators.hpp"
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/sense.hpp"
+#include "reconlab/solvers/gridding.hpp"
 
 namespace reconlab::solvers {
 
@@ -103,29 +112,107 @@ inline CArray view_share_kspace(const CArray& kspace, const RArray& mask, bool c
   return out;
 }
 
-/// View sharing as a Reconstructor (name "view-sharing"): view_share_kspace, then the per-frame centred inverse
-/// FFT and the coil combination of this file's header. Output dims (nx, ny, 1, frames, 1) in the units of
-/// F^H kspace. Throws Error for an invalid acquisition (validate_acquisition), a trajectory, sampling weights
-/// (a 0/1 mask is needed to know what was acquired) or a per-coil mask.
+/// The smallest odd sliding window (in frames) whose spokes reach the radial Nyquist count pi/2 N (N the larger
+/// image side) for `spokes_per_frame` spokes per frame, at most `frames` (then `frames` itself, even or odd).
+/// Throws Error for spokes_per_frame < 1 or frames < 1.
+inline Index nyquist_window(Index spokes_per_frame, Index n, Index frames) {
+  require(spokes_per_frame >= 1 && frames >= 1, "nyquist_window: needs spokes_per_frame >= 1 and frames >= 1");
+  Index w = Index(std::ceil(M_PI / 2 * double(n) / double(spokes_per_frame)));
+  if (w % 2 == 0) ++w;
+  return std::min(w, frames);
+}
+
+/// The frames of frame f's sliding window (view_sharing.hpp's header): `window` frames centred on f, modulo T when
+/// `cyclic`, else shifted to lie within 0..T-1; all T frames when window >= T. Throws Error for window < 1 or f
+/// outside 0..T-1.
+inline std::vector<Index> sliding_window_frames(Index f, Index T, Index window, bool cyclic) {
+  require(window >= 1 && f >= 0 && f < T, "sliding window: needs window >= 1 and a frame within the acquisition");
+  std::vector<Index> out;
+  if (window >= T) {
+    for (Index g = 0; g < T; ++g) out.push_back(g);
+    return out;
+  }
+  const Index h = window / 2;
+  Index start = f - h;
+  if (!cyclic) start = std::clamp<Index>(start, 0, T - window);
+  for (Index k = 0; k < window; ++k) out.push_back(cyclic ? ((start + k) % T + T) % T : start + k);
+  return out;
+}
+
+/// Sliding-window gridding of a trajectory cine (the header's rule): coil images (nx, ny, C, T, 1), frame f the
+/// density-compensated adjoint NUFFT of the spokes of sliding_window_frames(f, T, window, cyclic) with Pipe and
+/// Menon's density of those spokes (the acquisition's own density is not used: it belongs to one frame's spokes).
+/// Throws Error for a Cartesian acquisition, window < 1, and as the NUFFT.
+inline CArray sliding_window_gridding(const Acquisition& acq, Index window, bool cyclic) {
+  validate_acquisition(acq);
+  require(!acq.cartesian(), "sliding_window_gridding: the acquisition is Cartesian (use view_share_kspace)");
+  const Index S = acq.kspace.dimension(0), Y = acq.kspace.dimension(1), C = acq.kspace.dimension(2), T = acq.frames();
+  const RArray coords = trajectory_for_frames(acq.trajectory().coords, T);
+  const Dims id = acq.resolved_image_dims();
+  CArray out(id[0], id[1], C, T, 1);
+  for (Index f = 0; f < T; ++f) {
+    const std::vector<Index> frames = sliding_window_frames(f, T, window, cyclic);
+    const Index W = Index(frames.size());
+    Acquisition a;
+    a.kspace = CArray(S, Y * W, C, 1, 1);
+    RArray t(2, S, Y * W, 1, 1);
+    for (Index k = 0; k < W; ++k)
+      for (Index j = 0; j < Y; ++j) {
+        for (Index i = 0; i < S; ++i) {
+          t(0, i, k * Y + j, 0, 0) = coords(0, i, j, frames[std::size_t(k)], 0);
+          t(1, i, k * Y + j, 0, 0) = coords(1, i, j, frames[std::size_t(k)], 0);
+        }
+        for (Index c = 0; c < C; ++c)
+          for (Index i = 0; i < S; ++i) a.kspace(i, k * Y + j, c, 0, 0) = acq.kspace(i, j, c, frames[std::size_t(k)], 0);
+      }
+    a.sampling = Trajectory{t, std::nullopt};
+    a.image_dims = Dims{id[0], id[1], 1, 1, 1};
+    out.chip(f, 3) = gridded_coil_images(a).chip(0, 3);
+  }
+  return out;
+}
+
+/// View sharing as a Reconstructor (name "view-sharing"): Cartesian k-t data: view_share_kspace, then the per-frame
+/// centred inverse FFT; trajectory cines: sliding_window_gridding with `window` frames (0: nyquist_window of the
+/// acquisition's spokes per frame); then the coil combination of this file's header. Output dims (nx, ny, 1,
+/// frames, 1) in the units of F^H kspace. Throws Error for an invalid acquisition (validate_acquisition), sampling
+/// weights (a 0/1 mask is needed to know what was acquired) or a per-coil mask.
 class ViewSharingReconstructor : public Reconstructor {
  public:
-  /// `cyclic`: temporal distance taken around the cardiac cycle (cine), else linear.
-  explicit ViewSharingReconstructor(bool cyclic = true) : cyclic_(cyclic) {}
+  /// `cyclic`: temporal distance taken around the cardiac cycle (cine), else linear. `window`: the sliding window
+  /// of trajectory cines in frames (0: automatic, nyquist_window); unused for Cartesian data. Throws Error for
+  /// window < 0.
+  explicit ViewSharingReconstructor(bool cyclic = true, Index window = 0) : cyclic_(cyclic), window_(window) {
+    require(window >= 0, "view-sharing: the sliding window must be >= 0 frames (0: automatic)");
+  }
   std::string name() const override { return "view-sharing"; }
   nlohmann::json parameters() const override {
     return {{"cyclic", cyclic_},
             {"rule", "each unsampled k-space location filled from the nearest frame that sampled it (ties to the "
                      "earlier frame); never-sampled locations zero"},
+            {"trajectories", "sliding window: each frame gridded from the spokes of the window frames centred on it "
+                             "(Pipe-Menon density)"},
+            {"window", window_ > 0 ? nlohmann::json(window_) : nlohmann::json("nyquist")},
             {"coil_combination", "rss without maps; sum conj(s) x / sum |s|^2 with maps"}};
   }
   CArray reconstruct(const Acquisition& acq) override {
     validate_acquisition(acq);
+    if (!acq.cartesian()) {
+      const Dims id = acq.resolved_image_dims();
+      const Index w = window_ > 0 ? window_ : nyquist_window(acq.kspace.dimension(1), std::max(id[0], id[1]), acq.frames());
+      return combine(sliding_window_gridding(acq, w, cyclic_), acq);
+    }
     require_binary_mask(acq, "view-sharing");
     const RArray& m = acq.mask();
     require(m.dimension(2) == 1, "view-sharing: the mask must be shared by all coils (dims (nx, ny, 1, ..)), got " +
                                      dims_string(dims_of(m)));
     const CArray masked = EigenFftw::multiply_mask(m, acq.kspace);
-    const CArray coil_images = EigenFftw::ifft2c(view_share_kspace(masked, m, cyclic_));
+    return combine(EigenFftw::ifft2c(view_share_kspace(masked, m, cyclic_)), acq);
+  }
+
+ private:
+  /// The coil combination of the header.
+  static CArray combine(const CArray& coil_images, const Acquisition& acq) {
     if (acq.coils() == 1) return coil_images;
     if (!acq.sensitivities) return to_complex(rss(coil_images));
     const CArray& s = *acq.sensitivities;
@@ -142,8 +229,8 @@ class ViewSharingReconstructor : public Reconstructor {
     return out;
   }
 
- private:
   bool cyclic_;
+  Index window_;
 };
 
 }  // namespace reconlab::solvers
