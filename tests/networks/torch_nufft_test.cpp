@@ -19,6 +19,7 @@
 #include "reconlab/random.hpp"
 #include "reconlab/solvers/cg_sense.hpp"
 #include "reconlab/solvers/gridding.hpp"
+#include "reconlab/solvers/view_sharing.hpp"
 #include "reconlab/trajectory.hpp"
 
 using namespace reconlab;
@@ -310,6 +311,12 @@ TEST(RadialCineNets, NufftDcGriddingAndNormalEquationsPerFrame) {
   // x0: the Eigen gridding reconstruction of every frame (Pipe-Menon density per frame).
   const CArray x0 = Torch::to_eigen(dc.gridding(in.batch) / in.scale);
   EXPECT_LT(rel(x0, solvers::GriddingReconstructor().reconstruct(c.acq)), 1e-5);
+  // The sliding window (the spokes of 3 frames around each frame) against the Eigen view-sharing reconstructor,
+  // which splices the spokes of each window on the host.
+  const CArray sw = Torch::to_eigen(dc.sliding_window(in.batch, 3) / in.scale);
+  EXPECT_LT(rel(sw, solvers::ViewSharingReconstructor(false, 3).reconstruct(c.acq)), 1e-5);
+  EXPECT_GT(rel(sw, x0), 1e-2);
+  EXPECT_THROW(dc.sliding_window(in.batch, 0), Error);
   // lambda -> 0 and 40 CG steps: the density-weighted normal equations of each frame, by the Eigen operators.
   torch::NoGradGuard g;
   const auto z = torch::zeros({1, 3, 1, 16, 16}, torch::kComplexFloat);
@@ -322,7 +329,7 @@ TEST(RadialCineNets, NufftDcGriddingAndNormalEquationsPerFrame) {
   EXPECT_LT(mx(), 1e-4);
 }
 
-TEST(RadialCineNets, UntrainedResidualUnetStartsAtGriddingAndCrnnTrains) {
+TEST(RadialCineNets, UntrainedResidualUnetStartsAtItsInputAndCrnnTrains) {
   Threads1 th;
   TempDir dir("radial_cine_nets");
   const Index n = 16, T = 4;
@@ -336,6 +343,10 @@ TEST(RadialCineNets, UntrainedResidualUnetStartsAtGriddingAndCrnnTrains) {
   EXPECT_EQ(dims_of(ux), (Dims{n, n, 1, T, 1}));
   EXPECT_LT(rel(ux, grid), 0.05);  // the 1x1 head starts at 1e-2 of its initial weights
   EXPECT_GT(rel(ux, grid), 1e-6);  // but the U-Net does act
+  // On the sliding-window input it starts at the sliding-window reconstruction.
+  CineUnet3dOptions so{4, 1, 0.0, false, cine::InitialImage::sliding_window, 3};
+  CineNetworkReconstructor<CineUnet3d> srec(CineUnet3d(so), "residual-unet-3d", network_json(so));
+  EXPECT_LT(rel(srec.reconstruct(test.acq), solvers::ViewSharingReconstructor(false, 3).reconstruct(test.acq)), 0.05);
 
   // CRNN with NUFFT DC: gradients reach every parameter (lambda too), training lowers the loss, the model reloads
   // through the registry with the same output, and the output scales with the data.

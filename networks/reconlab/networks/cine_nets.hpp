@@ -27,9 +27,10 @@
 /// ties to the earlier frame): the networks then refine the view-shared cine, the strongest non-iterative
 /// baseline, instead of the aliased zero-filled one (the data-sharing input of Schlemper et al. 2018, Sec. II-D,
 /// taken to the nearest sampled frame). Needs 0/1 sampling. model.json files written before the option load as
-/// "zero-filled". Or "gridding" (CRNN-MRI and the residual 3D U-Net): the network reconstructs non-Cartesian (radial)
-/// cines, x0 = S^H N^H W y per frame (nufft_dc.hpp; seed 003 and Hauptmann et al. 2019 start from the gridded
-/// frames), and its Batch is the non-Cartesian form of batch.hpp (samples (N, T, C, Y, S), trajectory (N or 1, T,
+/// "zero-filled". Or "gridding" / "sliding-window" (CRNN-MRI and the residual 3D U-Net): the network reconstructs
+/// non-Cartesian (radial) cines, x0 = S^H N^H W y per frame (nufft_dc.hpp; seed 003 and Hauptmann et al. 2019 start
+/// from the gridded frames) or the sliding window of `window` frames (NufftDataConsistency::sliding_window, the
+/// trajectory counterpart of the view-shared input), and its Batch is the non-Cartesian form of batch.hpp (samples (N, T, C, Y, S), trajectory (N or 1, T,
 /// Y, S, 2), maps (N or 1, 1, C, H, W); units: samples * 1/max|gridding|, trajectory_sample()); CRNN's data
 /// consistency is then nufft_dc.hpp's CG step with a learned lambda; the residual 3D U-Net has none (as the paper).
 ///
@@ -107,19 +108,30 @@ inline torch::Tensor from_channels(const torch::Tensor& c) {
   return torch::complex(c.select(1, 0).contiguous(), c.select(1, 1).contiguous()).unsqueeze(2);
 }
 
-/// The initial image of a cine network (see the file comment); gridding: trajectory (radial) cines.
-enum class InitialImage { zero_filled, view_sharing, gridding };
+/// The initial image of a cine network (see the file comment); gridding and sliding-window: trajectory (radial)
+/// cines.
+enum class InitialImage { zero_filled, view_sharing, gridding, sliding_window };
 
-/// "zero-filled" / "view-sharing" / "gridding".
+/// True for the initial images of trajectory cines (gridding, sliding-window).
+inline bool for_trajectories(InitialImage i) { return i == InitialImage::gridding || i == InitialImage::sliding_window; }
+
+/// "zero-filled" / "view-sharing" / "gridding" / "sliding-window".
 inline std::string initial_image_name(InitialImage i) {
-  return i == InitialImage::view_sharing ? "view-sharing" : i == InitialImage::gridding ? "gridding" : "zero-filled";
+  switch (i) {
+    case InitialImage::view_sharing: return "view-sharing";
+    case InitialImage::gridding: return "gridding";
+    case InitialImage::sliding_window: return "sliding-window";
+    default: return "zero-filled";
+  }
 }
 /// The InitialImage of a name; throws Error for another name.
 inline InitialImage initial_image_from_string(const std::string& s) {
   if (s == "zero-filled") return InitialImage::zero_filled;
   if (s == "view-sharing") return InitialImage::view_sharing;
   if (s == "gridding") return InitialImage::gridding;
-  throw Error("cine networks: initial_image must be zero-filled, view-sharing or gridding, got \"" + s + "\"");
+  if (s == "sliding-window") return InitialImage::sliding_window;
+  throw Error("cine networks: initial_image must be zero-filled, view-sharing, gridding or sliding-window, got \"" + s +
+              "\"");
 }
 
 /// View-shared k-space of a batch: k-space (N, T, 1, H, W) complex, sampled where the 0/1 sampling (N or 1, T or 1,
@@ -160,8 +172,8 @@ struct Standardised {
 /// RMS per sample.
 inline Standardised standardise(const torch::Tensor& kspace, const torch::Tensor& sampling,
                                 InitialImage initial = InitialImage::zero_filled) {
-  require(initial != InitialImage::gridding,
-          "cine network built for trajectory cines (initial image gridding) was given Cartesian k-t data");
+  require(!for_trajectories(initial), "cine network built for trajectory cines (initial image " +
+                                          initial_image_name(initial) + ") was given Cartesian k-t data");
   auto x0 = initial == InitialImage::view_sharing
                 ? Fft2c<Torch>().adjoint(view_share(kspace, sampling))
                 : CartesianSampling<Torch>(sampling.to(torch::kFloat)).adjoint(kspace);
@@ -170,11 +182,15 @@ inline Standardised standardise(const torch::Tensor& kspace, const torch::Tensor
 }
 
 /// The standardised input of a trajectory cine (the non-Cartesian Batch of the file comment): x0 = S^H N^H W y
-/// per frame by `dc`, sigma its RMS per sample, y / sigma (samples) and x0 / sigma. Throws Error as
-/// NufftDataConsistency::check (naming `who`).
-inline Standardised standardise_trajectory(const Batch& b, NufftDataConsistency& dc, const std::string& who) {
+/// per frame (gridding) or its sliding window of `window` frames (sliding-window) by `dc`, sigma its RMS per
+/// sample, y / sigma (samples) and x0 / sigma. Throws Error as NufftDataConsistency::check (naming `who`).
+inline Standardised standardise_trajectory(const Batch& b, NufftDataConsistency& dc, const std::string& who,
+                                           InitialImage initial, int64_t window) {
   NufftDataConsistency::check(b, who);
-  auto x0 = dc.gridding(b);
+  require(for_trajectories(initial), who + ": this network was built for Cartesian k-t data (initial image " +
+                                         initial_image_name(initial) +
+                                         "); trajectory cines need initial_image gridding or sliding-window");
+  auto x0 = initial == InitialImage::sliding_window ? dc.sliding_window(b, window) : dc.gridding(b);
   auto sigma = detail::rms_per_sample(x0).detach();
   return {b.kspace / sigma, x0 / sigma, sigma};
 }
@@ -204,10 +220,11 @@ struct CrnnOptions {
   /// one per direction.
   bool shared_directions = true;
   cine::InitialImage initial = cine::InitialImage::zero_filled;  ///< x^(0) (file comment)
-  /// Trajectory cines (initial gridding): CG steps of the NUFFT data consistency and the initial value of its
-  /// learned lambda (nufft_dc.hpp). Unused for Cartesian k-t data.
+  /// Trajectory cines (initial gridding or sliding-window): CG steps of the NUFFT data consistency and the initial
+  /// value of its learned lambda (nufft_dc.hpp). Unused for Cartesian k-t data.
   int64_t cg_iterations = 4;
   double lambda_init = 0.05;
+  int64_t window = 5;  ///< frames of the sliding window (initial sliding-window), >= 1
 };
 
 /// The CRNN cell of Qin et al. (eq. 6; reference `CRNNcell`): h_t = ReLU(W_i * x_t + W_t * h_{t-1} + W_l * h^{(i-1)}_t),
@@ -264,9 +281,9 @@ class CrnnMriImpl : public torch::nn::Module {
       conv_h_.push_back(conv("conv" + std::to_string(k + 1) + "_h", nf, nf));
     }
     conv4_x_ = conv("conv4_x", nf, 2);
-    if (o.initial == cine::InitialImage::gridding) {
-      require(o.cg_iterations >= 1 && o.lambda_init > 0 && std::isfinite(o.lambda_init),
-              "crnn: trajectory cines need cg_iterations >= 1 and a finite lambda_init > 0");
+    if (cine::for_trajectories(o.initial)) {
+      require(o.cg_iterations >= 1 && o.lambda_init > 0 && std::isfinite(o.lambda_init) && o.window >= 1,
+              "crnn: trajectory cines need cg_iterations >= 1, a finite lambda_init > 0 and window >= 1");
       log_lambda_ = register_parameter("log_lambda", torch::full({}, std::log(o.lambda_init)));
     }
   }
@@ -285,10 +302,7 @@ class CrnnMriImpl : public torch::nn::Module {
   /// the batch's form does not match the network's initial image.
   torch::Tensor reconstruct(const Batch& b) {
     if (!b.trajectory) return reconstruct(b.kspace, b.sampling);
-    require(options_.initial == cine::InitialImage::gridding,
-            "crnn: this network was built for Cartesian k-t data (initial image " +
-                cine::initial_image_name(options_.initial) + "); trajectory cines need initial_image gridding");
-    const auto s = cine::standardise_trajectory(b, dc_, "crnn");
+    const auto s = cine::standardise_trajectory(b, dc_, "crnn", options_.initial, options_.window);
     Batch bs = b;
     bs.kspace = s.y;
     const auto lambda = torch::exp(log_lambda_);
@@ -631,6 +645,7 @@ struct CineUnet3dOptions {
   double drop_prob = 0.0;      ///< Dropout3d after each convolution
   bool final_dc = false;       ///< hard data consistency per frame after the U-Net
   cine::InitialImage initial = cine::InitialImage::zero_filled;  ///< x0 (file comment)
+  int64_t window = 5;  ///< frames of the sliding window (initial sliding-window), >= 1
 };
 
 /// The spatio-temporal residual U-Net of Hauptmann, Arridge, Lucka, Muthurangu and Steeden ("Real-time
@@ -644,8 +659,10 @@ class CineUnet3dImpl : public torch::nn::Module {
  public:
   /// Throws Error for final_dc with initial gridding (no closed-form DC off the grid; the paper has none).
   explicit CineUnet3dImpl(const CineUnet3dOptions& o = {}) : options_(o) {
-    require(!(o.final_dc && o.initial == cine::InitialImage::gridding),
-            "residual-unet-3d: final_dc is for Cartesian k-t data, not trajectory cines (initial gridding)");
+    require(!(o.final_dc && cine::for_trajectories(o.initial)),
+            "residual-unet-3d: final_dc is for Cartesian k-t data, not trajectory cines (initial " +
+                cine::initial_image_name(o.initial) + ")");
+    require(o.window >= 1, "residual-unet-3d: the sliding window must be >= 1 frame");
     unet_ = register_module("unet", Unet3d(UnetOptions{.in_channels = 2, .out_channels = 2,
                                                        .base_channels = o.base_channels,
                                                        .num_pool_layers = o.num_pool_layers,
@@ -667,10 +684,7 @@ class CineUnet3dImpl : public torch::nn::Module {
   /// comment: x = x0 + U(x0) on the gridded frames. Throws Error as CrnnMriImpl::reconstruct(const Batch&).
   torch::Tensor reconstruct(const Batch& b) {
     if (!b.trajectory) return reconstruct(b.kspace, b.sampling);
-    require(options_.initial == cine::InitialImage::gridding,
-            "residual-unet-3d: this network was built for Cartesian k-t data (initial image " +
-                cine::initial_image_name(options_.initial) + "); trajectory cines need initial_image gridding");
-    const auto s = cine::standardise_trajectory(b, dc_, "residual-unet-3d");
+    const auto s = cine::standardise_trajectory(b, dc_, "residual-unet-3d", options_.initial, options_.window);
     return cine::from_channels(unet_->forward(cine::to_channels(s.x0))) * s.sigma;
   }
   torch::Tensor reconstruct_frames(const torch::Tensor& kspace, const torch::Tensor& sampling) {
@@ -796,8 +810,8 @@ inline nlohmann::json network_json(const CrnnOptions& o) {
                       {"features", o.features},         {"kernel_size", o.kernel_size},
                       {"shared_directions", o.shared_directions}, {"initial_image", cine::initial_image_name(o.initial)},
                       {"input", kPackedCineInput}};
-  if (o.initial == cine::InitialImage::gridding) {
-    j["cg_iterations"] = o.cg_iterations, j["lambda_init"] = o.lambda_init;
+  if (cine::for_trajectories(o.initial)) {
+    j["cg_iterations"] = o.cg_iterations, j["lambda_init"] = o.lambda_init, j["window"] = o.window;
     j["trajectory_input"] = kTrajectoryCineInput;
   }
   return j;
@@ -824,7 +838,7 @@ inline nlohmann::json network_json(const CineUnet3dOptions& o) {
           {"num_pool_layers", o.num_pool_layers}, {"drop_prob", o.drop_prob},
           {"final_dc", o.final_dc},             {"initial_image", cine::initial_image_name(o.initial)},
           {"input", kPackedCineInput}};
-  if (o.initial == cine::InitialImage::gridding) j["trajectory_input"] = kTrajectoryCineInput;
+  if (cine::for_trajectories(o.initial)) j["trajectory_input"] = kTrajectoryCineInput, j["window"] = o.window;
   return j;
 }
 

@@ -29,6 +29,7 @@
 #include "reconlab/solvers/cg.hpp"
 #include "reconlab/solvers/gridding.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
+#include "reconlab/solvers/view_sharing.hpp"
 
 namespace reconlab::networks {
 
@@ -63,6 +64,37 @@ class NufftDataConsistency {
     return per_group(b, [&](const Cached& e, const torch::Tensor& y, const torch::Tensor& maps, const torch::Tensor&) {
       return (torch::conj(maps) * e.op->adjoint(y * e.weights)).sum(2, true);
     });
+  }
+
+  /// The sliding-window gridding image of every frame (solvers/view_sharing.hpp's rule, not cyclic: a real-time
+  /// acquisition): frame f is S^H N_f^H W_f y_f with N_f the NUFFT of the spokes of the `window` frames centred on f
+  /// (solvers::sliding_window_frames), W_f Pipe-Menon's density of those spokes; complex (B, T, 1, H, W). Equals
+  /// solvers::ViewSharingReconstructor(false, window) for one coil and for maps normalised to sum |s|^2 = 1.
+  /// Throws Error as check and for window < 1.
+  torch::Tensor sliding_window(const Batch& b, int64_t window) {
+    check(b, "nufft data consistency");
+    require(window >= 1, "nufft data consistency: the sliding window must be >= 1 frame");
+    const int64_t B = b.kspace.size(0), T = b.kspace.size(1), C = b.kspace.size(2), Y = b.kspace.size(3),
+                  S = b.kspace.size(4);
+    std::vector<int64_t> idx;
+    int64_t W = 0;
+    for (int64_t f = 0; f < T; ++f) {
+      const std::vector<Index> frames = solvers::sliding_window_frames(f, T, window, false);
+      W = int64_t(frames.size());
+      idx.insert(idx.end(), frames.begin(), frames.end());
+    }
+    const auto index = torch::tensor(idx, torch::kInt64);
+    // Samples (B, T, W, C, Y, S) -> (B, T, C, W Y, S); coordinates (., T, W, Y, S, 2) -> (., T, W Y, S, 2): spoke
+    // w Y + j of frame f is spoke j of its window's w-th frame in both.
+    Batch wb;
+    wb.kspace = b.kspace.index_select(1, index.to(b.kspace.device()))
+                    .reshape({B, T, W, C, Y, S})
+                    .permute({0, 1, 3, 2, 4, 5})
+                    .reshape({B, T, C, W * Y, S});
+    const auto& t = *b.trajectory;
+    wb.trajectory = t.index_select(1, index.to(t.device())).reshape({t.size(0), T, W * Y, S, 2});
+    wb.maps = b.maps;
+    return gridding(wb);
   }
 
   /// The DC step of the file comment for the regularisation images z (B, T, 1, H, W) and weight lambda (a scalar

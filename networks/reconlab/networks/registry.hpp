@@ -19,7 +19,8 @@
 ///   dual-unet-3d  DualUnet3d, cine, seed 001 (cine_nets.hpp)  kPackedCineInput
 ///   residual-unet-3d  CineUnet3d, cine (cine_nets.hpp)        kPackedCineInput
 ///   dncn-3d-ds    Dncn3d, cine, data sharing (cine_nets.hpp)  kPackedCineInput
-/// crnn and residual-unet-3d built with "initial_image": "gridding" reconstruct trajectory (radial) cines instead
+/// crnn and residual-unet-3d built with "initial_image": "gridding" or "sliding-window" reconstruct trajectory
+/// (radial) cines instead
 /// (model.json adds "trajectory_input": kTrajectoryCineInput; CRNN's DC is then the NUFFT CG step, nufft_dc.hpp).
 ///
 /// model.json files are written by the network_json(options) overloads (unet_options_json for the U-Net), the
@@ -237,7 +238,8 @@ inline const std::vector<RegistryEntry>& model_registry() {
         [](const nlohmann::json& j) {
           return CrnnOptions{j.at("iterations"), j.at("features"), j.at("kernel_size"),
                              j.value("shared_directions", true), detail::cine_initial(j),
-                             j.value("cg_iterations", int64_t{4}), j.value("lambda_init", 0.05)};
+                             j.value("cg_iterations", int64_t{4}), j.value("lambda_init", 0.05),
+                             j.value("window", int64_t{5})};
         }));
     e.push_back(detail::cine_entry<DualUnet3d, DualUnetOptions>(
         "dual-unet-3d", "seed 001: dual U-Net with attention (real/imaginary) + 3D ResNet, optional DC and cascade "
@@ -252,7 +254,7 @@ inline const std::vector<RegistryEntry>& model_registry() {
         "residual-unet-3d", "spatio-temporal residual 3D U-Net, Hauptmann et al. 2019 (single-coil cine)",
         [](const nlohmann::json& j) {
           return CineUnet3dOptions{j.at("base_channels"), j.at("num_pool_layers"), j.value("drop_prob", 0.0),
-                                   j.value("final_dc", false), detail::cine_initial(j)};
+                                   j.value("final_dc", false), detail::cine_initial(j), j.value("window", int64_t{5})};
         }));
     e.push_back(detail::cine_entry<Dncn3d, Dncn3dOptions>(
         "dncn-3d-ds", "DnCn-3D with data sharing, Schlemper et al. 2018 (single-coil cine)", [](const nlohmann::json& j) {
