@@ -23,7 +23,9 @@
 ///   residual-unet-3d   the 3D U-Net, x = x0 + U(x0) (cine_nets.hpp), no DC;
 ///   crnn               CRNN-MRI, DC by CG on the NUFFT normal with a learned lambda;
 ///   both start from x0 = the sliding window of --network-window frames (default 5; `--network-input gridding`:
-///   each frame's own gridded spokes, seed 003's and Hauptmann et al.'s input).
+///   each frame's own gridded spokes);
+///   residual-unet-3d-gridding  the same U-Net on each frame's own gridded spokes (seed 003's and Hauptmann et
+///                      al.'s input), trained alike.
 /// Weights (lambda, lambda_t, window) are chosen per fold on a validation cine from the training side (never the
 /// test cine), at R = 20 for all R (quick) or per R (full). Networks: per fold, trained on augmented crops of the
 /// other real cine plus beating-heart phantoms (study::make_cine_training_set), R = 20 golden-angle acquisitions
@@ -57,7 +59,7 @@ namespace {
 
 const std::vector<double> kRs = {13, 20, 23};
 const std::vector<std::string> kClassical = {"gridding", "view-sharing", "kt-tv", "bart-pics-tv"};
-const std::vector<std::string> kNetworks = {"residual-unet-3d", "crnn"};
+const std::vector<std::string> kNetworks = {"residual-unet-3d", "residual-unet-3d-gridding", "crnn"};
 const std::vector<std::string> kFolds = {"acdc", "philips"};
 
 /// Sizes of a preset: `quick` fits the 2-core machine in 15 minutes, `full` trains larger networks at full size.
@@ -340,7 +342,9 @@ int main(int argc, char** argv) {
         trained[key] = std::make_shared<networks::CineNetworkReconstructor<networks::CrnnMri>>(net, m, json);
         manifest["lambda"][key] = net->lambda();
       } else {
-        networks::CineUnet3dOptions o{P.unet_base, P.unet_pools, 0.0, false, initial, network_window};
+        networks::CineUnet3dOptions o{P.unet_base, P.unet_pools, 0.0, false,
+                                      m == "residual-unet-3d" ? initial : networks::cine::InitialImage::gridding,
+                                      network_window};
         networks::CineUnet3d net(o);
         json = networks::network_json(o);
         summary = networks::train_or_load(net, dir, json, data, train_options());

@@ -20,6 +20,8 @@
 #include "reconlab/sense.hpp"
 #include "reconlab/operators.hpp"
 #include "reconlab/subprocess.hpp"
+#include "reconlab/resampling.hpp"
+#include "reconlab/study/cine_data.hpp"
 #include "reconlab/trajectory.hpp"
 
 using namespace reconlab;
@@ -250,6 +252,43 @@ TEST(ReconTrajCli, RealBrainRadialMultiCoil) {
                            p(dir, "y40.npy") + " " + p(dir, "g.npy"));
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.out.find("with --traj use gridding"), std::string::npos) << bad.out;
+}
+
+// A real cine (8 frames of the ACDC cine, central 128^2 block-averaged to 64^2, smooth phase) on a continuous
+// golden-angle radial acquisition of 6 spokes per frame (R = 17): gridding, the sliding window and k-t TV from the
+// command line; the sliding window and k-t TV beat gridding, and --lambda-t is refused where it means nothing.
+TEST(ReconTrajCli, GoldenAngleRadialCine) {
+  if (!std::filesystem::exists(data_dir() + "/cine-acdc/cine_30x184x256_uint8.npy")) GTEST_SKIP() << "no shared data";
+  TempDir dir("recon_traj_cine");
+  const RArray c = study::load_acdc_cine(data_dir());
+  Eigen::array<Index, 5> off{64, 28, 0, 0, 0}, ext{128, 128, 1, 8, 1};
+  const RArray sq = c.slice(off, ext);
+  const RArray truth = study::normalised_cine(RArray(BlockAverage(128, 128, 2).apply(to_complex(sq)).real()));
+  const CArray img = study::cine_with_smooth_phase(truth, 3);
+  const RArray traj = radial_trajectory({.samples = 64, .spokes = 6, .frames = 8, .order = RadialOrder::golden,
+                                         .readout_oversampling = 2});
+  io::write_trajectory(p(dir, "traj.npy"), traj);
+  io::write_noncartesian(p(dir, "y.npy"), Nufft(traj, 64, 64).apply(img));
+  std::map<std::string, double> err;
+  for (const std::string m : {"gridding", "view-sharing --sliding-window 3", "cs-tv --lambda 0.003 --lambda-t 0.01"}) {
+    const std::string name = m.substr(0, m.find(' '));
+    const auto r = run_cli("recon --method " + m + " --shape 64,64 --traj " + p(dir, "traj.npy") + " --kspace " +
+                           p(dir, "y.npy") + " " + p(dir, name + ".npy"));
+    ASSERT_EQ(r.status, 0) << m << ": " << r.out;
+    EXPECT_EQ(last_json(r.out)["frames"], 8);
+    const CArray x = io::read_npy_complex(p(dir, name + ".npy"), "fyx");
+    ASSERT_EQ(dims_of(x), (Dims{64, 64, 1, 8, 1}));
+    double e = 0, t = 0;
+    for (Index i = 0; i < x.size(); ++i) e += std::pow(std::abs(x.data()[i]) - truth.data()[i], 2), t += std::pow(truth.data()[i], 2);
+    err[name] = std::sqrt(e / t);
+    std::cout << m << ": relative error " << err[name] << "\n";
+  }
+  EXPECT_LT(err["view-sharing"], 0.8 * err["gridding"]);
+  EXPECT_LT(err["cs-tv"], err["view-sharing"]);
+  const auto bad = run_cli("recon --method gridding --lambda-t 0.01 --shape 64,64 --traj " + p(dir, "traj.npy") +
+                           " --kspace " + p(dir, "y.npy") + " " + p(dir, "bad.npy"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.out.find("--lambda-t applies to cs-tv and bart-pics"), std::string::npos) << bad.out;
 }
 
 // The Cartesian interpolation baselines from the command line keep the acquired samples (the k-space of their
