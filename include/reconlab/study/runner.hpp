@@ -33,6 +33,7 @@
 #include "reconlab/array.hpp"
 #include "reconlab/backends/eigen_fftw.hpp"
 #include "reconlab/io/npy.hpp"
+#include "reconlab/nufft.hpp"
 #include "reconlab/metrics.hpp"
 #include "reconlab/reconstructor.hpp"
 #include "reconlab/study/figures.hpp"
@@ -183,6 +184,25 @@ struct StudyCase {
   Index panel_frame = 0;         ///< cines: the frame shown by panels() (clamped to the cine)
   Index profile_row = -1;        ///< cines: the row y of the x-t profiles (cine_figures); -1: the middle row
 };
+
+/// The sampling pattern of a trajectory acquisition on its Cartesian image grid, for the figures' mask panels:
+/// (nx, ny, 1, frames, 1), 1 in every k-space cell (k rounded to the nearest integer, cycles per FOV, centre at
+/// n/2) that holds a sample of that frame, 0 elsewhere. Throws Error for a Cartesian acquisition.
+inline RArray trajectory_coverage(const Acquisition& acq) {
+  require(!acq.cartesian(), "trajectory_coverage: the acquisition is Cartesian");
+  const Dims id = acq.resolved_image_dims();
+  const Index T = acq.frames();
+  const RArray t = trajectory_for_frames(acq.trajectory().coords, T);
+  RArray m(id[0], id[1], 1, T, 1);
+  m.setZero();
+  for (Index f = 0; f < T; ++f)
+    for (Index j = 0; j < t.dimension(2); ++j)
+      for (Index i = 0; i < t.dimension(1); ++i) {
+        const Index x = Index(std::lround(t(0, i, j, f, 0))) + id[0] / 2, y = Index(std::lround(t(1, i, j, f, 0))) + id[1] / 2;
+        if (x >= 0 && x < id[0] && y >= 0 && y < id[1]) m(x, y, 0, f, 0) = 1.0f;
+      }
+  return m;
+}
 
 /// One method: its name (table rows), a factory of its Reconstructor for a case, an optional preparation run once
 /// before its first missing row (training or loading a network; not run at all when every row exists), and an
@@ -405,7 +425,7 @@ class Study {
       const Acquisition acq = c.acquire();
       if (c.sample) {
         io::write_npy(sample_file(c, "truth").string(), c.truth);
-        if (acq.cartesian()) io::write_npy(sample_file(c, "mask").string(), acq.mask());
+        io::write_npy(sample_file(c, "mask").string(), acq.cartesian() ? acq.mask() : trajectory_coverage(acq));
       }
       for (const StudyMethod* m : todo) {
         prepare(m->name);
