@@ -1,8 +1,10 @@
 #pragma once
 /// @file methods.hpp
-/// The trained-network methods of `reconlab recon`. They live in their own translation unit (unet_method.cpp,
-/// which serves them all through the model registry, reconlab/networks/registry.hpp) so that the rest of the tool
-/// compiles without LibTorch; no_networks.cpp replaces it in builds without networks.
+/// The trained-network methods of `reconlab recon`. They live in a module (unet_method.cpp, built as
+/// libreconlab_networks_cli.so beside the executable, serving every network through the model registry,
+/// reconlab/networks/registry.hpp) that network_loader.cpp opens with dlopen on the first call of either function
+/// below, so that the tool neither compiles nor loads LibTorch for its other methods; without networks
+/// (RECONLAB_BUILD_NETWORKS=OFF) there is no module and the functions report that.
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +14,7 @@
 namespace reconlab::tool {
 
 /// The names of the network methods (the registry's names: unet, kspace-unet, cascade, dncn, modl, modl-sense);
-/// empty when the tool was built without networks.
+/// empty when the tool was built without networks. Loads the module (Error when it cannot be loaded).
 std::vector<std::string> network_method_names();
 
 /// The trained network `method` (any name of network_method_names()) loaded from `weights` (final.pt or a trainer

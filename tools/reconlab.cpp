@@ -41,6 +41,7 @@
 ///     acceleration, frames, output}.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -267,6 +268,20 @@ CArray read_kspace(const std::string& path, const std::string& axes_opt, KspaceL
 
 /// Writes the reconstructed image (nx, ny, 1, frames, 1) in the input's layout: .npy (ny, nx), or (frames, ny, nx)
 /// when the input had a frame axis or the image has frames; .cfl with frames in BART dim 10.
+/// The methods of `recon` that are not networks (the networks are the model registry's names, served by the
+/// networks module, methods.hpp).
+const std::vector<std::string>& classical_methods() {
+  static const std::vector<std::string> names{
+      "zero-filled", "rof", "cs-tv", "bart-pics", "cg-sense", "grappa", "cs-wavelet", "bart-pics-wavelet",
+      "view-sharing", "l+s", "gridding", "bart-nufft-inverse", "linear-interpolation", "spline-interpolation",
+      "lowpass-hann", "lowpass-hamming", "lowpass-tukey", "radial-interpolation"};
+  return names;
+}
+bool classical_method(const std::string& m) {
+  const auto& c = classical_methods();
+  return std::find(c.begin(), c.end(), m) != c.end();
+}
+
 void write_image(const std::string& path, const CArray& img, const KspaceLayout& layout) {
   const Dims d = dims_of(img);
   if (io::is_npy(path) && (layout.frames_axis || d[3] > 1) && d[2] == 1 && d[4] == 1)
@@ -379,15 +394,24 @@ int main(int argc, char** argv) {
                         "k-space interpolation baselines: linear-interpolation | spline-interpolation (missing lines, "
                         "GSL) | lowpass-hann | lowpass-hamming | lowpass-tukey (windowed zero-filled, --window-width)")
       ->required()
-      ->check(CLI::IsMember([] {
-        std::vector<std::string> methods{"zero-filled", "rof",        "cs-tv",      "bart-pics",
-                                         "cg-sense",    "grappa",     "cs-wavelet", "bart-pics-wavelet",
-                                         "view-sharing", "l+s", "gridding", "bart-nufft-inverse",
-                                         "linear-interpolation", "spline-interpolation", "lowpass-hann",
-                                         "lowpass-hamming", "lowpass-tukey", "radial-interpolation"};
-        for (const auto& n : tool::network_method_names()) methods.push_back(n);  // the model registry's networks
-        return methods;
-      }()));
+      ->check(CLI::Validator(
+          [](std::string& m) -> std::string {
+            const std::vector<std::string>& classical = classical_methods();
+            if (classical_method(m)) return "";
+            // Not a classical method: the model registry's networks (loads the networks module, LibTorch).
+            std::vector<std::string> all = classical;
+            try {
+              const auto nets = tool::network_method_names();
+              if (std::find(nets.begin(), nets.end(), m) != nets.end()) return "";
+              all.insert(all.end(), nets.begin(), nets.end());
+            } catch (const Error& e) {
+              return m + " is not a classical method, and the networks are unavailable: " + e.what();
+            }
+            std::string list;
+            for (const auto& n : all) list += (list.empty() ? "" : ", ") + n;
+            return m + " not in {" + list + "}";
+          },
+          "METHOD"));
   cmd_recon->add_option("--kspace", kspace_path,
                         "centred k-space, complex .npy (ny, nx) or (coils, ny, nx) (other layouts: --axes), or .cfl "
                         "(coils in dim 3, frames in dim 10)")
@@ -523,8 +547,7 @@ int main(int argc, char** argv) {
         rec = std::make_unique<solvers::BartNufftInverseReconstructor>(lambda.value_or(0.0));
       } else if (method == "radial-interpolation") {
         rec = std::make_unique<solvers::RadialInterpolationReconstructor>(/*bicubic=*/true);
-      } else if (const auto nets = tool::network_method_names();
-                 std::find(nets.begin(), nets.end(), method) != nets.end()) {
+      } else if (!classical_method(method)) {
         // Trained networks through the model registry: nufft-modl, and unet on the gridding image; the Cartesian
         // networks refuse a trajectory with their own error.
         rec = tool::make_network_reconstructor(method, weights);
@@ -683,8 +706,7 @@ int main(int argc, char** argv) {
       } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
         rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
                                                                     lambda.value_or(0.005), iterations.value_or(100));
-      } else if (const auto nets = tool::network_method_names();
-                 std::find(nets.begin(), nets.end(), method) != nets.end()) {
+      } else if (!classical_method(method)) {
         // Every trained network, through the model registry (final.pt with model.json; single-coil networks
         // refuse multi-coil k-space). Multi-coil maps: --sens, else --estimate-maps (lowres is estimated inside
         // the network's reconstructor).

@@ -99,6 +99,20 @@ TEST(TorchNufft, AutogradGradientsAreTheEigenAdjointAndForward) {
   (At.apply(xt) - Torch::from_eigen(y)).abs().square().sum().backward();
   const CArray expected = A.adjoint(CArray(A.apply(x) - y)) * cfloat(2.0f);
   EXPECT_LT(rel(Torch::to_eigen(xt.grad()), expected), 1e-5);
+  // Finite differences along a random complex direction d: (L(x + h d) - L(x - h d)) / 2h = Re <grad, d> (exact
+  // for the quadratic L up to rounding, so h need not be small).
+  {
+    torch::NoGradGuard g;
+    const auto d = Torch::from_eigen(random_image(nx, ny, 2, 1, 9));
+    const auto x0 = Torch::from_eigen(x), y0 = Torch::from_eigen(y);
+    auto loss = [&](const torch::Tensor& v) {
+      return (At.apply(v) - y0).abs().square().to(torch::kDouble).sum().item<double>();
+    };
+    const double h = 0.25;
+    const double fd = (loss(x0 + h * d) - loss(x0 - h * d)) / (2 * h);
+    const double an = torch::real((torch::conj(xt.grad()) * d).sum()).item<double>();
+    EXPECT_NEAR(fd, an, 1e-4 * std::abs(an));
+  }
   // d/dy of ||A^H y - x||^2 is 2 A (A^H y - x).
   auto yt = Torch::from_eigen(y).requires_grad_(true);
   (At.adjoint(yt) - Torch::from_eigen(x)).abs().square().sum().backward();
