@@ -50,6 +50,7 @@
 
 #include "methods.hpp"
 #include "nufft_command.hpp"
+#include "reconlab/io/fastmri.hpp"
 #include "traj_command.hpp"
 #include "reconlab/io/array_file.hpp"
 #include "reconlab/io/mat.hpp"
@@ -416,6 +417,18 @@ int main(int argc, char** argv) {
                         "centred k-space, complex .npy (ny, nx) or (coils, ny, nx) (other layouts: --axes), or .cfl "
                         "(coils in dim 3, frames in dim 10)")
       ->required();
+  std::optional<Index> fastmri_slice;
+  cmd_recon->add_option("--slice", fastmri_slice, "fastMRI .h5 k-space: reconstruct only this slice (default: all)");
+  std::string eval_target_dir, eval_prediction_dir, eval_key;
+  auto* cmd_eval = app.add_subcommand(
+      "eval", "fastMRI leaderboard metrics (evaluate.py): per-volume NMSE, PSNR, SSIM of the .h5 reconstructions in "
+              "--prediction-dir against the same-named fastMRI files in --target-dir");
+  cmd_eval->add_option("--target-dir", eval_target_dir, "fastMRI files with reconstruction_rss / reconstruction_esc")
+      ->required();
+  cmd_eval->add_option("--prediction-dir", eval_prediction_dir, "files with a `reconstruction` dataset (recon OUT.h5)")
+      ->required();
+  cmd_eval->add_option("--key", eval_key, "target dataset (default: reconstruction_rss, else reconstruction_esc)")
+      ->check(CLI::IsMember({"reconstruction_rss", "reconstruction_esc"}));
   std::string traj_path, density_path, recon_shape;
   cmd_recon->add_option("--traj", traj_path,
                         "non-Cartesian acquisition: trajectory in BART's layout [3, samples, spokes, ..., frames in "
@@ -476,7 +489,7 @@ int main(int argc, char** argv) {
     return app.exit(e);  // --help (and its variants): help on stdout, exit 0
   } catch (const CLI::ParseError& e) {
     if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty())
-      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask, recon, traj or nufft): " + e.what());
+      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask, recon, eval, traj or nufft): " + e.what());
     return fail(e.what());
   }
 
@@ -635,16 +648,38 @@ int main(int argc, char** argv) {
                        .dump()
                 << "\n";
     } else if (*cmd_recon) {
+      // A fastMRI raw-data file (.h5): every slice (or --slice) in turn, with its stored mask or its non-zero
+      // columns, into a fastMRI reconstruction file (.h5, cropped to the header's reconstruction size) or an array.
+      const bool fastmri = std::filesystem::path(kspace_path).extension() == ".h5";
+      std::optional<io::FastmriFile> fm;
+      Index first_slice = 0, slice_count = 1;
+      if (fastmri) {
+        require(axes.empty() && mask_path.empty() && mask_variable.empty() && sens_path.empty(),
+                "a fastMRI .h5 file carries its own layout and mask: --axes, --mask, --mask-variable and --sens do "
+                "not apply");
+        fm = io::read_fastmri(kspace_path);
+        first_slice = fastmri_slice.value_or(0), slice_count = fastmri_slice ? 1 : fm->slices();
+        require(first_slice >= 0 && first_slice < fm->slices(), "--slice " + std::to_string(first_slice) +
+                                                                    " outside 0.." + std::to_string(fm->slices() - 1));
+      } else {
+        require(!fastmri_slice, "--slice applies to fastMRI .h5 k-space");
+      }
+      std::vector<CArray> slice_images;
+      nlohmann::json slice_info;
+      for (Index sl = first_slice; sl < first_slice + slice_count; ++sl) {
       Acquisition acq;
       KspaceLayout layout;
-      acq.kspace = read_kspace(kspace_path, axes, layout);
+      if (fm) acq = io::fastmri_slice(*fm, sl);
+      else acq.kspace = read_kspace(kspace_path, axes, layout);
       const Dims kd = dims_of(acq.kspace);
       require_nonempty(kd, "k-space", kspace_path);
       require(kd[4] == 1 && kd[0] > 0 && kd[1] > 0,
               "k-space must be (ny, nx), (coils, ny, nx) or a cine (see --axes), got dims " + dims_string(kd) +
                   " (x, y, coil, frame, batch)");
       const bool multicoil = kd[2] > 1;
-      if (!mask_path.empty()) {
+      if (fm) {
+        // the slice's mask (fastmri_slice)
+      } else if (!mask_path.empty()) {
         acq.sampling = read_mask(mask_path, kd, mask_variable);
       } else {
         require(mask_variable.empty(), "--mask-variable needs --mask");
@@ -735,10 +770,89 @@ int main(int argc, char** argv) {
         throw Error("unknown --method " + method);
       }
       CArray img = rec->reconstruct(acq);
+      if (fm) {
+        slice_images.push_back(img);
+        slice_info = {{"method", rec->name()}, {"parameters", rec->parameters()},
+                      {"acceleration", acceleration_of(acq.mask())}, {"coils", kd[2]}};
+        continue;
+      }
       write_image(recon_out, img, layout);
       std::cout << nlohmann::json{{"method", rec->name()}, {"parameters", rec->parameters()},
                                   {"acceleration", acceleration_of(acq.mask())}, {"frames", kd[3]},
                                   {"output", recon_out}}
+                       .dump()
+                << "\n";
+      }
+      if (fm) {
+        // Slices as the batch axis; magnitudes cropped to the reconstruction size for a fastMRI output file.
+        const Dims d = dims_of(slice_images.front());
+        CArray vol(d[0], d[1], 1, 1, Index(slice_images.size()));
+        for (std::size_t i = 0; i < slice_images.size(); ++i)
+          vol.chip(Index(i), 4) = slice_images[i].reshape(Dims{d[0], d[1], 1, 1, 1}).chip(0, 4);
+        const bool h5_out = std::filesystem::path(recon_out).extension() == ".h5";
+        // fastMRI crops (H, W) to (reconSpace x, reconSpace y): reconlab's (x = W, y = H) to (recon_ny, recon_nx).
+        const bool crop = h5_out && fm->recon_nx > 0 && fm->recon_nx <= d[1] && fm->recon_ny <= d[0];
+        if (h5_out) {
+          RArray mag = vol.abs();
+          if (crop) mag = io::fastmri_center_crop(mag, fm->recon_ny, fm->recon_nx);
+          io::write_fastmri_reconstruction(recon_out, mag);
+        } else {
+          io::write_array(recon_out, vol);
+        }
+        slice_info["slices"] = slice_images.size();
+        slice_info["first_slice"] = first_slice;
+        slice_info["cropped_to"] = crop ? nlohmann::json{fm->recon_nx, fm->recon_ny} : nlohmann::json(nullptr);
+        slice_info["output"] = recon_out;
+        std::cout << slice_info.dump() << "\n";
+      }
+    } else if (*cmd_eval) {
+      // fastMRI's evaluate.py: per volume, target (reconstruction_rss, else reconstruction_esc, or --key) and the
+      // prediction's `reconstruction`, both centre-cropped to the target's width squared; NMSE, PSNR, SSIM.
+      namespace fs = std::filesystem;
+      require(fs::is_directory(eval_target_dir) && fs::is_directory(eval_prediction_dir),
+              "--target-dir and --prediction-dir must be folders");
+      std::vector<fs::path> targets;
+      for (const auto& e : fs::directory_iterator(eval_target_dir))
+        if (e.is_regular_file() && e.path().extension() == ".h5") targets.push_back(e.path());
+      std::sort(targets.begin(), targets.end());
+      require(!targets.empty(), "--target-dir " + eval_target_dir + " holds no .h5 file");
+      std::vector<Metrics> per;
+      nlohmann::json volumes = nlohmann::json::array();
+      for (const auto& t : targets) {
+        const fs::path pred = fs::path(eval_prediction_dir) / t.filename();
+        require(fs::exists(pred), "no prediction " + pred.string() + " for target " + t.string());
+        std::string key = eval_key;
+        if (key.empty()) {
+          try {
+            (void)io::read_fastmri_volume(t.string(), "reconstruction_rss");
+            key = "reconstruction_rss";
+          } catch (const Error&) {
+            key = "reconstruction_esc";
+          }
+        }
+        RArray target = io::read_fastmri_volume(t.string(), key);
+        RArray prediction = io::read_fastmri_volume(pred.string(), "reconstruction");
+        const Index w = target.dimension(0);
+        target = io::fastmri_center_crop(target, w, std::min(w, target.dimension(1)));
+        require(prediction.dimension(0) >= w && prediction.dimension(1) >= target.dimension(1),
+                "prediction " + pred.string() + " (" + dims_string(dims_of(prediction)) + ") is smaller than the "
+                "cropped target " + dims_string(dims_of(target)));
+        prediction = io::fastmri_center_crop(prediction, target.dimension(0), target.dimension(1));
+        const Metrics m = io::fastmri_volume_metrics(target, prediction);
+        per.push_back(m);
+        volumes.push_back({{"file", t.filename().string()}, {"key", key}, {"nmse", m.nmse}, {"psnr", m.psnr},
+                           {"ssim", m.ssim}, {"slices", target.dimension(4)}});
+      }
+      auto stat = [&](auto field) {
+        double mean = 0, var = 0;
+        for (const auto& m : per) mean += field(m) / double(per.size());
+        for (const auto& m : per) var += (field(m) - mean) * (field(m) - mean) / double(per.size());
+        return nlohmann::json{{"mean", mean}, {"std", std::sqrt(var)}};
+      };
+      std::cout << nlohmann::json{{"volumes", volumes},
+                                  {"nmse", stat([](const Metrics& m) { return m.nmse; })},
+                                  {"psnr", stat([](const Metrics& m) { return m.psnr; })},
+                                  {"ssim", stat([](const Metrics& m) { return m.ssim; })}}
                        .dump()
                 << "\n";
     }

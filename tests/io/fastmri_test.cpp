@@ -9,12 +9,18 @@
 #include <fstream>
 #include <string>
 
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "../common/run_cli.hpp"
 #include "../common/temp_dir.hpp"
+#include "reconlab/io/npy.hpp"
 #include "reconlab/io/fastmri.hpp"
 #include "reconlab/operators.hpp"
 
 using namespace reconlab;
 using reconlab::test_support::TempDir;
+using reconlab::test_support::run_cli;
 
 namespace {
 
@@ -167,4 +173,89 @@ TEST(FastmriIo, RefusesTruncatedAndMalformedFilesWithOneClearError) {
       EXPECT_EQ(msg.find('\n'), std::string::npos) << file << ": one line: " << msg;
     }
   }
+}
+
+// A new user's path on a fastMRI-layout single-coil file made from the real knee slices (shared/data/knee; the
+// k-space by NumPy's orthonormal centred FFT, columns kept every 4th plus 20 centre columns, the mask stored as in
+// fastMRI's test files, the reconstruction size 256 x 256 in the ISMRMRD header): `reconlab recon` writes fastMRI
+// reconstruction files, `reconlab eval` scores them, and its numbers equal fastMRI's evaluate.py formulas computed
+// by scikit-image on the same files.
+TEST(FastmriCli, ReconAndEvalMatchScikitImageOnTheKneeSlices) {
+  const std::string py = python_with_h5py();
+  if (py.empty()) GTEST_SKIP() << "python3 with h5py is not available";
+  const std::string knee = data_dir() + "/knee/knee_complex_2x320x256.npy";
+  if (!std::filesystem::exists(knee)) GTEST_SKIP() << "no shared data";
+  if (std::system((py + " -c 'import skimage' >/dev/null 2>&1").c_str()) != 0) GTEST_SKIP() << "no scikit-image";
+  TempDir dir("fastmri_cli");
+  for (const char* sub : {"in", "target", "zf", "cs"}) std::filesystem::create_directories(dir.path / sub);
+  std::string hdr = kHeader;
+  hdr.replace(hdr.find("<x>320</x><y>320</y>"), 20, "<x>256</x><y>256</y>");
+  run_python(py,
+             "import h5py, numpy as np\n"
+             "img = np.load('" + knee + "').astype(np.complex64)\n"
+             "k = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(img, axes=(-2, -1)), norm='ortho'), axes=(-2, -1))\n"
+             "mask = np.zeros(img.shape[-1], bool)\n"
+             "mask[::4] = True\n"
+             "mask[118:138] = True\n"
+             "with h5py.File('" + (dir / "in/vol.h5") + "', 'w') as f:\n"
+             "  f['kspace'] = (k * mask).astype(np.complex64)\n"
+             "  f['mask'] = mask\n"
+             "  f['ismrmrd_header'] = '''" + hdr + "'''\n"
+             "with h5py.File('" + (dir / "target/vol.h5") + "', 'w') as f:\n"
+             "  f['kspace'] = k.astype(np.complex64)\n"
+             "  f['reconstruction_esc'] = np.abs(img)[:, 32:288, :].astype(np.float32)\n",
+             dir.path);
+  for (const std::string m : {"zero-filled", "cs-tv"}) {
+    const auto r = run_cli("recon --method " + m + " --kspace " + (dir / "in/vol.h5") + " " +
+                           (dir / ((m == "cs-tv" ? "cs" : "zf") + std::string("/vol.h5"))));
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("\"slices\":2"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"cropped_to\":[256,256]"), std::string::npos) << r.out;
+  }
+  std::map<std::string, double> psnr;
+  for (const std::string sub : {"zf", "cs"}) {
+    const auto r = run_cli("eval --target-dir " + (dir / "target") + " --prediction-dir " + (dir / sub));
+    ASSERT_EQ(r.status, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+    ASSERT_EQ(j["volumes"].size(), 1u);
+    // fastMRI's evaluate.py, by scikit-image, on the same files.
+    run_python(py,
+               "import h5py, json, numpy as np\n"
+               "from skimage.metrics import peak_signal_noise_ratio, structural_similarity\n"
+               "gt = h5py.File('" + (dir / "target/vol.h5") + "')['reconstruction_esc'][()]\n"
+               "pr = h5py.File('" + (dir / (sub + "/vol.h5")) + "')['reconstruction'][()]\n"
+               "w = gt.shape[-1]\n"
+               "def crop(a):\n"
+               "  h0 = (a.shape[-2] - w) // 2; w0 = (a.shape[-1] - w) // 2\n"
+               "  return a[:, h0:h0 + w, w0:w0 + w]\n"
+               "gt, pr = crop(gt), crop(pr)\n"
+               "m = gt.max()\n"
+               "out = {'nmse': float(np.linalg.norm(gt - pr) ** 2 / np.linalg.norm(gt) ** 2),\n"
+               "       'psnr': float(peak_signal_noise_ratio(gt, pr, data_range=m)),\n"
+               "       'ssim': float(np.mean([structural_similarity(gt[s], pr[s], data_range=m) for s in range(gt.shape[0])]))}\n"
+               "json.dump(out, open('" + (dir / (sub + ".json")) + "', 'w'))\n",
+               dir.path);
+    std::ifstream in(dir / (sub + ".json"));
+    const auto ref = nlohmann::json::parse(in);
+    const auto& v = j["volumes"][0];
+    std::printf("%s: psnr %.4f (skimage %.4f), ssim %.5f (%.5f), nmse %.6f (%.6f)\n", sub.c_str(),
+                v["psnr"].get<double>(), ref["psnr"].get<double>(), v["ssim"].get<double>(), ref["ssim"].get<double>(),
+                v["nmse"].get<double>(), ref["nmse"].get<double>());
+    EXPECT_NEAR(v["psnr"].get<double>(), ref["psnr"].get<double>(), 1e-3);
+    EXPECT_NEAR(v["ssim"].get<double>(), ref["ssim"].get<double>(), 1e-4);
+    // evaluate.py's NMSE is np.linalg.norm on float32 arrays (float32 accumulation, ~1e-5 relative); ours is double.
+    EXPECT_NEAR(v["nmse"].get<double>(), ref["nmse"].get<double>(), 1e-4 * ref["nmse"].get<double>());
+    psnr[sub] = v["psnr"].get<double>();
+  }
+  EXPECT_GT(psnr["cs"], psnr["zf"]);
+  // One slice as an array; options that do not apply to a fastMRI file are refused.
+  auto r = run_cli("recon --method zero-filled --slice 1 --kspace " + (dir / "in/vol.h5") + " " + (dir / "one.npy"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(dims_of(io::read_npy_complex(dir / "one.npy")), (Dims{256, 320, 1, 1, 1}));
+  r = run_cli("recon --method zero-filled --mask m.npy --kspace " + (dir / "in/vol.h5") + " " + (dir / "x.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("carries its own layout and mask"), std::string::npos) << r.out;
+  r = run_cli("eval --target-dir " + (dir / "target") + " --prediction-dir " + (dir / "in"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("no 'reconstruction' dataset"), std::string::npos) << r.out;
 }

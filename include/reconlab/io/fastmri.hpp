@@ -36,6 +36,8 @@
 #include "reconlab/acquisition.hpp"
 #include "reconlab/array.hpp"
 #include "reconlab/error.hpp"
+#include "reconlab/io/atomic.hpp"
+#include "reconlab/metrics.hpp"
 
 namespace reconlab::io {
 
@@ -164,6 +166,85 @@ inline std::string string_attribute(hid_t file, const char* name) {
 }
 
 }  // namespace fastmri_detail
+
+/// A (slices, h, w) float image volume of a fastMRI-layout file (`dataset`: reconstruction, reconstruction_rss,
+/// reconstruction_esc) as (w, h, 1, 1, slices). Throws Error for a missing or non-HDF5 file, a missing dataset
+/// (naming those present among the three) and a dataset that is not a 3D real array.
+inline RArray read_fastmri_volume(const std::string& path, const std::string& dataset) {
+  using namespace fastmri_detail;
+  require(std::filesystem::is_regular_file(path), "fastMRI file " + path + ": missing file (no such regular file)");
+  silence_hdf5();
+  require(H5Fis_hdf5(path.c_str()) > 0, "fastMRI file " + path + ": not an HDF5 file");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  require(file >= 0, "fastMRI file " + path + ": cannot open it as HDF5 (truncated or corrupt file?)");
+  if (!has_link(file, dataset.c_str())) {
+    std::string present;
+    for (const char* n : {"reconstruction", "reconstruction_rss", "reconstruction_esc"})
+      if (has_link(file, n)) present += std::string(present.empty() ? "" : ", ") + n;
+    throw Error("fastMRI file " + path + ": no '" + dataset + "' dataset (has: " +
+                (present.empty() ? std::string("none of reconstruction, reconstruction_rss, reconstruction_esc")
+                                 : present) + ")");
+  }
+  return read_images(file, dataset.c_str(), path);
+}
+
+/// Writes magnitude images `volume` (w, h, 1, 1, slices) as a fastMRI reconstruction file: dataset `reconstruction`
+/// float32 (slices, h, w), as fastMRI's save_reconstructions writes it (and its evaluate.py reads it). Atomic (a
+/// temporary file renamed over `path`). Throws Error for a volume of another layout or when HDF5 cannot write.
+inline void write_fastmri_reconstruction(const std::string& path, const RArray& volume) {
+  using namespace fastmri_detail;
+  const Dims d = dims_of(volume);
+  require(d[2] == 1 && d[3] == 1 && d[0] > 0 && d[1] > 0 && d[4] > 0,
+          "write_fastmri_reconstruction: expects (w, h, 1, 1, slices), got " + dims_string(d));
+  silence_hdf5();
+  atomic_write(path, [&](const std::filesystem::path& tmp) {
+    Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    require(file >= 0, "cannot create HDF5 file " + tmp.string());
+    const hsize_t dims[3] = {hsize_t(d[4]), hsize_t(d[1]), hsize_t(d[0])};
+    Handle space(H5Screate_simple(3, dims, nullptr), H5Sclose);
+    Handle ds(H5Dcreate2(file, "reconstruction", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              H5Dclose);
+    require(ds >= 0 && H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, volume.data()) >= 0,
+            "cannot write the reconstruction dataset of " + tmp.string());
+  });
+}
+
+/// The centre crop of images (nx, ny, c, t, b) to (cx, cy) as fastMRI's transforms.center_crop: from (n - m) / 2
+/// (floor) along each axis. Throws Error when the crop is larger than the image.
+inline RArray fastmri_center_crop(const RArray& a, Index cx, Index cy) {
+  const Dims d = dims_of(a);
+  require(cx >= 1 && cy >= 1 && cx <= d[0] && cy <= d[1], "fastmri_center_crop: crop " + std::to_string(cx) + " x " +
+                                                               std::to_string(cy) + " of an image " + dims_string(d));
+  Eigen::array<Index, 5> off{(d[0] - cx) / 2, (d[1] - cy) / 2, 0, 0, 0}, ext{cx, cy, d[2], d[3], d[4]};
+  RArray out = a.slice(off, ext);
+  return out;
+}
+
+/// Per-volume metrics of the fastMRI leaderboard (fastmri/evaluate.py, `evaluate`): on a volume of slices
+/// (nx, ny, 1, 1, slices), NMSE = ||t - p||^2 / ||t||^2 over the volume, PSNR = 10 log10(max(t)^2 / MSE) over the
+/// volume (skimage's peak_signal_noise_ratio on the 3D arrays with data_range = the volume maximum), SSIM = the mean
+/// over slices of the 2D SSIM with data_range = the volume maximum (evaluate.py's `ssim`). The caller crops first
+/// (evaluate.py centre-crops both to the target's width squared). Fields psnr, ssim, nmse, rmse (over the volume),
+/// data_range (the volume maximum). Throws Error as compute_metrics_per_slice, and for a layout other than (nx, ny,
+/// 1, 1, slices).
+inline Metrics fastmri_volume_metrics(const RArray& target, const RArray& prediction) {
+  reconlab::detail::check_metric_pair(target, prediction);
+  const Dims d = dims_of(target);
+  require(d[2] == 1 && d[3] == 1, "fastmri_volume_metrics: expects (nx, ny, 1, 1, slices), got " + dims_string(d));
+  Eigen::Tensor<float, 0> mx = target.maximum();
+  const double range = double(mx());
+  require(range > 0, "fastmri_volume_metrics: the target volume's maximum must be > 0");
+  const auto slices = compute_metrics_per_slice(target, prediction, range);
+  double ssim = 0, err = 0, ref = 0;
+  for (const auto& m : slices) ssim += m.ssim / double(slices.size());
+  for (Index i = 0; i < target.size(); ++i) {
+    const double t = target.data()[i], p = prediction.data()[i];
+    err += (t - p) * (t - p), ref += t * t;
+  }
+  const double mse = err / double(target.size());
+  return {mse > 0 ? 10 * std::log10(range * range / mse) : std::numeric_limits<double>::infinity(), ssim,
+          ref > 0 ? err / ref : (err > 0 ? std::numeric_limits<double>::infinity() : 0.0), std::sqrt(mse), range};
+}
 
 /// Reads the fastMRI file `path` (file comment). Throws Error as the file comment lists.
 inline FastmriFile read_fastmri(const std::string& path) {
