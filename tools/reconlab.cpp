@@ -51,6 +51,7 @@
 #include "methods.hpp"
 #include "nufft_command.hpp"
 #include "reconlab/io/fastmri.hpp"
+#include "reconlab/io/ismrmrd.hpp"
 #include "traj_command.hpp"
 #include "reconlab/io/array_file.hpp"
 #include "reconlab/io/mat.hpp"
@@ -650,7 +651,20 @@ int main(int argc, char** argv) {
     } else if (*cmd_recon) {
       // A fastMRI raw-data file (.h5): every slice (or --slice) in turn, with its stored mask or its non-zero
       // columns, into a fastMRI reconstruction file (.h5, cropped to the header's reconstruction size) or an array.
-      const bool fastmri = std::filesystem::path(kspace_path).extension() == ".h5";
+      const bool h5 = std::filesystem::path(kspace_path).extension() == ".h5";
+      // ISMRMRD raw data (.h5 with a `dataset` group): one slice, repetitions as frames, its own mask.
+      const bool ismrmrd = h5 && io::is_ismrmrd_file(kspace_path);
+      const bool fastmri = h5 && !ismrmrd;
+      std::optional<io::IsmrmrdData> im;
+      if (ismrmrd) {
+        require(axes.empty() && mask_path.empty() && mask_variable.empty() && !fastmri_slice,
+                "an ISMRMRD file carries its own layout and mask: --axes, --mask, --mask-variable and --slice do not "
+                "apply");
+        im = io::read_ismrmrd(kspace_path);
+        require(im->acquisition.kspace.dimension(4) == 1, "ISMRMRD file " + kspace_path + " has " +
+                                                              std::to_string(im->acquisition.kspace.dimension(4)) +
+                                                              " slices; recon reads single-slice ISMRMRD files");
+      }
       std::optional<io::FastmriFile> fm;
       Index first_slice = 0, slice_count = 1;
       if (fastmri) {
@@ -661,7 +675,7 @@ int main(int argc, char** argv) {
         first_slice = fastmri_slice.value_or(0), slice_count = fastmri_slice ? 1 : fm->slices();
         require(first_slice >= 0 && first_slice < fm->slices(), "--slice " + std::to_string(first_slice) +
                                                                     " outside 0.." + std::to_string(fm->slices() - 1));
-      } else {
+      } else if (!ismrmrd) {
         require(!fastmri_slice, "--slice applies to fastMRI .h5 k-space");
       }
       std::vector<CArray> slice_images;
@@ -670,6 +684,7 @@ int main(int argc, char** argv) {
       Acquisition acq;
       KspaceLayout layout;
       if (fm) acq = io::fastmri_slice(*fm, sl);
+      else if (im) acq = im->acquisition;
       else acq.kspace = read_kspace(kspace_path, axes, layout);
       const Dims kd = dims_of(acq.kspace);
       require_nonempty(kd, "k-space", kspace_path);
@@ -677,8 +692,8 @@ int main(int argc, char** argv) {
               "k-space must be (ny, nx), (coils, ny, nx) or a cine (see --axes), got dims " + dims_string(kd) +
                   " (x, y, coil, frame, batch)");
       const bool multicoil = kd[2] > 1;
-      if (fm) {
-        // the slice's mask (fastmri_slice)
+      if (fm || im) {
+        // the file's own mask (fastmri_slice, read_ismrmrd)
       } else if (!mask_path.empty()) {
         acq.sampling = read_mask(mask_path, kd, mask_variable);
       } else {

@@ -1,0 +1,141 @@
+#pragma once
+/// @file ismrmrd.hpp
+/// Reads Cartesian 2D ISMRMRD raw data (Inati et al., "ISMRM Raw data format: A proposed standard for MRI raw
+/// datasets", MRM 77, 2017) with libismrmrd (Debian `libismrmrd-dev`; its Dataset and XML header API) into an
+/// Acquisition. Link the CMake target reconlab::fastmri (HDF5 and ISMRMRD).
+///
+/// Assembly (the rules of ISMRMRD's own ismrmrd_recon_cartesian_2d): the k-space grid is the first encoding's
+/// encodedSpace matrix (readout Nx x phase encodes Ny); each acquisition's samples go to the readout positions
+/// Nx/2 - center_sample + i, its line to phase-encode position Ny/2 - encodingLimits.kspace_encoding_step_1.center +
+/// idx.kspace_encode_step_1 (the limit's center, else Ny/2: no shift). Noise measurements (flag 19) are skipped;
+/// parallel-calibration lines (flag 20, and 21 "calibration and imaging") are kept and counted: they are measured
+/// k-space, and an ACS-based method finds them in the mask. Repetitions become frames (dim 3), slices the batch
+/// (dim 4). Layout (reconlab's): x = the phase-encode axis (Ny columns, the lines a Cartesian mask selects), y = the
+/// readout (Nx, oversampled as acquired), coils = the active channels; the mask is 1 on every (line, frame) acquired.
+///
+/// Errors (reconlab::Error naming the file, one line): missing file, not HDF5, no such dataset group, no
+/// acquisitions, a header without encoding or not Cartesian, 3D encodings (kspace_encode_step_2 used), readouts or
+/// lines outside the encoded matrix, channel counts that change, or libismrmrd's own failure.
+#include <hdf5.h>
+#include <ismrmrd/dataset.h>
+#include <ismrmrd/xml.h>
+
+#include <filesystem>
+#include <string>
+
+#include "reconlab/acquisition.hpp"
+#include "reconlab/array.hpp"
+#include "reconlab/error.hpp"
+
+namespace reconlab::io {
+
+/// An ISMRMRD file as an Acquisition and what its header said.
+struct IsmrmrdData {
+  Acquisition acquisition;            ///< k-space (Ny, Nx, coils, repetitions, slices), mask (Ny, Nx, 1, reps, slices)
+  Index encoded_nx = 0, encoded_ny = 0;  ///< encodedSpace matrix (readout, phase encodes)
+  Index recon_nx = 0, recon_ny = 0;      ///< reconSpace matrix
+  double acceleration_header = 1;        ///< parallelImaging accelerationFactor kspace_encoding_step_1 (1 without)
+  Index readouts = 0, calibration_readouts = 0, noise_readouts = 0;  ///< counts in the file
+  std::string header_xml;
+};
+
+/// True when `path` is an HDF5 file holding ISMRMRD raw data (a `dataset` group with `xml` and `data`) and no
+/// fastMRI `kspace` dataset. Never throws (false for unreadable files).
+inline bool is_ismrmrd_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  if (H5Fis_hdf5(path.c_str()) <= 0) return false;
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return false;
+  const bool yes = H5Lexists(f, "dataset", H5P_DEFAULT) > 0 && H5Lexists(f, "dataset/data", H5P_DEFAULT) > 0 &&
+                   H5Lexists(f, "kspace", H5P_DEFAULT) <= 0;
+  H5Fclose(f);
+  return yes;
+}
+
+/// Reads `dataset` (default "dataset", ISMRMRD's) of the ISMRMRD file `path` (file comment). Throws Error as listed.
+inline IsmrmrdData read_ismrmrd(const std::string& path, const std::string& dataset = "dataset") {
+  require(std::filesystem::is_regular_file(path), "ISMRMRD file " + path + ": missing file (no such regular file)");
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  require(H5Fis_hdf5(path.c_str()) > 0, "ISMRMRD file " + path + ": not an HDF5 file");
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    require(f >= 0, "ISMRMRD file " + path + ": cannot open it as HDF5 (truncated or corrupt file?)");
+    const bool ok = H5Lexists(f, dataset.c_str(), H5P_DEFAULT) > 0 &&
+                    H5Lexists(f, (dataset + "/xml").c_str(), H5P_DEFAULT) > 0 &&
+                    H5Lexists(f, (dataset + "/data").c_str(), H5P_DEFAULT) > 0;
+    H5Fclose(f);
+    require(ok, "ISMRMRD file " + path + ": no dataset '" + dataset + "' with xml and data (not ISMRMRD raw data?)");
+  }
+  IsmrmrdData out;
+  try {
+    ISMRMRD::Dataset d(path.c_str(), dataset.c_str(), false);
+    d.readHeader(out.header_xml);
+    ISMRMRD::IsmrmrdHeader h;
+    ISMRMRD::deserialize(out.header_xml.c_str(), h);
+    require(!h.encoding.empty(), "ISMRMRD file " + path + ": the header has no encoding");
+    const auto& e = h.encoding.front();
+    require(e.trajectory == ISMRMRD::TrajectoryType::CARTESIAN,
+            "ISMRMRD file " + path + ": only Cartesian encodings are read (this one is not)");
+    const Index Nx = Index(e.encodedSpace.matrixSize.x), Ny = Index(e.encodedSpace.matrixSize.y);
+    require(Nx > 0 && Ny > 0 && e.encodedSpace.matrixSize.z <= 1,
+            "ISMRMRD file " + path + ": encoded matrix must be 2D, got " + std::to_string(Nx) + " x " +
+                std::to_string(Ny) + " x " + std::to_string(e.encodedSpace.matrixSize.z));
+    out.encoded_nx = Nx, out.encoded_ny = Ny;
+    out.recon_nx = Index(e.reconSpace.matrixSize.x), out.recon_ny = Index(e.reconSpace.matrixSize.y);
+    if (e.parallelImaging) out.acceleration_header = e.parallelImaging->accelerationFactor.kspace_encoding_step_1;
+    const Index centre = e.encodingLimits.kspace_encoding_step_1 ? Index(e.encodingLimits.kspace_encoding_step_1->center)
+                                                                 : Ny / 2;
+    const Index reps = e.encodingLimits.repetition ? Index(e.encodingLimits.repetition->maximum) + 1 : 1;
+    const Index slices = e.encodingLimits.slice ? Index(e.encodingLimits.slice->maximum) + 1 : 1;
+    const uint32_t n = d.getNumberOfAcquisitions();
+    require(n > 0, "ISMRMRD file " + path + ": no acquisitions");
+    Index coils = 0;
+    ISMRMRD::Acquisition a;
+    for (uint32_t i = 0; i < n; ++i) {
+      d.readAcquisition(i, a);
+      if (a.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_NOISE_MEASUREMENT)) {
+        ++out.noise_readouts;
+        continue;
+      }
+      if (coils == 0) {
+        coils = Index(a.active_channels());
+        out.acquisition.kspace = CArray(Ny, Nx, coils, reps, slices);
+        out.acquisition.kspace.setZero();
+        RArray m(Ny, Nx, 1, reps, slices);
+        m.setZero();
+        out.acquisition.sampling = CartesianMask(m);
+      }
+      require(Index(a.active_channels()) == coils, "ISMRMRD file " + path + ": acquisition " + std::to_string(i) +
+                                                       " has " + std::to_string(a.active_channels()) +
+                                                       " channels, the first had " + std::to_string(coils));
+      const auto& idx = a.idx();
+      require(idx.kspace_encode_step_2 == 0, "ISMRMRD file " + path + ": 3D encodings (kspace_encode_step_2) are not read");
+      const Index line = Ny / 2 - centre + Index(idx.kspace_encode_step_1);
+      const Index x0 = Nx / 2 - Index(a.center_sample()), ns = Index(a.number_of_samples());
+      const Index rep = Index(idx.repetition), sl = Index(idx.slice);
+      require(line >= 0 && line < Ny && x0 >= 0 && x0 + ns <= Nx && rep < reps && sl < slices,
+              "ISMRMRD file " + path + ": acquisition " + std::to_string(i) + " (line " +
+                  std::to_string(idx.kspace_encode_step_1) + ", " + std::to_string(ns) +
+                  " samples) lies outside the encoded matrix or the encoding limits");
+      for (Index c = 0; c < coils; ++c)
+        for (Index s = 0; s < ns; ++s)
+          out.acquisition.kspace(line, x0 + s, c, rep, sl) = a.data(uint16_t(s), uint16_t(c));
+      RArray& m = std::get<CartesianMask>(out.acquisition.sampling).values;
+      for (Index s = 0; s < Nx; ++s) m(line, s, 0, rep, sl) = 1.0f;
+      ++out.readouts;
+      if (a.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION) ||
+          a.isFlagSet(ISMRMRD::ISMRMRD_ACQ_IS_PARALLEL_CALIBRATION_AND_IMAGING))
+        ++out.calibration_readouts;
+    }
+    require(coils > 0, "ISMRMRD file " + path + ": only noise measurements, no imaging acquisition");
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& ex) {
+    throw Error("ISMRMRD file " + path + ": libismrmrd failed: " + std::string(ex.what()));
+  }
+  return out;
+}
+
+}  // namespace reconlab::io
