@@ -51,6 +51,7 @@
 #include "methods.hpp"
 #include "nufft_command.hpp"
 #include "reconlab/io/fastmri.hpp"
+#include "reconlab/io/nifti.hpp"
 #include "reconlab/io/ismrmrd.hpp"
 #include "traj_command.hpp"
 #include "reconlab/io/array_file.hpp"
@@ -286,6 +287,13 @@ bool classical_method(const std::string& m) {
 
 void write_image(const std::string& path, const CArray& img, const KspaceLayout& layout) {
   const Dims d = dims_of(img);
+  const std::string name = std::filesystem::path(path).filename().string();
+  if (std::filesystem::path(path).extension() == ".nii" ||
+      (name.size() > 7 && name.substr(name.size() - 7) == ".nii.gz")) {
+    // NIfTI: the magnitude, so that any viewer opens it (frames along t, slices along k).
+    io::write_nifti(path, RArray(img.abs()));
+    return;
+  }
   if (io::is_npy(path) && (layout.frames_axis || d[3] > 1) && d[2] == 1 && d[4] == 1)
     io::write_npy(path, img, {d[3], d[1], d[0]});
   else
@@ -812,7 +820,7 @@ int main(int argc, char** argv) {
           if (crop) mag = io::fastmri_center_crop(mag, fm->recon_ny, fm->recon_nx);
           io::write_fastmri_reconstruction(recon_out, mag);
         } else {
-          io::write_array(recon_out, vol);
+          write_image(recon_out, vol, KspaceLayout{});
         }
         slice_info["slices"] = slice_images.size();
         slice_info["first_slice"] = first_slice;

@@ -1,6 +1,6 @@
 #pragma once
 /// @file nifti.hpp
-/// NIfTI-1 / NIfTI-2 volume reader through the reference library nifti_clib (Debian libnifti2, <nifti/nifti2_io.h>).
+/// NIfTI-1 / NIfTI-2 volume reader (and a float32 NIfTI-1 writer for reconstructions) through the reference library nifti_clib (Debian libnifti2, <nifti/nifti2_io.h>).
 ///
 /// Format source: NIfTI-1 and NIfTI-2 specifications, https://nifti.nimh.nih.gov/nifti-1 and
 /// https://nifti.nimh.nih.gov/nifti-2 ; reader library https://github.com/NIFTI-Imaging/nifti_clib.
@@ -9,9 +9,11 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <unistd.h>
 
 #include <nifti/nifti2_io.h>
 
@@ -137,6 +139,49 @@ inline RArray axial_slice(const NiftiVolume& v, Index z) {
   RArray out(nx, ny, 1, 1, 1);
   std::copy(v.data.data() + z * nx * ny, v.data.data() + (z + 1) * nx * ny, out.data());
   return out;
+}
+
+/// Writes magnitude images `a` (nx, ny, 1, frames, slices) as a float32 NIfTI-1 file (.nii or .nii.gz, by the
+/// name): i = x, j = y, k = slices, t = frames (the layout read_nifti reads), voxel size `voxel_mm` (mm; frames 1 s
+/// apart), identity orientation (qform code 0: no scanner coordinates are claimed). Written to a temporary name
+/// beside `path` and renamed (atomic). Throws Error for another name, coils > 1, or when the library cannot write.
+inline void write_nifti(const std::string& path, const RArray& a, std::array<double, 3> voxel_mm = {1.0, 1.0, 1.0}) {
+  namespace fs = std::filesystem;
+  const std::string name = fs::path(path).filename().string();
+  const bool gz = name.size() > 7 && name.substr(name.size() - 7) == ".nii.gz";
+  require(gz || fs::path(path).extension() == ".nii", "write_nifti: " + path + " must end in .nii or .nii.gz");
+  const Dims d = dims_of(a);
+  require(d[2] == 1, "write_nifti: one image per voxel; coil-combine first (dims " + dims_string(d) + ")");
+  const int64_t dims[8] = {d[3] > 1 ? 4 : 3, d[0], d[1], d[4], d[3], 1, 1, 1};
+  std::unique_ptr<nifti_image, nifti_detail::ImageDeleter> nim(nifti_make_new_nim(dims, NIFTI_TYPE_FLOAT32, 0));
+  require(nim != nullptr, "write_nifti: nifti_make_new_nim failed for " + path);
+  nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+  nim->dx = nim->pixdim[1] = voxel_mm[0];
+  nim->dy = nim->pixdim[2] = voxel_mm[1];
+  nim->dz = nim->pixdim[3] = voxel_mm[2];
+  nim->dt = nim->pixdim[4] = 1.0;
+  nim->xyz_units = NIFTI_UNITS_MM;
+  nim->time_units = NIFTI_UNITS_SEC;
+  // The data: i fastest, then j, then k (slices, dim 4 here), then t (frames, dim 3 here).
+  const Index plane = d[0] * d[1];
+  float* out = static_cast<float*>(std::calloc(std::size_t(a.size()), sizeof(float)));
+  require(out != nullptr, "write_nifti: out of memory for " + path);
+  for (Index t = 0; t < d[3]; ++t)
+    for (Index k = 0; k < d[4]; ++k)
+      std::copy_n(a.data() + (k * d[3] + t) * plane, plane, out + (t * d[4] + k) * plane);
+  nim->data = out;  // freed by nifti_image_free
+  fs::path tmp = path;
+  tmp += ".tmp" + std::to_string(::getpid());
+  const std::string tmp_name = tmp.string() + (gz ? ".nii.gz" : ".nii");
+  require(nifti_set_filenames(nim.get(), tmp_name.c_str(), 0, 1) == 0, "write_nifti: bad file name " + path);
+  nifti_image_write(nim.get());
+  std::error_code ec;
+  require(fs::is_regular_file(tmp_name, ec), "write_nifti: the NIfTI library could not write " + path);
+  fs::rename(tmp_name, path, ec);
+  if (ec) {
+    fs::remove(tmp_name, ec);
+    throw Error("write_nifti: cannot rename the temporary file to " + path);
+  }
 }
 
 }  // namespace reconlab::io
