@@ -143,21 +143,6 @@ struct Cine {
   CArray image;
 };
 
-/// A validation case: truth magnitude and the acquisition.
-struct Validation {
-  RArray truth;
-  Acquisition acq;
-};
-
-double mean_psnr(Reconstructor& rec, const std::vector<Validation>& val) {
-  double s = 0;
-  for (const auto& v : val) {
-    const RArray x = rec.reconstruct(v.acq).abs();
-    for (const auto& m : compute_metrics_per_slice(v.truth, x, 1.0)) s += m.psnr / double(v.truth.dimension(3));
-  }
-  return s / double(val.size());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -283,7 +268,7 @@ int main(int argc, char** argv) {
       vo.augmentation.frames = real ? 16 : P.val_frames;
       vo.augmentation.rotate = !real;  // 256 x 184 fits the 256 x 256 philips cine unrotated only
       const auto set = study::make_cine_training_set(named, fold, vo, seed + 40000 + fold_index(fold));
-      std::vector<Validation> val;
+      std::vector<study::ValidationCase> val;
       for (std::size_t i = 0; i < set.size(); ++i) {
         CArray img = set[i].image;
         Eigen::Tensor<float, 0> mx = img.abs().maximum();
@@ -313,9 +298,9 @@ int main(int argc, char** argv) {
     auto choose = [&](const std::string& fold, double R) {
       const double Rv = P.weights_per_r || R == acdc_real_R ? R : 8;
       if (weights[fold].count(Rv)) return weights[fold][Rv];
-      std::vector<Validation> val;
+      std::vector<study::ValidationCase> val;
       bool built = false;
-      auto get = [&]() -> const std::vector<Validation>& {
+      auto get = [&]() -> const std::vector<study::ValidationCase>& {
         if (!built) val = validation_set(fold, Rv), built = true;
         return val;
       };
@@ -327,24 +312,24 @@ int main(int argc, char** argv) {
       Weights w;
       if (s.selected("kt-tv")) {
         w.tv = study::choose_weight(manifest, key("kt-tv"), {1e-3, 3e-3, 1e-2, 3e-2}, [&](double l) {
-          return mean_psnr(*make_classical("kt-tv", {.tv = l, .tv_t = l}, P), get());
+          return study::mean_frame_psnr(*make_classical("kt-tv", {.tv = l, .tv_t = l}, P), get());
         });
         const double ratio = study::choose_weight(manifest, key("kt-tv-t-ratio"), {1, 3, 10}, [&](double r) {
-          return mean_psnr(*make_classical("kt-tv", {.tv = w.tv, .tv_t = w.tv * r}, P), get());
+          return study::mean_frame_psnr(*make_classical("kt-tv", {.tv = w.tv, .tv_t = w.tv * r}, P), get());
         });
         w.tv_t = w.tv * ratio;
       }
       if (s.selected("l+s")) {
         w.ls_l = study::choose_weight(manifest, key("l+s-lambda_l"), {0.003, 0.01, 0.03, 0.1}, [&](double l) {
-          return mean_psnr(*make_classical("l+s", {.ls_l = l, .ls_s = 0.01}, P), get());
+          return study::mean_frame_psnr(*make_classical("l+s", {.ls_l = l, .ls_s = 0.01}, P), get());
         });
         w.ls_s = study::choose_weight(manifest, key("l+s-lambda_s"), {0.003, 0.01, 0.03}, [&](double l) {
-          return mean_psnr(*make_classical("l+s", {.ls_l = w.ls_l, .ls_s = l}, P), get());
+          return study::mean_frame_psnr(*make_classical("l+s", {.ls_l = w.ls_l, .ls_s = l}, P), get());
         });
       }
       if (s.selected("bart-pics-tv"))
         w.pics = study::choose_weight(manifest, key("bart-pics-tv"), {1e-3, 3e-3, 1e-2, 3e-2}, [&](double l) {
-          return mean_psnr(*make_classical("bart-pics-tv", {.pics = l}, P), get());
+          return study::mean_frame_psnr(*make_classical("bart-pics-tv", {.pics = l}, P), get());
         });
       weights[fold][Rv] = w;
       return w;

@@ -92,16 +92,7 @@ Acquisition radial_acquisition(const CArray& img, double R, double sigma, uint64
   const Index n = img.dimension(0);
   const Index spokes = std::max<Index>(2, Index(std::lround(M_PI / 2 * double(n) / R)));
   const RArray t = radial_trajectory({.samples = n, .spokes = spokes, .readout_oversampling = 2});
-  Acquisition acq;
-  acq.kspace = Nufft(t, n, n).apply(img);
-  Random rng(seed);
-  const float s = float(sigma / std::sqrt(2.0));
-  for (Index i = 0; i < acq.kspace.size(); ++i) {
-    const float re = float(rng.normal()), im = float(rng.normal());
-    acq.kspace.data()[i] += cfloat(s * re, s * im);
-  }
-  acq.sampling = Trajectory{t, std::nullopt};
-  acq.image_dims = {n, n, 1, 1, 1};
+  Acquisition acq = study::simulate_trajectory_acquisition(img, t, sigma, seed);
   acq.metadata = {{"spokes", spokes}, {"samples", t.dimension(1)}, {"R", R}};
   return acq;
 }

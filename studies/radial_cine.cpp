@@ -50,6 +50,7 @@
 #include "reconlab/solvers/view_sharing.hpp"
 #include "reconlab/study/cine_data.hpp"
 #include "reconlab/study/runner.hpp"
+#include "reconlab/study/simulation.hpp"
 #include "reconlab/trajectory.hpp"
 
 using namespace reconlab;
@@ -97,19 +98,9 @@ RArray golden_angle_frames(Index n, Index spokes, Index frames, Index first) {
 
 /// The radial acquisition of the complex cine `img` (n, n, 1, T, 1): golden-angle frames from `first`, R, noise.
 Acquisition radial_cine_acquisition(const CArray& img, double R, double noise, uint64_t seed, Index first = 0) {
-  const Index n = img.dimension(0), T = img.dimension(3);
-  require(img.dimension(1) == n, "radial cine: the cine must be square");
-  const RArray t = golden_angle_frames(n, spokes_for(n, R), T, first);
-  Acquisition acq;
-  acq.kspace = Nufft(t, n, n).apply(img);
-  Random rng(seed);
-  const float s = float(noise / std::sqrt(2.0));
-  for (Index i = 0; i < acq.kspace.size(); ++i) {
-    const float re = float(rng.normal()), im = float(rng.normal());
-    acq.kspace.data()[i] += cfloat(s * re, s * im);
-  }
-  acq.sampling = Trajectory{t, std::nullopt};
-  acq.image_dims = {n, n, 1, T, 1};
+  const Index n = img.dimension(0);
+  const RArray t = golden_angle_frames(n, spokes_for(n, R), img.dimension(3), first);
+  Acquisition acq = study::simulate_trajectory_acquisition(img, t, noise, seed);
   acq.metadata = {{"spokes_per_frame", t.dimension(2)}, {"R", R}, {"first_frame", first}};
   return acq;
 }
@@ -129,20 +120,6 @@ std::shared_ptr<Reconstructor> make_classical(const std::string& m, const Weight
   require(m == "bart-pics-tv", "radial_cine: unknown method " + m);
   return std::make_shared<BartPicsReconstructor>(
       BartPicsOptions{.lambda = w.pics, .iterations = P.pics_iterations, .lambda_t = w.pics}, true);
-}
-
-struct Validation {
-  RArray truth;
-  Acquisition acq;
-};
-
-double mean_psnr(Reconstructor& rec, const std::vector<Validation>& val) {
-  double s = 0;
-  for (const auto& v : val) {
-    const RArray x = rec.reconstruct(v.acq).abs();
-    for (const auto& m : compute_metrics_per_slice(v.truth, x, 1.0)) s += m.psnr / double(v.truth.dimension(3));
-  }
-  return s / double(val.size());
 }
 
 }  // namespace
@@ -221,7 +198,7 @@ int main(int argc, char** argv) {
       vo.augmentation.crop_x = vo.augmentation.crop_y = std::min<Index>(P.val_crop, truth.at(fold == "acdc" ? "philips" : "acdc").dimension(0));
       vo.augmentation.frames = P.val_frames;
       const auto set = study::make_cine_training_set(named, fold, vo, seed + 40000 + fold_index(fold));
-      std::vector<Validation> val;
+      std::vector<study::ValidationCase> val;
       for (std::size_t i = 0; i < set.size(); ++i) {
         CArray img = set[i].image;
         Eigen::Tensor<float, 0> mx = img.abs().maximum();
@@ -233,9 +210,9 @@ int main(int argc, char** argv) {
     auto choose = [&](const std::string& fold, double R) {
       const double Rv = P.weights_per_r ? R : 20;
       if (weights[fold].count(Rv)) return weights[fold][Rv];
-      std::vector<Validation> val;
+      std::vector<study::ValidationCase> val;
       bool built = false;
-      auto get = [&]() -> const std::vector<Validation>& {
+      auto get = [&]() -> const std::vector<study::ValidationCase>& {
         if (!built) val = validation_set(fold, Rv), built = true;
         return val;
       };
@@ -243,20 +220,20 @@ int main(int argc, char** argv) {
       Weights w;
       if (s.selected("view-sharing"))
         w.window = study::choose_weight(manifest, key("view-sharing-window"), {3, 5, 7, 9, 11, 13, 15}, [&](double win) {
-          return mean_psnr(*make_classical("view-sharing", {.window = win}, P), get());
+          return study::mean_frame_psnr(*make_classical("view-sharing", {.window = win}, P), get());
         });
       if (s.selected("kt-tv")) {
         w.tv = study::choose_weight(manifest, key("kt-tv"), {1e-3, 3e-3, 1e-2, 3e-2}, [&](double l) {
-          return mean_psnr(*make_classical("kt-tv", {.tv = l, .tv_t = l}, P), get());
+          return study::mean_frame_psnr(*make_classical("kt-tv", {.tv = l, .tv_t = l}, P), get());
         });
         const double ratio = study::choose_weight(manifest, key("kt-tv-t-ratio"), {0.3, 1, 3, 10}, [&](double r) {
-          return mean_psnr(*make_classical("kt-tv", {.tv = w.tv, .tv_t = w.tv * r}, P), get());
+          return study::mean_frame_psnr(*make_classical("kt-tv", {.tv = w.tv, .tv_t = w.tv * r}, P), get());
         });
         w.tv_t = w.tv * ratio;
       }
       if (s.selected("bart-pics-tv"))
         w.pics = study::choose_weight(manifest, key("bart-pics-tv"), {1e-3, 3e-3, 1e-2, 3e-2}, [&](double l) {
-          return mean_psnr(*make_classical("bart-pics-tv", {.pics = l}, P), get());
+          return study::mean_frame_psnr(*make_classical("bart-pics-tv", {.pics = l}, P), get());
         });
       weights[fold][Rv] = w;
       return w;

@@ -57,7 +57,7 @@ struct FastmriFile {
   Index coils() const { return kspace.dimension(2); }
 };
 
-namespace fastmri_detail {
+namespace hdf5_detail {
 
 /// Closes an HDF5 identifier on scope exit.
 struct Handle {
@@ -66,6 +66,7 @@ struct Handle {
   Handle(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& o) noexcept : id(o.id), close(o.close) { o.id = H5I_INVALID_HID; }
   ~Handle() {
     if (id >= 0 && close) close(id);
   }
@@ -74,6 +75,17 @@ struct Handle {
 
 /// libhdf5 prints its error stack on stderr by default; errors are reported as reconlab::Error instead.
 inline void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+/// Opens `path` read-only after checking that it is a regular HDF5 file; `what` prefixes every message ("fastMRI
+/// file", "ISMRMRD file"). Throws Error: missing file, not HDF5, cannot open (truncated or corrupt).
+inline Handle open_hdf5(const std::string& path, const std::string& what) {
+  require(std::filesystem::is_regular_file(path), what + " " + path + ": missing file (no such regular file)");
+  silence_hdf5();
+  require(H5Fis_hdf5(path.c_str()) > 0, what + " " + path + ": not an HDF5 file");
+  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  require(file >= 0, what + " " + path + ": cannot open it as HDF5 (truncated or corrupt file?)");
+  return file;
+}
 
 inline bool has_link(hid_t file, const char* name) { return H5Lexists(file, name, H5P_DEFAULT) > 0; }
 
@@ -165,18 +177,14 @@ inline std::string string_attribute(hid_t file, const char* name) {
   return read_string(t, sp, [&](hid_t mt, void* buf) { return H5Aread(a, mt, buf); });
 }
 
-}  // namespace fastmri_detail
+}  // namespace hdf5_detail
 
 /// A (slices, h, w) float image volume of a fastMRI-layout file (`dataset`: reconstruction, reconstruction_rss,
 /// reconstruction_esc) as (w, h, 1, 1, slices). Throws Error for a missing or non-HDF5 file, a missing dataset
 /// (naming those present among the three) and a dataset that is not a 3D real array.
 inline RArray read_fastmri_volume(const std::string& path, const std::string& dataset) {
-  using namespace fastmri_detail;
-  require(std::filesystem::is_regular_file(path), "fastMRI file " + path + ": missing file (no such regular file)");
-  silence_hdf5();
-  require(H5Fis_hdf5(path.c_str()) > 0, "fastMRI file " + path + ": not an HDF5 file");
-  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  require(file >= 0, "fastMRI file " + path + ": cannot open it as HDF5 (truncated or corrupt file?)");
+  using namespace hdf5_detail;
+  const Handle file = open_hdf5(path, "fastMRI file");
   if (!has_link(file, dataset.c_str())) {
     std::string present;
     for (const char* n : {"reconstruction", "reconstruction_rss", "reconstruction_esc"})
@@ -192,7 +200,7 @@ inline RArray read_fastmri_volume(const std::string& path, const std::string& da
 /// float32 (slices, h, w), as fastMRI's save_reconstructions writes it (and its evaluate.py reads it). Atomic (a
 /// temporary file renamed over `path`). Throws Error for a volume of another layout or when HDF5 cannot write.
 inline void write_fastmri_reconstruction(const std::string& path, const RArray& volume) {
-  using namespace fastmri_detail;
+  using namespace hdf5_detail;
   const Dims d = dims_of(volume);
   require(d[2] == 1 && d[3] == 1 && d[0] > 0 && d[1] > 0 && d[4] > 0,
           "write_fastmri_reconstruction: expects (w, h, 1, 1, slices), got " + dims_string(d));
@@ -248,12 +256,8 @@ inline Metrics fastmri_volume_metrics(const RArray& target, const RArray& predic
 
 /// Reads the fastMRI file `path` (file comment). Throws Error as the file comment lists.
 inline FastmriFile read_fastmri(const std::string& path) {
-  using namespace fastmri_detail;
-  require(std::filesystem::is_regular_file(path), "fastMRI file " + path + ": missing file (no such regular file)");
-  silence_hdf5();
-  require(H5Fis_hdf5(path.c_str()) > 0, "fastMRI file " + path + ": not an HDF5 file");
-  Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  require(file >= 0, "fastMRI file " + path + ": cannot open it as HDF5 (truncated or corrupt file?)");
+  using namespace hdf5_detail;
+  const Handle file = open_hdf5(path, "fastMRI file");
   require(has_link(file, "kspace"), "fastMRI file " + path + ": no 'kspace' dataset (not a fastMRI raw-data file)");
   FastmriFile f;
   {

@@ -26,6 +26,7 @@
 #include "reconlab/acquisition.hpp"
 #include "reconlab/array.hpp"
 #include "reconlab/error.hpp"
+#include "reconlab/io/fastmri.hpp"
 
 namespace reconlab::io {
 
@@ -56,16 +57,10 @@ inline bool is_ismrmrd_file(const std::string& path) {
 
 /// Reads `dataset` (default "dataset", ISMRMRD's) of the ISMRMRD file `path` (file comment). Throws Error as listed.
 inline IsmrmrdData read_ismrmrd(const std::string& path, const std::string& dataset = "dataset") {
-  require(std::filesystem::is_regular_file(path), "ISMRMRD file " + path + ": missing file (no such regular file)");
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  require(H5Fis_hdf5(path.c_str()) > 0, "ISMRMRD file " + path + ": not an HDF5 file");
   {
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    require(f >= 0, "ISMRMRD file " + path + ": cannot open it as HDF5 (truncated or corrupt file?)");
-    const bool ok = H5Lexists(f, dataset.c_str(), H5P_DEFAULT) > 0 &&
-                    H5Lexists(f, (dataset + "/xml").c_str(), H5P_DEFAULT) > 0 &&
-                    H5Lexists(f, (dataset + "/data").c_str(), H5P_DEFAULT) > 0;
-    H5Fclose(f);
+    const hdf5_detail::Handle f = hdf5_detail::open_hdf5(path, "ISMRMRD file");
+    const bool ok = hdf5_detail::has_link(f, dataset.c_str()) && hdf5_detail::has_link(f, (dataset + "/xml").c_str()) &&
+                    hdf5_detail::has_link(f, (dataset + "/data").c_str());
     require(ok, "ISMRMRD file " + path + ": no dataset '" + dataset + "' with xml and data (not ISMRMRD raw data?)");
   }
   IsmrmrdData out;

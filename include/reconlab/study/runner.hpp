@@ -204,6 +204,26 @@ inline RArray trajectory_coverage(const Acquisition& acq) {
   return m;
 }
 
+/// A validation case of a weight search: the magnitude truth (nx, ny, 1, frames, 1), data range 1, and its
+/// acquisition.
+struct ValidationCase {
+  RArray truth;
+  Acquisition acq;
+};
+
+/// The score of a weight search: the mean over cases of the mean PSNR over frames of |rec(acq)| against the truth,
+/// data range 1 (truths normalised to maximum 1). Throws Error for no cases and as the reconstructor and
+/// compute_metrics_per_slice do.
+inline double mean_frame_psnr(Reconstructor& rec, const std::vector<ValidationCase>& val) {
+  require(!val.empty(), "mean_frame_psnr: no validation cases");
+  double s = 0;
+  for (const auto& v : val) {
+    const RArray x = rec.reconstruct(v.acq).abs();
+    for (const auto& m : compute_metrics_per_slice(v.truth, x, 1.0)) s += m.psnr / double(v.truth.dimension(3));
+  }
+  return s / double(val.size());
+}
+
 /// One method: its name (table rows), a factory of its Reconstructor for a case, an optional preparation run once
 /// before its first missing row (training or loading a network; not run at all when every row exists), and an
 /// optional filter (false: the method has no row for that case, e.g. GRAPPA on 2D masks).

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <string>
 
+#include "reconlab/acquisition.hpp"
 #include "reconlab/array.hpp"
+#include "reconlab/nufft.hpp"
 #include "reconlab/io/nifti.hpp"
 #include "reconlab/random.hpp"
 
@@ -115,6 +117,29 @@ inline CArray augment(const CArray& image, Random& rng, const Augmentation& a = 
       if (sigma > 0) out(x, y, 0, 0, 0) += rng.complex_normal(sigma / std::sqrt(2.0));
     }
   return out;
+}
+
+/// A trajectory acquisition simulated from the complex (coil) images `img` (n, n, C, T, 1): samples N img through
+/// reconlab's NUFFT (nufft.hpp, unitary) on `coords` (2, S, Y, 1 or T, 1) in cycles per FOV, plus complex Gaussian
+/// noise of standard deviation `sigma` (sigma / sqrt(2) per real and imaginary part; image units), drawn from
+/// Random(seed) real part first, sample by sample in memory order. No density is stored (methods use their own or
+/// Pipe-Menon's); image_dims (n, n, 1, T, 1). Throws Error for a non-square image or a trajectory that does not fit
+/// (as Nufft).
+inline Acquisition simulate_trajectory_acquisition(const CArray& img, const RArray& coords, double sigma, uint64_t seed) {
+  const Index n = img.dimension(0), T = img.dimension(3);
+  require(img.dimension(1) == n, "simulate_trajectory_acquisition: the image must be square, got " +
+                                     dims_string(dims_of(img)));
+  Acquisition acq;
+  acq.kspace = Nufft(coords, n, n).apply(img);
+  Random rng(seed);
+  const float s = float(sigma / std::sqrt(2.0));
+  for (Index i = 0; i < acq.kspace.size(); ++i) {
+    const float re = float(rng.normal()), im = float(rng.normal());
+    acq.kspace.data()[i] += cfloat(s * re, s * im);
+  }
+  acq.sampling = Trajectory{coords, std::nullopt};
+  acq.image_dims = {n, n, 1, T, 1};
+  return acq;
 }
 
 }  // namespace reconlab::study
