@@ -52,6 +52,34 @@ struct Trajectory {
 /// The sampling of an acquisition: Cartesian (mask or weights) or a trajectory.
 using Sampling = std::variant<CartesianMask, Trajectory>;
 
+/// How a low-resolution acquisition relates to the high-resolution image it is reconstructed on
+/// (super-resolution; resampling.hpp has the operators D). With s = image_dims / k-space grid (an integer >= 1,
+/// the same along x and y), the Cartesian k-space (nx/s, ny/s, coils, frames, 1) is y = F_l D x:
+/// - kspace_truncation: D = KspaceTruncation (the physical low-resolution scan: the centre nx/s x ny/s of the
+///   high-resolution centred unitary k-space, so y = C F_h x and a constant image c has low-resolution image
+///   intensity c s);
+/// - block_average: D = BlockAverage (image-domain downsampling by the mean of s x s blocks, how many
+///   super-resolution papers simulate their inputs, e.g. seed 002's "4 times downsampled" images; a constant c
+///   stays c).
+/// `none` (the default): the k-space grid is the image grid.
+enum class LowResolution { none, kspace_truncation, block_average };
+
+/// "none", "kspace-truncation" or "block-average" (the names of results, manifests and the CLI).
+inline std::string to_string(LowResolution m) {
+  switch (m) {
+    case LowResolution::kspace_truncation: return "kspace-truncation";
+    case LowResolution::block_average: return "block-average";
+    default: return "none";
+  }
+}
+
+/// The inverse of to_string. Throws Error for another name, listing the valid ones.
+inline LowResolution low_resolution_from_string(const std::string& name) {
+  for (LowResolution m : {LowResolution::none, LowResolution::kspace_truncation, LowResolution::block_average})
+    if (to_string(m) == name) return m;
+  throw Error("unknown low-resolution model \"" + name + "\"; valid: none, kspace-truncation, block-average");
+}
+
 /// One acquisition to reconstruct (one case: the batch axis is 1).
 /// - kspace: centred k-space (F = centred unitary 2D FFT over (x, y)), dims (nx, ny, coils, frames, 1) on a
 ///   Cartesian grid, or (samples, spokes, coils, frames, 1) for a trajectory; zero where not acquired. Units:
@@ -61,12 +89,15 @@ using Sampling = std::variant<CartesianMask, Trajectory>;
 /// - image_dims: the reconstruction's grid (nx, ny, 1, frames, 1); all zeros (the default) means "the k-space
 ///   grid", which is only defined for Cartesian sampling (see resolved_image_dims).
 /// - metadata: free-form (case id, acceleration R, centre fraction, source file, ...).
+/// - low_resolution: for super-resolution, how the (fully sampled) low-resolution k-space relates to the larger
+///   image_dims (see LowResolution); image_dims must then be s times the k-space grid.
 struct Acquisition {
   CArray kspace;
   Sampling sampling;
   std::optional<CArray> sensitivities = std::nullopt;
   nlohmann::json metadata = nlohmann::json::object();
   Dims image_dims{0, 0, 0, 0, 0};
+  LowResolution low_resolution = LowResolution::none;
 
   /// True for Cartesian sampling.
   bool cartesian() const { return std::holds_alternative<CartesianMask>(sampling); }
@@ -91,6 +122,11 @@ struct Acquisition {
     if (image_dims[0] > 0) return image_dims;
     require(cartesian(), "acquisition: a non-Cartesian acquisition must give image_dims (nx, ny, 1, frames, 1)");
     return {kspace.dimension(0), kspace.dimension(1), 1, kspace.dimension(3), 1};
+  }
+  /// The super-resolution factor s (image_dims / k-space grid) of a low-resolution acquisition, 1 otherwise.
+  Index resolution_factor() const {
+    if (low_resolution == LowResolution::none || image_dims[0] <= 0 || kspace.dimension(0) == 0) return 1;
+    return image_dims[0] / kspace.dimension(0);
   }
 };
 
@@ -140,12 +176,25 @@ inline void validate_acquisition(const Acquisition& acq) {
       sum += v;
     }
     require(sum > 0, "acquisition: the sampling mask is empty (no acquired samples)");
-    if (acq.image_dims[0] > 0) {
+    if (acq.low_resolution != LowResolution::none) {
+      const Dims id = acq.image_dims;
+      const Index s = kd[0] > 0 ? id[0] / kd[0] : 0;
+      require(s >= 1 && id[0] == s * kd[0] && id[1] == s * kd[1] && id[2] == 1 && id[3] == kd[3] && id[4] == 1,
+              "acquisition: a low-resolution (" + to_string(acq.low_resolution) +
+                  ") acquisition needs image_dims (s nx, s ny, 1, frames, 1) for an integer factor s >= 1 of its "
+                  "k-space grid " + dims_string(kd) + ", got " + dims_string(id));
+      require(sum == double(m.size()) && md[0] == kd[0] && md[1] == kd[1],
+              "acquisition: a low-resolution acquisition must be fully sampled on its k-space grid (mask of ones, "
+              "dims " + dims_string(kd) + "); super-resolution of undersampled k-space is not supported");
+    } else if (acq.image_dims[0] > 0) {
       const Dims want{kd[0], kd[1], 1, kd[3], 1};
       require(acq.image_dims == want, "acquisition: Cartesian image_dims " + dims_string(acq.image_dims) +
-                                          " differ from the k-space grid " + dims_string(want));
+                                          " differ from the k-space grid " + dims_string(want) +
+                                          " (set low_resolution for a low-resolution acquisition)");
     }
   } else {
+    require(acq.low_resolution == LowResolution::none,
+            "acquisition: low_resolution applies to Cartesian k-space, the acquisition has a trajectory");
     const Trajectory& t = acq.trajectory();
     const Dims td = dims_of(t.coords);
     require(td[0] == 2 && td[1] == kd[0] && td[2] == kd[1] && (td[3] == kd[3] || td[3] == 1) && td[4] == 1,

@@ -9,6 +9,7 @@
 #include "reconlab/linear_operator.hpp"
 #include "reconlab/nufft.hpp"
 #include "reconlab/operators.hpp"
+#include "reconlab/resampling.hpp"
 #include "reconlab/sense.hpp"
 
 namespace reconlab {
@@ -20,6 +21,9 @@ namespace reconlab {
 ///   frames, 1) -> k-space of the same dims (coil by coil; for one coil the single-coil model).
 /// The mask broadcasts over coils and, when it has one plane per frame, is applied frame by frame (k-t sampling);
 /// sampling weights enter as M (normal F^H M^2 F).
+/// - Low-resolution Cartesian (acq.low_resolution, super-resolution): A = M F_l D [S] with D the resampling of
+///   acquisition.hpp's LowResolution (KspaceTruncation on either backend, BlockAverage on EigenFftw), from the
+///   image grid image_dims to the k-space grid; with maps the coil images S x are resampled.
 /// - Trajectory (EigenFftw only): A = N S (Nufft composed with CoilSensitivity; its normal S^H (N^H N) S uses the
 ///   Toeplitz embedding) with maps, else A = N on images (nx, ny, coils, frames, 1) -> samples (samples, spokes,
 ///   coils, frames, 1); image grid acq.image_dims; a trajectory of one frame serves every frame. No density
@@ -48,6 +52,22 @@ AnyOperator<typename B::Array> forward_model(const Acquisition& acq, bool use_ma
   }
   require(density == nullptr, "forward_model: density weights apply to trajectory acquisitions only");
   typename B::Mask mask = B::mask_from_host(acq.mask());
+  if (acq.low_resolution != LowResolution::none) {
+    const Dims id = acq.resolved_image_dims();
+    const Index s = acq.resolution_factor();
+    auto with_resampling = [&](auto D) -> AnyOperator<typename B::Array> {
+      CartesianSampling<B> MF(std::move(mask));
+      if (acq.sensitivities && use_maps)
+        return Composed(std::move(MF), Composed(std::move(D), CoilSensitivity<B>(B::from_host(*acq.sensitivities))));
+      return Composed(std::move(MF), std::move(D));
+    };
+    if (acq.low_resolution == LowResolution::kspace_truncation)
+      return with_resampling(KspaceTruncation<B>::by_factor(id[0], id[1], s));
+    if constexpr (std::is_same_v<B, EigenFftw>)
+      return with_resampling(BlockAverage(id[0], id[1], s));
+    else
+      throw Error("forward_model: block-average low-resolution acquisitions are available on the Eigen backend only");
+  }
   if (acq.sensitivities && use_maps) return SenseOperator<B>(std::move(mask), B::from_host(*acq.sensitivities));
   return CartesianSampling<B>(std::move(mask));
 }

@@ -20,8 +20,13 @@ namespace reconlab::solvers {
 /// Zero-filled reconstruction: F^H (M y) for single-coil k-space; for multi-coil k-space the root-sum-of-squares
 /// of the per-coil zero-filled images (a real image; sensitivity maps are not used). Frames are reconstructed
 /// one by one, each with its own mask plane when the mask has one per frame (k-t sampling).
-/// Output dims (nx, ny, 1, frames, 1). Throws Error as validate_acquisition and for a trajectory.
+/// Low-resolution acquisitions with k-space truncation give the zero-padded (sinc) image A^H y on image_dims.
+/// Output dims (nx, ny, 1, frames, 1). Throws Error as validate_acquisition, for a trajectory and for block-average
+/// low-resolution acquisitions (whose adjoint is not an image: use super_resolution.hpp's zero-padding or bicubic).
 inline CArray zero_filled(const Acquisition& acq) {
+  require(acq.low_resolution != LowResolution::block_average,
+          "zero-filled: a block-average low-resolution acquisition has no zero-filled image (A^H y replicates "
+          "pixels divided by s^2); use zero-padding or bicubic");
   const auto A = forward_model<EigenFftw>(acq, /*use_maps=*/false);
   CArray img = A.adjoint(acq.kspace);
   if (acq.coils() == 1) return img;
@@ -80,7 +85,8 @@ class RofReconstructor : public Reconstructor {
 /// primal-dual residual stop applies (pdhg.hpp). Trajectory acquisitions use the density-weighted model
 /// A = W^(1/2) N (S), y' = W^(1/2) y (gridding.hpp's density_weighted_model; lambda relative to the maximum of
 /// A^H y'), with ||A||^2 from 30 power iterations x 1.05. Throws Error as validate_acquisition, for a mask per coil and for
-/// multi-coil k-space without maps.
+/// multi-coil k-space without maps. Low-resolution acquisitions (acquisition.hpp's LowResolution) use
+/// A = M F_l D (forward_model.hpp): TV super-resolution ("tv-sr", super_resolution.hpp).
 class CsTvReconstructor : public Reconstructor {
  public:
   explicit CsTvReconstructor(CsTvOptions opt) : opt_(opt) {}
@@ -103,21 +109,31 @@ class CsTvReconstructor : public Reconstructor {
     // unweighted N's norm grows with the radial over-sampling of the centre and PDHG's steps shrink with it.
     std::optional<WeightedModel> wm;
     if (!acq.cartesian()) wm = density_weighted_model(acq);
-    const auto A = wm ? wm->A : forward_model<EigenFftw>(acq);
-    CArray zf = A.adjoint(wm ? wm->y : acq.kspace);
+    AnyOperator<CArray> A = wm ? wm->A : forward_model<EigenFftw>(acq);
+    CArray data = wm ? wm->y : acq.kspace;
+    // Block-average low-resolution acquisitions (TV super-resolution): the model s M F_l B and the data s y, so
+    // ||s B|| = 1 and PDHG's steps are those of k-space truncation (the same minimiser as lambda / s^2 on the
+    // unscaled data term; lambda stays relative to the maximum of the scaled model's A^H y).
+    if (acq.low_resolution == LowResolution::block_average) {
+      const cfloat s(float(acq.resolution_factor()));
+      A = AnyOperator<CArray>(Composed(ScaledIdentity<EigenFftw>(s), A));
+      data = data * s;
+    }
+    CArray zf = A.adjoint(data);
     Eigen::Tensor<float, 0> mx = zf.abs().maximum();
     const float scale = mx() > 0 ? mx() : 1.0f;
     double norm_a2 = 0;
     CArray y;
     if (acq.cartesian()) {
       // y in A's range (zero where not acquired), scaled.
-      y = EigenFftw::multiply_mask(acq.mask(), acq.kspace) * cfloat(1.0f / scale);
+      y = EigenFftw::multiply_mask(acq.mask(), data) * cfloat(1.0f / scale);
       Eigen::Tensor<float, 0> mmax = acq.mask().maximum();  // ||M F|| = max weight <= 1
+      // Low-resolution acquisitions: ||D|| = 1 for k-space truncation (D D^H = I) and ||s B|| = 1 above.
       norm_a2 = double(mmax()) * double(mmax()) * (acq.sensitivities ? max_coil_power(*acq.sensitivities) : 1.0);
     } else {
       // Trajectory: the density-weighted samples; ||W^(1/2) N S||^2 by power iteration (x 1.05 for its
       // underestimate).
-      y = wm->y * cfloat(1.0f / scale);
+      y = data * cfloat(1.0f / scale);
       norm_a2 = 1.05 * operator_norm_squared<EigenFftw>(A, CArray(zf * cfloat(1.0f / scale)), 30);
     }
     CArray x = cs_tv(A, y, norm_a2, opt_, &status_);
