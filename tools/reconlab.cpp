@@ -64,6 +64,7 @@
 #include "reconlab/solvers/parallel_imaging.hpp"
 #include "reconlab/solvers/lowrank_sparse.hpp"
 #include "reconlab/solvers/reconstructors.hpp"
+#include "reconlab/solvers/super_resolution.hpp"
 #include "reconlab/solvers/view_sharing.hpp"
 
 using namespace reconlab;
@@ -277,7 +278,7 @@ const std::vector<std::string>& classical_methods() {
   static const std::vector<std::string> names{
       "zero-filled", "rof", "cs-tv", "bart-pics", "cg-sense", "grappa", "cs-wavelet", "bart-pics-wavelet",
       "view-sharing", "l+s", "gridding", "bart-nufft-inverse", "linear-interpolation", "spline-interpolation",
-      "lowpass-hann", "lowpass-hamming", "lowpass-tukey", "radial-interpolation"};
+      "lowpass-hann", "lowpass-hamming", "lowpass-tukey", "radial-interpolation", "zero-padding", "bicubic", "tv-sr"};
   return names;
 }
 bool classical_method(const std::string& m) {
@@ -402,7 +403,9 @@ int main(int argc, char** argv) {
                         "view-sharing (sliding window) | cs-tv / bart-pics with --lambda-t (k-t TV) | crnn | "
                         "residual-unet-3d (trained with initial_image gridding); "
                         "k-space interpolation baselines: linear-interpolation | spline-interpolation (missing lines, "
-                        "GSL) | lowpass-hann | lowpass-hamming | lowpass-tukey (windowed zero-filled, --window-width)")
+                        "GSL) | lowpass-hann | lowpass-hamming | lowpass-tukey (windowed zero-filled, --window-width); "
+                        "super-resolution (--upscale): zero-padding | bicubic | tv-sr (--lambda) | sr-resnet | sr-dcgan "
+                        "(networks need --weights)")
       ->required()
       ->check(CLI::Validator(
           [](std::string& m) -> std::string {
@@ -447,6 +450,15 @@ int main(int argc, char** argv) {
                         "--traj: density compensation weights per sample (same layout as the samples, one coil; "
                         "default: Pipe-Menon's)");
   double window_width = 1.0;
+  std::optional<Index> upscale;
+  std::string low_resolution_model = "kspace-truncation";
+  cmd_recon->add_option("--upscale", upscale,
+                        "super-resolution: the k-space is a fully sampled low-resolution acquisition; reconstruct on "
+                        "the grid S times larger (zero-padding, bicubic, tv-sr, sr-resnet, sr-dcgan)");
+  cmd_recon->add_option("--low-resolution", low_resolution_model,
+                        "with --upscale: kspace-truncation (the centre of the high-resolution k-space, a low-resolution "
+                        "scan) | block-average (image-domain downsampling by the mean of S x S blocks)")
+      ->capture_default_str();
   Index sliding_window = 0;
   cmd_recon->add_option("--sliding-window", sliding_window,
                         "view-sharing of a trajectory cine (--traj): frames per sliding window, centred on each frame "
@@ -512,6 +524,7 @@ int main(int argc, char** argv) {
       require(axes.empty() && mask_path.empty() && mask_variable.empty(),
               "--traj takes the samples in BART's non-Cartesian layout: --axes, --mask and --mask-variable do not apply");
       require(!lambda_l, "--lambda-l (l+s) does not apply to --traj methods");
+      require(!upscale, "--upscale (super-resolution) applies to Cartesian low-resolution k-space, not --traj");
       require(!lambda_t || method == "cs-tv" || method == "bart-pics",
               "--lambda-t applies to cs-tv and bart-pics (k-t TV of a trajectory cine), not --method " + method);
       require(!lambda_t || *lambda_t >= 0, "--lambda-t must be >= 0");
@@ -712,6 +725,15 @@ int main(int argc, char** argv) {
         acq.sensitivities = io::read_array(sens_path);
         require_nonempty(dims_of(*acq.sensitivities), "sensitivity maps", sens_path);
       }
+      const bool sr_method = method == "zero-padding" || method == "bicubic" || method == "tv-sr";
+      if (upscale) {
+        require(*upscale >= 1, "--upscale must be >= 1, got " + std::to_string(*upscale));
+        acq.low_resolution = low_resolution_from_string(low_resolution_model);
+        require(acq.low_resolution != LowResolution::none, "--low-resolution must be kspace-truncation or block-average");
+        acq.image_dims = {kd[0] * *upscale, kd[1] * *upscale, 1, kd[3], 1};
+      } else {
+        require(!sr_method, "--method " + method + " is a super-resolution method: give --upscale S");
+      }
       validate_acquisition(acq);
       if (multicoil || acq.sensitivities) solvers::validate_multicoil(acq);
       const auto source = maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
@@ -723,6 +745,16 @@ int main(int argc, char** argv) {
       require(!lambda_l || method == "l+s", "--lambda-l applies to --method l+s");
       if (method == "gridding" || method == "bart-nufft-inverse" || method == "radial-interpolation") {
         throw Error("--method " + method + " reconstructs trajectory acquisitions: give --traj");
+      } else if (method == "zero-padding") {
+        rec = std::make_unique<solvers::ZeroPaddingReconstructor>();
+      } else if (method == "bicubic") {
+        rec = std::make_unique<solvers::BicubicReconstructor>();
+      } else if (method == "tv-sr") {
+        require(!multicoil || acq.sensitivities, "--method tv-sr on multi-coil k-space needs --sens (maps on the "
+                                                 "high-resolution grid)");
+        rec = std::make_unique<solvers::CsTvReconstructor>(
+            solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
+                                 .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
       } else if (method == "linear-interpolation" || method == "spline-interpolation") {
         rec = std::make_unique<solvers::KspaceLineInterpolationReconstructor>(
             method == "linear-interpolation" ? solvers::LineInterpolation::Linear

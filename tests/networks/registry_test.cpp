@@ -48,6 +48,8 @@ std::map<std::string, nlohmann::json> small_configs() {
                                                    .features = 4})},
       {"nufft-modl", network_json(NufftModlOptions{.iterations = 2, .cg_iterations = 3, .conv_layers = 3,
                                                    .features = 4})},
+      {"sr-dcgan", network_json(SrDcganOptions{.width = 2})},
+      {"sr-resnet", network_json(SrResNetOptions{.features = 4, .blocks = 1, .scale = 4})},
   };
 }
 
@@ -93,6 +95,8 @@ bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {
 /// readout oversampling 2, 16 x 12 grid) for nufft-modl, else single-coil Cartesian.
 Acquisition acquisition_for(const std::string& name) {
   Acquisition acq = test_acquisition(name == "modl-sense" ? 3 : 1);
+  if (name.rfind("sr-", 0) == 0)  // super-resolution: the 4 x 3 k-space truncation of the 16 x 12 image
+    return solvers::simulate_low_resolution(EigenFftw::ifft2c(acq.kspace), 4, LowResolution::kspace_truncation);
   if (name != "nufft-modl") return acq;
   const CArray img = EigenFftw::ifft2c(acq.kspace);  // masked: any image will do
   const RArray t = radial_trajectory({.samples = 12, .spokes = 12, .readout_oversampling = 2});
@@ -256,6 +260,19 @@ TEST(Registry, NetworkReconstructorsRefuseFramesTrajectoriesAndSamplingWeights) 
       EXPECT_NE(error_of([&] { rec->reconstruct(one); }).find("Cartesian"), std::string::npos);
       continue;
     }
+    if (name.rfind("sr-", 0) == 0) {  // super-resolution: full-resolution k-space is refused, frames are served
+      EXPECT_NE(error_of([&] { rec->reconstruct(one); }).find("super-resolution method"), std::string::npos);
+      const Acquisition low = acquisition_for(name);
+      Acquisition two = low;
+      two.kspace = CArray(low.kspace.dimension(0), low.kspace.dimension(1), 1, 2, 1);
+      two.kspace.chip(0, 3) = low.kspace.chip(0, 3);
+      two.kspace.chip(1, 3) = low.kspace.chip(0, 3);
+      two.image_dims = {16, 12, 1, 2, 1};
+      const CArray out = rec->reconstruct(two), single = rec->reconstruct(low);
+      ASSERT_EQ(dims_of(out), (Dims{16, 12, 1, 2, 1}));
+      for (Index i = 0; i < single.size(); ++i) EXPECT_NEAR(std::abs(out.data()[i]), std::abs(single.data()[i]), 1e-5);
+      continue;
+    }
 
     // Two frames (one mask for both): refused, naming the frames.
     Acquisition frames = one;
@@ -307,6 +324,7 @@ TEST(Registry, TheToolServesEveryRegisteredNetwork) {
       io::write_array((dir.path / "k.npy").string(), acq.kspace);
       io::write_array((dir.path / "m.npy").string(), acq.mask());
       args += " --kspace " + (dir.path / "k.npy").string() + " --mask " + (dir.path / "m.npy").string();
+      if (acq.low_resolution != LowResolution::none) args += " --upscale 4";
     } else {  // BART's non-Cartesian layout, as bart traj / bart nufft write it
       io::write_trajectory((dir.path / "traj").string(), acq.trajectory().coords);
       io::write_noncartesian((dir.path / "ksp").string(), acq.kspace);

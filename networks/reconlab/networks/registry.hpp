@@ -19,6 +19,10 @@
 ///   dual-unet-3d  DualUnet3d, cine, seed 001 (cine_nets.hpp)  kPackedCineInput
 ///   residual-unet-3d  CineUnet3d, cine (cine_nets.hpp)        kPackedCineInput
 ///   dncn-3d-ds    Dncn3d, cine, data sharing (cine_nets.hpp)  kPackedCineInput
+///   sr-dcgan      SrDcganGenerator, seed 002's 4x super-       kLowResolutionInput: (|low| / max - 0.5) / 0.5
+///                 resolution generator (super_resolution_nets.hpp)
+///   sr-resnet     SrResNet, residual super-resolution         kLowResolutionInput
+///                 network (super_resolution_nets.hpp)
 /// crnn and residual-unet-3d built with "initial_image": "gridding" or "sliding-window" reconstruct trajectory
 /// (radial) cines instead
 /// (model.json adds "trajectory_input": kTrajectoryCineInput; CRNN's DC is then the NUFFT CG step, nufft_dc.hpp).
@@ -51,6 +55,7 @@
 #include "reconlab/networks/network_reconstructor.hpp"
 #include "reconlab/networks/nufft_modl.hpp"
 #include "reconlab/networks/sense_modl.hpp"
+#include "reconlab/networks/super_resolution_nets.hpp"
 #include "reconlab/networks/trainer.hpp"
 #include "reconlab/networks/unet.hpp"
 #include "reconlab/networks/unet_reconstructor.hpp"
@@ -261,6 +266,29 @@ inline const std::vector<RegistryEntry>& model_registry() {
           return Dncn3dOptions{j.at("cascades"), j.at("conv_layers"), j.at("features"),
                                j.at("frame_distances").get<std::vector<int64_t>>(), detail::cine_initial(j)};
         }));
+    e.push_back(RegistryEntry{
+        "sr-dcgan", kLowResolutionInput, false,
+        "seed 002: SR-DCGAN generator, 4x super-resolution of low-resolution acquisitions",
+        [](const nlohmann::json& j) {
+          require(j.value("scale", int64_t{4}) == 4, "sr-dcgan upsamples by 4");
+          const SrDcganOptions o{j.at("width")};
+          return detail::make_network_model<SrDcganGenerator, SrDcganOptions>(
+              "sr-dcgan", j, o, [](SrDcganGenerator net, const std::string& n, const nlohmann::json& params) {
+                return std::unique_ptr<Reconstructor>(
+                    std::make_unique<SrNetworkReconstructor<SrDcganGenerator>>(net, n, params, 4));
+              });
+        }});
+    e.push_back(RegistryEntry{
+        "sr-resnet", kLowResolutionInput, false,
+        "residual super-resolution network (EDSR-style, sub-pixel upsampling) on low-resolution acquisitions",
+        [](const nlohmann::json& j) {
+          const SrResNetOptions o{j.at("features"), j.at("blocks"), j.at("scale")};
+          return detail::make_network_model<SrResNet, SrResNetOptions>(
+              "sr-resnet", j, o, [o](SrResNet net, const std::string& n, const nlohmann::json& params) {
+                return std::unique_ptr<Reconstructor>(
+                    std::make_unique<SrNetworkReconstructor<SrResNet>>(net, n, params, o.scale));
+              });
+        }});
     return e;
   }();
   return entries;

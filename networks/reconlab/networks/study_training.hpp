@@ -26,30 +26,45 @@ struct TrainingBatches {
   Batch train, val;
 };
 
-/// Trains `net` with `options` (its checkpoint_dir is set to `dir`) on the Batches `make_data()` returns, writing
-/// `model_json` to dir/model.json first; when dir/final.pt exists the finished weights are loaded instead and
-/// `make_data` is not called (a resumed study does not rebuild its training set). Returns a summary for the study
-/// manifest ({} when loaded). Throws Error as train() and load_weights() do.
-template <class Net>
-nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const nlohmann::json& model_json,
-                             const std::function<TrainingBatches()>& make_data, TrainOptions options) {
+/// Trains `task` with `options` (its checkpoint_dir is set to `dir`) on the Batches `make_data()` returns, writing
+/// `model_json` to dir/model.json first; when dir/final.pt exists the finished weights of the first trainable are
+/// loaded instead (final_<name>.pt of the others when present) and `make_data` is not called (a resumed study does
+/// not rebuild its training set). Returns a summary for the study manifest ({} when loaded). Throws Error as
+/// train() and load_weights() do.
+inline nlohmann::json train_or_load(TrainingTask& task, const std::filesystem::path& dir,
+                                    const nlohmann::json& model_json, const std::function<TrainingBatches()>& make_data,
+                                    TrainOptions options) {
   std::filesystem::create_directories(dir);
   io::atomic_write_text(dir / "model.json", model_json.dump(1));
   if (std::filesystem::exists(dir / "final.pt")) {
-    load_weights(net, dir / "final.pt");
+    for (std::size_t i = 0; i < task.trainables.size(); ++i) {
+      const auto f = dir / (i == 0 ? std::string("final.pt") : "final_" + task.trainables[i].name + ".pt");
+      if (i == 0 || std::filesystem::exists(f)) load_weights(*task.trainables[i].module, f);
+    }
     spdlog::info("{}: loaded finished training from {}", dir.filename().string(), (dir / "final.pt").string());
     return nlohmann::json::object();
   }
   const TrainingBatches d = make_data();
   options.checkpoint_dir = dir.string();
-  spdlog::info("{}: training on {} samples for {} epochs (loss {})", dir.filename().string(), d.train.size(),
-               options.epochs, options.loss);
-  const TrainResult r = train(net, d.train, d.val, options);
-  return {{"epochs", options.epochs},          {"loss", options.loss},
-          {"learning_rate", options.learning_rate}, {"schedule", options.lr_schedule},
-          {"batch_size", options.batch_size},  {"samples", d.train.size()},
-          {"seconds", r.seconds},              {"final_train_loss", r.train_loss.back()},
-          {"final_val_loss", r.val_loss.back()}};
+  spdlog::info("{}: training on {} samples for {} epochs (task {}, loss {})", dir.filename().string(), d.train.size(),
+               options.epochs, task.name, options.loss);
+  const TrainResult r = train(task, d.train, d.val, options);
+  nlohmann::json j = {{"epochs", options.epochs},          {"loss", options.loss},
+                      {"learning_rate", options.learning_rate}, {"schedule", options.lr_schedule},
+                      {"batch_size", options.batch_size},  {"samples", d.train.size()},
+                      {"seconds", r.seconds},              {"final_train_loss", r.train_loss.back()},
+                      {"final_val_loss", r.val_loss.back()}, {"task", task.name}};
+  for (const auto& [name, v] : r.learning_rates) j["learning_rates"][name] = {v.front(), v.back()};
+  return j;
+}
+
+/// train_or_load of a network with the supervised task (model(input) against target under options.loss).
+template <class Net>
+nlohmann::json train_or_load(Net& net, const std::filesystem::path& dir, const nlohmann::json& model_json,
+                             const std::function<TrainingBatches()>& make_data, TrainOptions options) {
+  TrainingTask task = supervised_task(
+      detail::module_of(net), [&net](const Batch& b) { return detail::predict(net, b); }, options.loss);
+  return train_or_load(task, dir, model_json, make_data, std::move(options));
 }
 
 /// train_or_load on tensors: the Batches image_batch(x, y) and image_batch(xv, yv) (no validation when xv is

@@ -36,6 +36,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <numbers>
 #include <random>
@@ -123,6 +124,11 @@ struct TrainResult {
   double initial_val_loss = std::numeric_limits<double>::quiet_NaN();
   int best_epoch = -1;
   double best_val_loss = std::numeric_limits<double>::quiet_NaN();
+  /// What the task's step recorded with StepContext::record, per name: the per-epoch mean (weighted by batch
+  /// size; NaN for an epoch that did not record it), the whole history (e.g. a GAN's discriminator loss).
+  std::map<std::string, std::vector<double>> metrics;
+  /// The learning rate per epoch of every trainable with its own Trainable::learning_rate, by name.
+  std::map<std::string, std::vector<double>> learning_rates;
 };
 
 namespace detail {
@@ -362,6 +368,11 @@ struct Trainable {
   /// Builds the optimiser from the parameters and the initial learning rate; empty = Adam with
   /// TrainOptions::weight_decay. The schedule sets every param group's lr before each epoch (set_lr).
   std::function<std::unique_ptr<torch::optim::Optimizer>(std::vector<torch::Tensor>, double)> make_optimizer{};
+  /// This trainable's own learning rate at epoch e (0-based; finite, > 0), replacing TrainOptions' schedule x
+  /// lr_scale: e.g. seed 002's 3e-5 x 0.95^e for a generator beside 2e-5 x 0.96^e for its discriminator. Its
+  /// values go to TrainResult::learning_rates and loss.csv (column lr_<name>; the "lr" column when it is the first
+  /// trainable's).
+  std::function<double(int epoch)> learning_rate{};
 };
 
 /// What a step receives besides its batch: the optimisers (one per Trainable, in the task's order) and where the
@@ -372,11 +383,27 @@ struct StepContext {
   int64_t batch = 0;        ///< 0-based within the epoch
   int64_t batches = 0;      ///< batches per epoch
   double learning_rate = 0; ///< the schedule's learning rate of this epoch (before lr_scale)
+  /// Sums of the values recorded in this epoch (weighted by batch size); set by the trainer.
+  std::map<std::string, double>* recorded = nullptr;
+  int64_t batch_samples = 0;  ///< samples in this batch
   /// The i-th optimiser. Throws Error when there is none.
   torch::optim::Optimizer& optimizer(std::size_t i = 0) const {
     require(i < optimizers.size(), "train: the task has " + std::to_string(optimizers.size()) +
                                        " optimisers, step asked for number " + std::to_string(i));
     return *optimizers[i];
+  }
+  /// Records a per-batch value under `name` (letters, digits, '-' and '_'; not "epoch", "train_loss", "val_loss",
+  /// "lr" or "seconds"): the trainer averages it over the epoch (weighted by batch size) into TrainResult::metrics,
+  /// the checkpoint and a loss.csv column. Throws Error for a non-finite value or an invalid name.
+  void record(const std::string& name, double value) const {
+    require(!name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+                                 std::string::npos && name != "epoch" && name != "train_loss" && name != "val_loss" &&
+                name != "lr" && name != "seconds",
+            "train: recorded value names must be letters, digits, '-' or '_' and not a loss.csv column, got '" +
+                name + "'");
+    require(std::isfinite(value), "train: non-finite recorded value " + name + " at epoch " +
+                                      std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1));
+    if (recorded) (*recorded)[name] += value * static_cast<double>(batch_samples);
   }
   /// Throws the trainer's error for a non-finite loss, naming epoch, batch and learning rate (a step calls it
   /// before backward() so that no optimiser steps on a NaN; the trainer checks the returned loss again).
@@ -614,6 +641,23 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
       archive.read("seconds", t);
       seconds = detail::from_double_tensor(t);
       start_epoch = static_cast<int>(epochs_done.toInt());
+      c10::IValue metric_names;
+      if (archive.try_read("metric_names", metric_names)) {
+        std::stringstream names_in(metric_names.toStringRef());
+        for (std::string name; std::getline(names_in, name, ',');) {
+          archive.read("metric_" + name, t);
+          result.metrics[name] = detail::from_double_tensor(t);
+          require(result.metrics[name].size() == static_cast<std::size_t>(start_epoch),
+                  "train: " + ckpt_path.string() + " is inconsistent: the history of " + name +
+                      " does not match the epoch count");
+        }
+      }
+      for (const auto& tr : task.trainables)
+        if (tr.learning_rate) {
+          require(archive.try_read("lr_" + tr.name, t), "train: " + ckpt_path.string() + " has no learning rates of '" +
+                                                             tr.name + "' (written without its own schedule)");
+          result.learning_rates[tr.name] = detail::from_double_tensor(t);
+        }
       if (o.select_best_validation) {
         c10::IValue best_epoch, best_loss, initial_loss;
         require(archive.try_read("best_epoch", best_epoch) && archive.try_read("best_val_loss", best_loss) &&
@@ -636,12 +680,24 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     spdlog::info("train: resumed from {} after epoch {} of {}", ckpt_path.string(), start_epoch, o.epochs);
   }
 
+  // Columns after seconds: lr_<name> of every further trainable with its own learning rate, then the recorded
+  // values by name.
   auto write_loss_csv = [&] {
-    std::string csv = "epoch,train_loss,val_loss,lr,seconds\n";
-    for (std::size_t i = 0; i < result.train_loss.size(); ++i)
+    std::string csv = "epoch,train_loss,val_loss,lr,seconds";
+    for (std::size_t t = 1; t < task.trainables.size(); ++t)
+      if (task.trainables[t].learning_rate) csv += ",lr_" + task.trainables[t].name;
+    for (const auto& [name, v] : result.metrics) csv += "," + name;
+    csv += "\n";
+    for (std::size_t i = 0; i < result.train_loss.size(); ++i) {
       csv += std::to_string(i + 1) + "," + detail::format_number(result.train_loss[i]) + "," +
              detail::format_number(result.val_loss[i]) + "," + detail::format_number(lrs[i]) + "," +
-             detail::format_number(seconds[i]) + "\n";
+             detail::format_number(seconds[i]);
+      for (std::size_t t = 1; t < task.trainables.size(); ++t)
+        if (task.trainables[t].learning_rate)
+          csv += "," + detail::format_number(result.learning_rates[task.trainables[t].name][i]);
+      for (const auto& [name, v] : result.metrics) csv += "," + detail::format_number(v[i], "nan");
+      csv += "\n";
+    }
     io::atomic_write_text(dir / "loss.csv", csv);
   };
 
@@ -667,6 +723,13 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
       archive.write("val_loss", detail::to_double_tensor(result.val_loss));
       archive.write("lr", detail::to_double_tensor(lrs));
       archive.write("seconds", detail::to_double_tensor(seconds));
+      std::string metric_names;
+      for (const auto& [name, v] : result.metrics) {
+        metric_names += (metric_names.empty() ? "" : ",") + name;
+        archive.write("metric_" + name, detail::to_double_tensor(v));
+      }
+      archive.write("metric_names", c10::IValue(metric_names));
+      for (const auto& [name, v] : result.learning_rates) archive.write("lr_" + name, detail::to_double_tensor(v));
       if (o.select_best_validation) {
         archive.write("best_epoch", c10::IValue(int64_t{result.best_epoch}));
         archive.write("best_val_loss", c10::IValue(result.best_val_loss));
@@ -723,9 +786,21 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
 
   for (int e = start_epoch; e < o.epochs; ++e) {
     const auto t_epoch = clock::now();
-    const double lr = detail::lr_at(o, e);
-    for (std::size_t i = 0; i < optimizers.size(); ++i)
-      for (auto& group : optimizers[i]->param_groups()) group.options().set_lr(lr * task.trainables[i].lr_scale);
+    double lr = detail::lr_at(o, e);
+    for (std::size_t i = 0; i < optimizers.size(); ++i) {
+      const Trainable& tr = task.trainables[i];
+      double lr_i = lr * tr.lr_scale;
+      if (tr.learning_rate) {
+        lr_i = tr.learning_rate(e);
+        require(std::isfinite(lr_i) && lr_i > 0, "train: the learning rate of '" + tr.name + "' at epoch " +
+                                                     std::to_string(e + 1) + " is " + detail::format_number(lr_i, "nan") +
+                                                     "; it must be finite and > 0");
+        result.learning_rates[tr.name].push_back(lr_i);
+        if (i == 0) lr = lr_i;
+      }
+      for (auto& group : optimizers[i]->param_groups()) group.options().set_lr(lr_i);
+    }
+    std::map<std::string, double> recorded;
     torch::manual_seed(detail::mix_seed(o.seed, static_cast<uint64_t>(e)));
     const auto order = detail::epoch_order(n, o.seed, e);
     const auto order_t = torch::tensor(order, torch::TensorOptions().dtype(torch::kInt64));
@@ -735,7 +810,7 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     for (int64_t b = 0; b < batches; ++b) {
       const int64_t b0 = b * o.batch_size, b1 = std::min<int64_t>(b0 + o.batch_size, n);
       const Batch batch = train_set.select(order_t.slice(0, b0, b1)).to(device);
-      StepContext ctx{optimizer_ptrs, e, b, batches, lr};
+      StepContext ctx{optimizer_ptrs, e, b, batches, lr, &recorded, b1 - b0};
       double v;
       try {
         v = task.step(batch, ctx).item<double>();
@@ -777,6 +852,11 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
       }
     }
 
+    for (const auto& [name, sum_v] : recorded)
+      if (!result.metrics.count(name))
+        result.metrics[name] = std::vector<double>(result.train_loss.size(), std::numeric_limits<double>::quiet_NaN());
+    for (auto& [name, v] : result.metrics)
+      v.push_back(recorded.count(name) ? recorded[name] / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN());
     result.train_loss.push_back(train_loss);
     result.val_loss.push_back(val_loss);
     lrs.push_back(lr);
