@@ -132,7 +132,9 @@ inline double keys_kernel(double t) {
   return 0;
 }
 /// Resampling weights of one axis from n to m = n s samples: for output i, 4 source indices (edge-replicated)
-/// and their Keys weights at the source coordinate (i + 1/2) / s - 1/2 (block centres) or i / s (grid origins).
+/// and their Keys weights at the source coordinate (i + 1/2) / s - 1/2 (block centres) or
+/// (i - floor(m/2)) / s + floor(n/2) (the centred FFT's grids: output floor(m/2) on source floor(n/2); i / s for
+/// even n).
 struct CubicTaps {
   std::vector<Index> index;  // 4 per output
   std::vector<double> weight;
@@ -141,7 +143,8 @@ inline CubicTaps cubic_taps(Index n, Index m, bool block_centres) {
   CubicTaps t;
   const double s = double(m) / double(n);
   for (Index i = 0; i < m; ++i) {
-    const double u = block_centres ? (double(i) + 0.5) / s - 0.5 : double(i) / s;
+    const double u = block_centres ? (double(i) + 0.5) / s - 0.5
+                                   : double(i - m / 2) / s + double(n / 2);
     const Index base = Index(std::floor(u));
     for (Index k = -1; k <= 2; ++k) {
       t.index.push_back(std::clamp<Index>(base + k, 0, n - 1));
@@ -155,8 +158,9 @@ inline CubicTaps cubic_taps(Index n, Index m, bool block_centres) {
 /// Bicubic (Keys 1981, a = -1/2) upsampling of every (x, y) plane of `low` (lx, ly, c, f, b) by the integer factor
 /// s >= 1 to (s lx, s ly, c, f, b); separable (x, then y), edges replicated. Alignment: `block_centres` true puts
 /// low-resolution pixel i at the centre of its s x s block (source coordinate (i + 1/2) / s - 1/2: the grid of
-/// BlockAverage, MATLAB imresize's convention); false puts it at high-resolution pixel s i (source coordinate i / s:
-/// the grid of KspaceTruncation, whose centred FFTs keep pixel n/2 at l/2). Reproduces
+/// BlockAverage, MATLAB imresize's convention); false puts low-resolution pixel floor(l/2) at high-resolution pixel
+/// floor(n/2) (source coordinate (i - floor(n/2)) / s + floor(l/2), i / s for even l: the grid of KspaceTruncation,
+/// whose centred FFTs keep the image centre there; odd l shifts by half a low-resolution pixel). Reproduces
 /// linear ramps exactly away from the edges (the kernel's second-order accuracy). Complex inputs interpolate the
 /// real and imaginary parts. Throws Error for s < 1 or an empty plane.
 inline CArray bicubic_upsample(const CArray& low, Index s, bool block_centres = true) {

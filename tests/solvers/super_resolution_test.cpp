@@ -163,3 +163,24 @@ TEST(SuperResolution, BadAcquisitionsAreClearErrors) {
   EXPECT_EQ(low_resolution_from_string("block-average"), LowResolution::block_average);
   EXPECT_NE(error_of([&] { low_resolution_from_string("nearest"); }).find("valid:"), std::string::npos);
 }
+
+TEST(SuperResolution, BicubicOnKspaceTruncationIsCentredForOddAndEvenLowResolutionSizes) {
+  // One period of a cosine across the field of view, centred on the centred FFT's origin (pixel n/2): k-space
+  // truncation keeps it exactly, so a correctly aligned bicubic interpolation is close to it at any size, and a
+  // half-pixel misalignment (odd low-resolution sizes) would not be.
+  for (Index l : {7, 8}) {
+    const Index s = 4, n = l * s;
+    CArray x(n, n, 1, 1, 1);
+    for (Index y = 0; y < n; ++y)
+      for (Index j = 0; j < n; ++j)
+        x(j, y, 0, 0, 0) = cfloat(2.0f + std::cos(2 * float(M_PI) * float(j - n / 2) / float(n)) *
+                                             std::cos(2 * float(M_PI) * float(y - n / 2) / float(n)));
+    const Acquisition acq = solvers::simulate_low_resolution(x, s, LowResolution::kspace_truncation);
+    const CArray up = solvers::BicubicReconstructor().reconstruct(acq);
+    double worst = 0;  // away from the replicated edges
+    for (Index y = 2 * s; y < n - 2 * s; ++y)
+      for (Index j = 2 * s; j < n - 2 * s; ++j) worst = std::max<double>(worst, std::abs(up(j, y, 0, 0, 0) - x(j, y, 0, 0, 0)));
+    std::printf("low-resolution size %lld: largest interior error %.4f\n", (long long)l, worst);
+    EXPECT_LT(worst, 0.05) << "low-resolution size " << l;  // a half-pixel shift: about 2 pi 2 / n = 0.45
+  }
+}
