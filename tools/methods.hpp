@@ -22,4 +22,8 @@ std::vector<std::string> network_method_names();
 /// empty, the name is unknown, model.json names another architecture, or the files are unusable.
 std::unique_ptr<Reconstructor> make_network_reconstructor(const std::string& method, const std::string& weights);
 
+/// The test-time sampling mask (nx, ny, 1, 1, 1) of the trained learned-sampling model at `weights`, and a
+/// description. Throws Error as make_network_reconstructor does, and for a model of another architecture.
+RArray learned_mask(const std::string& weights, std::string& description);
+
 }  // namespace reconlab::tool

@@ -60,4 +60,15 @@ std::unique_ptr<Reconstructor> make_network_reconstructor(const std::string& met
 #endif
 }
 
+RArray learned_mask(const std::string& weights, std::string& description) {
+#ifdef RECONLAB_NETWORKS_MODULE
+  RArray out;
+  entry<void (*)(const std::string*, RArray*, std::string*)>("reconlab_learned_mask")(&weights, &out, &description);
+  return out;
+#else
+  (void)weights, (void)description;
+  throw Error("this reconlab was built without networks (RECONLAB_BUILD_NETWORKS=OFF): --type learned is unavailable");
+#endif
+}
+
 }  // namespace reconlab::tool

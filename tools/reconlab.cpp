@@ -367,9 +367,14 @@ int main(int argc, char** argv) {
       app.add_subcommand("mask", "k-space sampling mask (fastMRI column masks, Poisson disc, k-t line masks)");
   cmd_mask->add_option("--type", mask_type,
                        "random | equispaced | equispaced-fraction | poisson | kt-vd | kt-gaussian | acdc (the real "
-                       "30-frame ACDC k-t masks from --data)")
+                       "30-frame ACDC k-t masks from --data) | learned (a trained learned-sampling model's mask, "
+                       "--weights)")
       ->required()
-      ->check(CLI::IsMember({"random", "equispaced", "equispaced-fraction", "poisson", "kt-vd", "kt-gaussian", "acdc"}));
+      ->check(CLI::IsMember(
+          {"random", "equispaced", "equispaced-fraction", "poisson", "kt-vd", "kt-gaussian", "acdc", "learned"}));
+  std::string mask_weights;
+  cmd_mask->add_option("--weights", mask_weights,
+                       "learned: the model's final.pt (model.json beside it; architecture learned-sampling)");
   cmd_mask->add_option("--frames", frames, "kt-vd, kt-gaussian: number of frames T (one line pattern each)");
   cmd_mask->add_option("--center-lines", center_lines,
                        "kt-vd, kt-gaussian: fully sampled centre lines in every frame (default: round(center "
@@ -618,6 +623,18 @@ int main(int argc, char** argv) {
                                   {"relative_gap", worst}}
                        .dump()
                 << "\n";
+    } else if (*cmd_mask && mask_type == "learned") {
+      require(shape.empty() && frames == 0 && center_lines < 0 && acdc_data.empty(),
+              "--type learned takes its shape and rate from the model: no --shape, --frames, --center-lines or --data");
+      SamplingMask m;
+      m.mask = tool::learned_mask(mask_weights, m.description);
+      const Dims d = dims_of(m.mask);
+      io::write_array(mask_out, m.mask);
+      std::cout << nlohmann::json{{"type", mask_type},         {"shape", {d[1], d[0]}},
+                                  {"sampled", m.num_sampled()}, {"acceleration", m.acceleration()},
+                                  {"description", m.description}}
+                       .dump()
+                << "\n";
     } else if (*cmd_mask && mask_type == "acdc") {
       require(shape.empty() && frames == 0 && center_lines < 0,
               "--type acdc takes no --shape, --frames or --center-lines (the files fix them)");
@@ -637,6 +654,7 @@ int main(int argc, char** argv) {
                 << "\n";
     } else if (*cmd_mask) {
       require(!shape.empty(), "--type " + mask_type + " needs --shape NY,NX");
+      require(mask_weights.empty(), "--weights applies to --type learned");
       require(acdc_data.empty(), "--data applies to --type acdc");
       const auto s = parse_shape(shape);
       const Index ny = s[0], nx = s[1];

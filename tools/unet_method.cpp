@@ -23,3 +23,16 @@ extern "C" reconlab::Reconstructor* reconlab_make_network_reconstructor(const st
                     "--method " + *method + " needs --weights (a trained final.pt with model.json beside it)");
   return reconlab::networks::load_reconstructor(*method, *weights).release();
 }
+
+/// The test-time mask of the trained learned-sampling model at `*weights` (model.json beside it), written to *out
+/// as (nx, ny, 1, 1, 1) 0/1, with its description in *description. Throws reconlab::Error as networks::load_model,
+/// for an empty path, and when model.json describes another architecture.
+extern "C" void reconlab_learned_mask(const std::string* weights, reconlab::RArray* out, std::string* description) {
+  reconlab::require(!weights->empty(), "--type learned needs --weights (a trained learned-sampling final.pt)");
+  auto model = reconlab::networks::load_model("learned-sampling", *weights);
+  auto net = model.as<reconlab::networks::LearnedSamplingNet>();
+  *out = reconlab::networks::learned_mask(net);
+  *description = "learned (LOUPE) " + std::string(net->options.mask.columns ? "column" : "2D") + " mask of " + *weights +
+                 ": the round(rate N) most probable " + (net->options.mask.columns ? "columns" : "samples") +
+                 ", rate " + std::to_string(net->options.mask.rate);
+}

@@ -50,6 +50,9 @@ std::map<std::string, nlohmann::json> small_configs() {
                                                    .features = 4})},
       {"sr-dcgan", network_json(SrDcganOptions{.width = 2})},
       {"sr-resnet", network_json(SrResNetOptions{.features = 4, .blocks = 1, .scale = 4})},
+      {"learned-sampling", network_json(LearnedSamplingOptions{.mask = {.nx = 16, .ny = 12, .rate = 0.5},
+                                                               .network = "unet", .features = 4,
+                                                               .num_pool_layers = 2})},
   };
 }
 
@@ -360,5 +363,42 @@ TEST(Registry, TheToolServesEveryRegisteredNetwork) {
     EXPECT_EQ(wrong.status, 1) << wrong.out;
     EXPECT_NE(wrong.out.find("not '" + other + "'"), std::string::npos) << wrong.out;
   }
+}
+
+TEST(Registry, TheToolWritesALearnedSamplingModelsMask) {
+  Threads1 t;
+  using reconlab::test_support::run_cli;
+  TempDir dir("cli_learned_mask");
+  NetworkModel m = build_model(small_configs().at("learned-sampling"), 9);
+  {
+    torch::NoGradGuard g;  // a distinctive probability per column
+    auto net = m.as<LearnedSamplingNet>();
+    net->mask->logits.copy_(torch::linspace(-1, 1, 16).flip(0) * torch::tensor({1.f, -1.f}).repeat({8}));
+  }
+  save_model(m, dir.path / "run");
+  const auto run = run_cli("mask --type learned --weights " + (dir.path / "run" / "final.pt").string() + " " +
+                           (dir.path / "mask.npy").string());
+  ASSERT_EQ(run.status, 0) << run.out;
+  auto net = m.as<LearnedSamplingNet>();
+  const RArray want = learned_mask(net);
+  const RArray got = io::read_npy_real((dir.path / "mask.npy").string());
+  ASSERT_EQ(dims_of(got), (Dims{16, 12, 1, 1, 1}));
+  double sampled = 0;
+  for (Index i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got.data()[i], want.data()[i]) << i;
+    sampled += got.data()[i];
+  }
+  EXPECT_EQ(sampled, 8.0 * 12.0);  // rate 0.5 of 16 columns, every row
+  EXPECT_NE(run.out.find("\"acceleration\":2"), std::string::npos) << run.out;
+  // A model of another architecture, and no weights: one clear line.
+  NetworkModel dncn = build_model(small_configs().at("dncn"), 1);
+  save_model(dncn, dir.path / "dncn");
+  const auto wrong = run_cli("mask --type learned --weights " + (dir.path / "dncn" / "final.pt").string() + " " +
+                             (dir.path / "m2.npy").string());
+  EXPECT_EQ(wrong.status, 1);
+  EXPECT_NE(wrong.out.find("not 'learned-sampling'"), std::string::npos) << wrong.out;
+  const auto none = run_cli("mask --type learned " + (dir.path / "m3.npy").string());
+  EXPECT_EQ(none.status, 1);
+  EXPECT_NE(none.out.find("needs --weights"), std::string::npos) << none.out;
 }
 #endif

@@ -35,6 +35,7 @@
 
 #include "reconlab/error.hpp"
 #include "reconlab/networks/batch.hpp"
+#include "reconlab/networks/network_reconstructor.hpp"
 #include "reconlab/networks/torch_backend.hpp"
 #include "reconlab/networks/unet.hpp"
 
@@ -193,5 +194,66 @@ struct LearnedSamplingNetImpl : torch::nn::Module {
   torch::nn::AnyModule recon;
 };
 TORCH_MODULE(LearnedSamplingNet);
+
+/// The input convention of LearnedSamplingNet (model.json "input").
+inline constexpr const char* kLearnedSamplingInput =
+    "k-space under the model's mask; (Re, Im) of the zero-filled image / std|zero-filled|";
+
+/// model.json of LearnedSamplingNet ("architecture": "learned-sampling"; registry.hpp reads it back).
+inline nlohmann::json network_json(const LearnedSamplingOptions& o) {
+  return {{"architecture", "learned-sampling"}, {"network", o.network},
+          {"features", o.features},             {"num_pool_layers", o.num_pool_layers},
+          {"nx", o.mask.nx},                    {"ny", o.mask.ny},
+          {"columns", o.mask.columns},          {"rate", o.mask.rate},
+          {"slope", o.mask.slope},              {"sample_slope", o.mask.sample_slope},
+          {"straight_through", o.mask.straight_through}, {"input", kLearnedSamplingInput}};
+}
+/// The inverse of network_json(LearnedSamplingOptions). Throws nlohmann::json::exception for missing fields.
+inline LearnedSamplingOptions learned_sampling_options_from_json(const nlohmann::json& j) {
+  LearnedSamplingOptions o;
+  o.mask = LoupeOptions{j.at("nx"), j.at("ny"), j.at("columns"), j.at("rate"), j.at("slope"), j.at("sample_slope"),
+                        j.at("straight_through")};
+  o.network = j.at("network");
+  o.features = j.at("features");
+  o.num_pool_layers = j.at("num_pool_layers");
+  return o;
+}
+
+/// A model's test-time mask as reconlab's RArray (nx, ny, 1, 1, 1), 0/1 with exactly round(rate N) columns or
+/// samples (what `reconlab mask --type learned` writes).
+inline RArray learned_mask(LearnedSamplingNet& net) {
+  return Torch::to_eigen_real(net->mask->binary_mask().reshape({1, 1, 1, net->options.mask.ny, net->options.mask.nx}));
+}
+
+/// A trained LearnedSamplingNet as a Reconstructor: single-coil, single-frame Cartesian acquisitions with a 0/1 mask
+/// on the model's grid (usually its own learned mask, learned_mask; another mask is accepted and used in the data
+/// consistency). Returns the magnitude (nx, ny, 1, 1, 1), zero imaginary part, in the units of F^H y (the network
+/// works on the zero-filled image scaled by its own standard deviation). Throws Error for other acquisitions.
+class LearnedSamplingReconstructor : public Reconstructor {
+ public:
+  LearnedSamplingReconstructor(LearnedSamplingNet net, std::string name, nlohmann::json params)
+      : net_(std::move(net)), name_(std::move(name)), params_(std::move(params)) {}
+  std::string name() const override { return name_; }
+  nlohmann::json parameters() const override { return params_; }
+  CArray reconstruct(const Acquisition& acq) override {
+    require_single_coil_cartesian(acq, name_);
+    const Dims kd = dims_of(acq.kspace);
+    require(kd[0] == net_->options.mask.nx && kd[1] == net_->options.mask.ny,
+            name_ + ": the model was trained on a " + std::to_string(net_->options.mask.nx) + " x " +
+                std::to_string(net_->options.mask.ny) + " grid, the k-space is " + std::to_string(kd[0]) + " x " +
+                std::to_string(kd[1]));
+    torch::NoGradGuard no_grad;
+    net_->eval();
+    const auto k = Torch::from_eigen(acq.kspace);
+    const auto m = Torch::from_eigen(acq.mask()).reshape({kd[1], kd[0]});
+    const auto x = net_->reconstruct(k, m);  // (1, 1, ny, nx)
+    return to_complex(Torch::to_eigen_real(x.reshape({1, 1, 1, kd[1], kd[0]})));
+  }
+
+ private:
+  LearnedSamplingNet net_;
+  std::string name_;
+  nlohmann::json params_;
+};
 
 }  // namespace reconlab::networks

@@ -23,6 +23,8 @@
 ///                 resolution generator (super_resolution_nets.hpp)
 ///   sr-resnet     SrResNet, residual super-resolution         kLowResolutionInput
 ///                 network (super_resolution_nets.hpp)
+///   learned-sampling  LearnedSamplingNet: LOUPE mask + U-Net    kLearnedSamplingInput: zero-filled (Re, Im) /
+///                 + DC, seed 000 (learned_sampling.hpp)       std|zero-filled|; its mask from learned_mask()
 /// crnn and residual-unet-3d built with "initial_image": "gridding" or "sliding-window" reconstruct trajectory
 /// (radial) cines instead
 /// (model.json adds "trajectory_input": kTrajectoryCineInput; CRNN's DC is then the NUFFT CG step, nufft_dc.hpp).
@@ -52,6 +54,7 @@
 #include "reconlab/networks/batch.hpp"
 #include "reconlab/networks/cascade_nets.hpp"
 #include "reconlab/networks/cine_nets.hpp"
+#include "reconlab/networks/learned_sampling.hpp"
 #include "reconlab/networks/network_reconstructor.hpp"
 #include "reconlab/networks/nufft_modl.hpp"
 #include "reconlab/networks/sense_modl.hpp"
@@ -287,6 +290,16 @@ inline const std::vector<RegistryEntry>& model_registry() {
               "sr-resnet", j, o, [o](SrResNet net, const std::string& n, const nlohmann::json& params) {
                 return std::unique_ptr<Reconstructor>(
                     std::make_unique<SrNetworkReconstructor<SrResNet>>(net, n, params, o.scale));
+              });
+        }});
+    e.push_back(RegistryEntry{
+        "learned-sampling", kLearnedSamplingInput, false,
+        "seed 000 / LOUPE: a learned sampling mask trained with GO_RecoNet's U-Net (or ours) and data consistency",
+        [](const nlohmann::json& j) {
+          const LearnedSamplingOptions o = learned_sampling_options_from_json(j);
+          return detail::make_network_model<LearnedSamplingNet, LearnedSamplingOptions>(
+              "learned-sampling", j, o, [](LearnedSamplingNet net, const std::string& n, const nlohmann::json& params) {
+                return std::unique_ptr<Reconstructor>(std::make_unique<LearnedSamplingReconstructor>(net, n, params));
               });
         }});
     return e;
