@@ -64,7 +64,7 @@ struct Preset {
 };
 
 Preset make_preset(const std::string& name) {
-  if (name == "quick") return {2, 3, 8, 64, 25, 24, 3, {4}, 2, 10.0};
+  if (name == "quick") return {3, 2, 10, 64, 15, 24, 3, {4}, 2, 10.0};
   require(name == "full", "unknown preset '" + name + "' (quick | full)");
   return {2, 4, 6, 128, 60, 64, 8, {2, 4}, 1, 1.0};
 }
