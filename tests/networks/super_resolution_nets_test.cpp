@@ -55,6 +55,19 @@ TrainOptions options_in(const fs::path& dir, int epochs) {
   return o;
 }
 
+/// A small generator / discriminator pair for 64 x 64 targets (width 2), initialised from torch::manual_seed(seed).
+struct SmallGan {
+  SrDcganGenerator g{nullptr};
+  SrDiscriminator d{nullptr};
+};
+SmallGan small_gan(uint64_t seed) {
+  torch::manual_seed(seed);
+  SmallGan n;
+  n.g = SrDcganGenerator(SrDcganOptions{.width = 2});
+  n.d = SrDiscriminator(SrDiscriminatorOptions{.height = 64, .width_px = 64, .width = 2});
+  return n;
+}
+
 bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {
   auto pa = a.named_parameters(), pb = b.named_parameters();
   if (pa.size() != pb.size()) return false;
@@ -97,9 +110,7 @@ TEST(SuperResolutionNets, OneGanStepChangesBothNetworksAndTheSeedsSchedulesAreFo
   Threads1 t;
   TempDir dir("sr_gan");
   auto [lo, hi] = sr_set(4, 16, 16, 1);
-  torch::manual_seed(0);
-  SrDcganGenerator g(SrDcganOptions{.width = 2});
-  SrDiscriminator d(SrDiscriminatorOptions{.height = 64, .width_px = 64, .width = 2});
+  auto [g, d] = small_gan(0);
   std::vector<torch::Tensor> g0, d0;
   for (auto& p : g->parameters()) g0.push_back(p.clone());
   for (auto& p : d->parameters()) d0.push_back(p.clone());
@@ -144,19 +155,13 @@ TEST(SuperResolutionNets, GanCheckpointsHoldBothOptimisersAndResumeBitIdenticall
                                     seed002_generator_lr(10), seed002_discriminator_lr(10));
     return train(task, data, Batch{}, options_in(dir, epochs));
   };
-  torch::manual_seed(0);
-  SrDcganGenerator g_a(SrDcganOptions{.width = 2});
-  SrDiscriminator d_a(SrDiscriminatorOptions{.height = 64, .width_px = 64, .width = 2});
+  auto [g_a, d_a] = small_gan(0);
   const auto ra = run(dir_a.path, 4, g_a, d_a);
 
-  torch::manual_seed(0);
-  SrDcganGenerator g_b(SrDcganOptions{.width = 2});
-  SrDiscriminator d_b(SrDiscriminatorOptions{.height = 64, .width_px = 64, .width = 2});
+  auto [g_b, d_b] = small_gan(0);
   run(dir_b.path, 2, g_b, d_b);
   // A new process would build fresh networks: different initial weights, then the checkpoint.
-  torch::manual_seed(123);
-  SrDcganGenerator g_c(SrDcganOptions{.width = 2});
-  SrDiscriminator d_c(SrDiscriminatorOptions{.height = 64, .width_px = 64, .width = 2});
+  auto [g_c, d_c] = small_gan(123);
   const auto rc = run(dir_b.path, 4, g_c, d_c);
   EXPECT_TRUE(rc.resumed);
   EXPECT_EQ(rc.epochs_run, 2);
@@ -209,9 +214,7 @@ TEST(SuperResolutionNets, RecordedNamesAndLearningRatesAreChecked) {
   Threads1 t;
   TempDir dir("sr_bad");
   auto [lo, hi] = sr_set(2, 16, 16, 6);
-  torch::manual_seed(0);
-  SrDcganGenerator g(SrDcganOptions{.width = 2});
-  SrDiscriminator d(SrDiscriminatorOptions{.height = 64, .width_px = 64, .width = 2});
+  auto [g, d] = small_gan(0);
   TrainingTask task = sr_gan_task(g, d, SrGanLoss{}, [](int) { return -1.0; }, seed002_discriminator_lr());
   EXPECT_NE(error_of([&] { train(task, image_batch(lo, hi), Batch{}, options_in(dir.path, 1)); })
                 .find("learning rate of 'generator'"),

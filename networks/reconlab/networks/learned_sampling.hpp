@@ -121,6 +121,8 @@ struct GoReconetImpl : torch::nn::Module {
     dec1 = register_module("dec1", conv_bn_relu(f + o.in_channels, f, 5, 1));
     out = register_module("out", nn::Conv2d(nn::Conv2dOptions(f, o.out_channels, 1)));
   }
+  /// x: (N, in_channels, H, W) float32 with H and W multiples of 32 (two blocks of 4x and the bottleneck's 2x)
+  /// -> (N, out_channels, H, W). Throws Error for other shapes.
   torch::Tensor forward(const torch::Tensor& x) {
     namespace F = torch::nn::functional;
     require(x.dim() == 4 && x.size(1) == options.in_channels && x.size(2) % 32 == 0 && x.size(3) % 32 == 0,

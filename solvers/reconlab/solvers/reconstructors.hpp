@@ -86,7 +86,8 @@ class RofReconstructor : public Reconstructor {
 /// A = W^(1/2) N (S), y' = W^(1/2) y (gridding.hpp's density_weighted_model; lambda relative to the maximum of
 /// A^H y'), with ||A||^2 from 30 power iterations x 1.05. Throws Error as validate_acquisition, for a mask per coil and for
 /// multi-coil k-space without maps. Low-resolution acquisitions (acquisition.hpp's LowResolution) use
-/// A = M F_l D (forward_model.hpp): TV super-resolution ("tv-sr", super_resolution.hpp).
+/// A = M F_l D (forward_model.hpp): TV super-resolution ("tv-sr", super_resolution.hpp); block averages are solved
+/// on s M F_l B with data s y (||s B|| = 1), the same minimiser with lambda / s^2 on the unscaled data term.
 class CsTvReconstructor : public Reconstructor {
  public:
   explicit CsTvReconstructor(CsTvOptions opt) : opt_(opt) {}
