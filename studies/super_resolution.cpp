@@ -28,7 +28,8 @@
 /// (kLowResolutionInput).
 ///
 /// Output: metrics.csv (the acceleration column holds the factor s), summary.md, manifest.json, figures (box plots,
-/// panels with error maps, loss curves of the three networks with the discriminator loss), samples/, the networks'
+/// panels with a zoomed region and error maps, loss curves of the networks with the generator and discriminator
+/// losses and both learning-rate schedules), samples/, the networks'
 /// folders (checkpoints, loss.csv with lr_discriminator and d_loss columns, final.pt, model.json). Reruns resume.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -287,10 +288,13 @@ int main(int argc, char** argv) {
                     "with maximum 1 (data range 1). Seed 002 reports no quantitative metric (example figures and "
                     "loss curves only, ADNI data), so no seed number stands beside ours.");
     s.box_plots();
-    s.panels();
+    // A zoomed region below the brain's centre (ventricles, basal ganglia, the posterior cortex of the GE slices).
+    s.panels({.zoom = study::ZoomRegion{.cx = 0.5, .cy = 0.6, .factor = 3}});
+    // Seed 002's figures: generator and discriminator losses (d_loss, g_adversarial, g_content recorded by
+    // sr_gan_task) and both learning-rate schedules (lr, lr_discriminator), beside the train / validation loss.
     s.loss_curves({{"sr-resnet", "SR-ResNet training (L1)"},
-                   {"sr-gan", "SR-GAN training (L1 + 1e-3 adversarial): generator loss; loss.csv has d_loss"},
-                   {"sr-dcgan", "SR-DCGAN training (seed 002, adversarial): generator loss; loss.csv has d_loss"},
+                   {"sr-gan", "SR-GAN training (L1 + 1e-3 adversarial)"},
+                   {"sr-dcgan", "SR-DCGAN training (seed 002: adversarial loss only)"},
                    {"sr-dcgan-content", "SR-DCGAN generator with L1 + 1e-3 adversarial"}});
     s.finish();
   });

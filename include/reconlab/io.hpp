@@ -6,6 +6,7 @@
 #include "reconlab/io/atomic.hpp"
 #include "reconlab/io/cfl.hpp"
 #include "reconlab/io/dicom.hpp"
+#include "reconlab/io/image_file.hpp"
 #include "reconlab/io/nifti.hpp"
 #include "reconlab/io/npy.hpp"
 #include "reconlab/io/png.hpp"

@@ -15,7 +15,9 @@
 
 #include "../common/run_cli.hpp"
 #include "reconlab/backends/eigen_fftw.hpp"
+#include "reconlab/io/nifti.hpp"
 #include "reconlab/io/npy.hpp"
+#include "reconlab/io/png.hpp"
 #include "reconlab/metrics.hpp"
 #include "reconlab/random.hpp"
 
@@ -489,4 +491,53 @@ TEST(Cli, SuperResolutionFromALowResolutionKneeScan) {
   auto bad_model = run_cli(base + " --low-resolution nearest --method bicubic " + (dir / "x.npy").string());
   EXPECT_EQ(bad_model.status, 1);
   EXPECT_THAT(bad_model.out, HasSubstr("kspace-truncation, block-average"));
+}
+
+// Super-resolution of a low-resolution image file (--image). Bicubic interpolation reproduces a linear ramp
+// exactly where its four taps lie inside (Keys 1981); with block averages the low-resolution pixel i sits at the
+// centre of its block, high-resolution coordinate s i + (s - 1) / 2, so pixel X reads the ramp at (X - 0.5) / 2
+// for s = 2. The PNG's values (0..255) come back in the same units. Zero-padding of a constant from a
+// k-space-truncation .npy keeps the constant (1e-6 scanner units). A multi-slice NIfTI file and --image without
+// --upscale are refused with one line.
+TEST(Cli, SuperResolutionFromALowResolutionImageFile) {
+  const auto dir = tmp_dir();
+  const Index lx = 16, ly = 12;
+  RArray ramp(lx, ly, 1, 1, 1);
+  for (Index y = 0; y < ly; ++y)
+    for (Index x = 0; x < lx; ++x) ramp(x, y, 0, 0, 0) = float(10 * x + 3 * y + 20);
+  io::write_png((dir / "ramp.png").string(), ramp, 0.0f, 255.0f);
+  auto bc = run_cli("recon --method bicubic --upscale 2 --low-resolution block-average --image " +
+                    (dir / "ramp.png").string() + " " + (dir / "bc.npy").string());
+  ASSERT_EQ(bc.status, 0) << bc.out;
+  const CArray up = io::read_npy_complex((dir / "bc.npy").string());
+  ASSERT_EQ(dims_of(up), (Dims{2 * lx, 2 * ly, 1, 1, 1}));
+  double worst = 0;
+  for (Index Y = 4; Y < 2 * ly - 4; ++Y)
+    for (Index X = 4; X < 2 * lx - 4; ++X) {
+      const double u = (double(X) - 0.5) / 2, v = (double(Y) - 0.5) / 2;
+      worst = std::max(worst, std::abs(std::abs(up(X, Y, 0, 0, 0)) - (10 * u + 3 * v + 20)));
+    }
+  EXPECT_LT(worst, 1e-3);
+
+  RArray flat(lx, ly, 1, 1, 1);
+  flat.setConstant(3e-6f);
+  io::write_npy((dir / "flat.npy").string(), flat);
+  auto zp = run_cli("recon --method zero-padding --upscale 4 --image " + (dir / "flat.npy").string() + " " +
+                    (dir / "zp.npy").string());
+  ASSERT_EQ(zp.status, 0) << zp.out;
+  const CArray z = io::read_npy_complex((dir / "zp.npy").string());
+  ASSERT_EQ(dims_of(z), (Dims{4 * lx, 4 * ly, 1, 1, 1}));
+  for (Index i = 0; i < z.size(); i += 37) EXPECT_NEAR(std::abs(z.data()[i]), 3e-6, 3e-11);
+
+  RArray vol(lx, ly, 1, 1, 3);
+  vol.setConstant(1.0f);
+  io::write_nifti((dir / "vol.nii").string(), vol);
+  auto multi = run_cli("recon --method bicubic --upscale 2 --image " + (dir / "vol.nii").string() + " " +
+                       (dir / "x.npy").string());
+  EXPECT_EQ(multi.status, 1);
+  EXPECT_THAT(multi.out, HasSubstr("holds 3 slices"));
+  auto no_factor = run_cli("recon --method bicubic --image " + (dir / "ramp.png").string() + " " +
+                           (dir / "x.npy").string());
+  EXPECT_EQ(no_factor.status, 1);
+  EXPECT_THAT(no_factor.out, HasSubstr("give --upscale S"));
 }

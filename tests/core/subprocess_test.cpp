@@ -146,3 +146,58 @@ TEST(Printable, EscapesControlAndNonAsciiBytesOnly) {
   const std::string once = printable("\x01\x02");
   EXPECT_EQ(printable(once), once);
 }
+
+namespace {
+// Width and height from a PNG's IHDR chunk.
+std::pair<std::uint32_t, std::uint32_t> png_size(const fs::path& png) {
+  std::ifstream in(png, std::ios::binary);
+  unsigned char h[24] = {};
+  in.read(reinterpret_cast<char*>(h), 24);
+  auto be32 = [&](int o) { return (std::uint32_t(h[o]) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3]; };
+  return {be32(16), be32(20)};
+}
+}  // namespace
+
+// A GAN's loss.csv (the trainer's columns plus a discriminator rate and recorded values): three plots side by side
+// (losses, recorded values, learning rates), 800 pixels each; a file without val_loss is refused by name.
+TEST(Figures, LossCurvesShowRecordedValuesAndLearningRates) {
+  if (!on_path("gnuplot")) GTEST_SKIP() << "gnuplot not installed (Debian gnuplot-nox)";
+  QuotedDir q;
+  const fs::path csv = q.dir / "loss.csv";
+  {
+    std::ofstream out(csv);
+    out << "epoch,train_loss,val_loss,lr,seconds,lr_discriminator,d_loss,g_adversarial,g_content\n"
+        << "1,0.5,0.52,3e-5,7.8,2e-5,1.5,0.54,0.52\n2,0.58,0.50,2.85e-5,7.7,1.92e-5,1.46,0.58,0.54\n";
+  }
+  study::loss_curve_figure(csv, q.dir / "gan.png", "GAN");
+  EXPECT_EQ(png_size(q.dir / "gan.png"), std::make_pair(2400u, 500u));
+  std::ifstream gp(q.dir / "gan.gp");
+  const std::string script((std::istreambuf_iterator<char>(gp)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(script, HasSubstr("using 1:6 with linespoints title 'lr_discriminator'"));
+  EXPECT_THAT(script, HasSubstr("using 1:7 with linespoints title 'd_loss'"));
+  {
+    std::ofstream out(q.dir / "bad.csv");
+    out << "epoch,train_loss\n1,0.5\n";
+  }
+  EXPECT_THROW(study::loss_curve_figure(q.dir / "bad.csv", q.dir / "bad.png", "bad"), Error);
+}
+
+// The zoomed region: window (nx/3) x (ny/3) centred where asked, shifted inside the image at the border, each
+// pixel of the enlarged image the window pixel it covers (values x + 1000 y computed by hand).
+TEST(Figures, ZoomRegionReplicatesItsWindow) {
+  RArray img(30, 20, 1, 1, 1);
+  for (Index y = 0; y < 20; ++y)
+    for (Index x = 0; x < 30; ++x) img(x, y, 0, 0, 0) = float(x + 1000 * y);
+  const study::ZoomRegion centre{.cx = 0.5, .cy = 0.5, .factor = 3};
+  EXPECT_EQ(study::zoom_window(30, 20, centre), (std::array<Index, 4>{10, 7, 20, 13}));
+  const RArray z = study::zoom_image(img, centre);
+  ASSERT_EQ(z.dimension(0), 30);
+  ASSERT_EQ(z.dimension(1), 20);
+  EXPECT_EQ(z(0, 0, 0, 0, 0), 10 + 1000 * 7);
+  EXPECT_EQ(z(2, 3, 0, 0, 0), 10 + 1000 * 7);   // (2 * 10 / 30, 3 * 6 / 20) = (0, 0)
+  EXPECT_EQ(z(3, 4, 0, 0, 0), 11 + 1000 * 8);
+  EXPECT_EQ(z(29, 19, 0, 0, 0), 19 + 1000 * 12);
+  EXPECT_EQ(study::zoom_window(30, 20, {.cx = 1.0, .cy = 0.0, .factor = 2}), (std::array<Index, 4>{15, 0, 30, 10}));
+  EXPECT_THROW(study::zoom_window(30, 20, {.cx = 0.5, .cy = 0.5, .factor = 1}), Error);
+  EXPECT_THROW(study::zoom_window(30, 20, {.cx = 1.5, .cy = 0.5, .factor = 3}), Error);
+}

@@ -76,11 +76,14 @@ inline NiftiVolume read_nifti(const std::string& path, Index volume = -1) {
       throw Error("NIfTI file " + path + ": unsupported datatype " + std::string(nifti_datatype_string(dt)) +
                   " (code " + std::to_string(dt) + "; supported: integer types, FLOAT32, FLOAT64)");
   }
-  const std::int64_t nx = hdr->nx, ny = hdr->ny, nz = hdr->nz, nt = hdr->nt;
-  if (nx < 1 || ny < 1 || nz < 1 || nt < 1)
+  // NIfTI-1 sec. "dim": sizes beyond dim[0] are ignored (writers, nifticlib's included, leave them 0).
+  const int ndim = hdr->ndim;
+  const std::int64_t nx = hdr->nx, ny = ndim >= 2 ? hdr->ny : 1, nz = ndim >= 3 ? hdr->nz : 1,
+                     nt = ndim >= 4 ? hdr->nt : 1;
+  if (ndim < 1 || nx < 1 || ny < 1 || nz < 1 || nt < 1)
     throw Error("NIfTI file " + path + ": bad header: dims " + std::to_string(nx) + " x " + std::to_string(ny) + " x " +
                 std::to_string(nz) + " x " + std::to_string(nt));
-  if (hdr->nu > 1 || hdr->nv > 1 || hdr->nw > 1)
+  if ((ndim >= 5 && hdr->nu > 1) || (ndim >= 6 && hdr->nv > 1) || (ndim >= 7 && hdr->nw > 1))
     throw Error("NIfTI file " + path + ": unsupported dims: dims 5..7 (" + std::to_string(hdr->nu) + " x " +
                 std::to_string(hdr->nv) + " x " + std::to_string(hdr->nw) + ") exceed 1");
   if (volume < 0 && nt > 1)
@@ -91,6 +94,19 @@ inline NiftiVolume read_nifti(const std::string& path, Index volume = -1) {
     throw Error("NIfTI file " + path + ": volume " + std::to_string(t) + " out of range (file holds " +
                 std::to_string(nt) + ")");
 
+  // Before the library allocates what the header claims: the data must fit in its file (uncompressed), or in the
+  // most a gzip stream of that size can inflate to (deflate's limit is 1032:1).
+  {
+    const std::string data_file = hdr->iname ? hdr->iname : path;
+    const std::uintmax_t file_bytes = fs::file_size(data_file, ec);
+    if (ec) throw Error("NIfTI file " + path + ": cannot stat the data file " + data_file);
+    const long double need = (long double)(hdr->iname_offset) + (long double)nx * ny * nz * nt * hdr->nbyper;
+    const bool gz = data_file.size() > 3 && data_file.compare(data_file.size() - 3, 3, ".gz") == 0;
+    if (need > (gz ? 1032.0L : 1.0L) * (long double)file_bytes)
+      throw Error("NIfTI file " + path + ": truncated data: dims " + std::to_string(nx) + " x " + std::to_string(ny) +
+                  " x " + std::to_string(nz) + " x " + std::to_string(nt) + " of " + std::to_string(hdr->nbyper) +
+                  "-byte voxels do not fit in the " + std::to_string(file_bytes) + "-byte file " + data_file);
+  }
   // Now read the data; the library reports truncated/unreadable data by returning null or leaving data empty.
   std::unique_ptr<nifti_image, nifti_detail::ImageDeleter> img(nifti_image_read(path.c_str(), 1));
   if (!img || !img->data)

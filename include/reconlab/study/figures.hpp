@@ -3,8 +3,12 @@
 /// Paper figures through gnuplot (Debian's gnuplot-nox, pngcairo terminal): box plots of a metric per method
 /// and acceleration, image panels (ground truth, reconstructions, error maps), masks, and training curves.
 /// Images are handed to gnuplot as raw float32 files (x fastest), drawn with `with image`, row 0 at the top.
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -91,7 +95,44 @@ struct PanelImage {
   std::string title;
   RArray image;  ///< dims (nx, ny, 1, 1, 1)
   float lo, hi;  ///< grey-scale window
+  /// Optional outlined rectangle {x0, y0, x1, y1} (pixels [x0, x1) x [y0, y1), row 0 at the top), e.g. the window
+  /// of a zoomed region (zoom_window).
+  std::optional<std::array<Index, 4>> box = std::nullopt;
 };
+
+/// A zoomed region of a panel's images (the inset a paper figure shows to compare fine detail): the window of
+/// (nx / factor) x (ny / factor) pixels centred at (cx nx, cy ny), shown enlarged to the panel's image size.
+struct ZoomRegion {
+  double cx = 0.5, cy = 0.5;  ///< window centre as fractions of the image width and height, in [0, 1]
+  int factor = 3;             ///< magnification, >= 2
+};
+
+/// The pixel window {x0, y0, x1, y1} ([x0, x1) x [y0, y1)) of `z` in an nx x ny image: max(1, nx / factor) x
+/// max(1, ny / factor) pixels centred at (cx nx, cy ny), shifted to lie inside the image. Throws Error for a factor
+/// < 2, a centre outside [0, 1] or an empty image.
+inline std::array<Index, 4> zoom_window(Index nx, Index ny, const ZoomRegion& z) {
+  require(z.factor >= 2, "zoom region: the factor must be >= 2, got " + std::to_string(z.factor));
+  require(z.cx >= 0 && z.cx <= 1 && z.cy >= 0 && z.cy <= 1,
+          "zoom region: the centre must be fractions in [0, 1], got (" + std::to_string(z.cx) + ", " +
+              std::to_string(z.cy) + ")");
+  require(nx > 0 && ny > 0, "zoom region: empty image");
+  const Index w = std::max<Index>(1, nx / z.factor), h = std::max<Index>(1, ny / z.factor);
+  const Index x0 = std::clamp<Index>(Index(std::lround(z.cx * double(nx) - double(w) / 2)), 0, nx - w);
+  const Index y0 = std::clamp<Index>(Index(std::lround(z.cy * double(ny) - double(h) / 2)), 0, ny - h);
+  return {x0, y0, x0 + w, y0 + h};
+}
+
+/// The window zoom_window(nx, ny, z) of `img` (nx, ny, 1, 1, 1) enlarged to (nx, ny, 1, 1, 1) by nearest-neighbour
+/// replication (pixel (x, y) shows window pixel (x0 + x w / nx, y0 + y h / ny)): pixels stay visible as blocks, no
+/// interpolation invents detail. Throws Error as zoom_window.
+inline RArray zoom_image(const RArray& img, const ZoomRegion& z) {
+  const Index nx = img.dimension(0), ny = img.dimension(1);
+  const auto [x0, y0, x1, y1] = zoom_window(nx, ny, z);
+  RArray out(nx, ny, 1, 1, 1);
+  for (Index y = 0; y < ny; ++y)
+    for (Index x = 0; x < nx; ++x) out(x, y, 0, 0, 0) = img(x0 + x * (x1 - x0) / nx, y0 + y * (y1 - y0) / ny, 0, 0, 0);
+  return out;
+}
 
 /// A grid of images (`columns` per row), each with its title, in grey scale; row 0 of each image at the top.
 inline void image_panel(const std::vector<PanelImage>& images, int columns, const std::filesystem::path& png,
@@ -111,9 +152,13 @@ inline void image_panel(const std::vector<PanelImage>& images, int columns, cons
     const auto f = std::filesystem::path(png).replace_extension("." + std::to_string(i) + ".f32");
     write_f32(f, images[i].image);
     gp << "set title " << gnuplot_quote(images[i].title) << "\nset cbrange [" << images[i].lo << ":" << images[i].hi
-       << "]\n"
-       << "plot " << gnuplot_quote(f.string()) << " binary array=(" << nx << "," << ny
+       << "]\n";
+    if (const auto& b = images[i].box)  // flipy: image row y is drawn at ny - 1 - y
+      gp << "set object 1 rect from " << (*b)[0] - 0.5 << "," << double(ny - (*b)[3]) - 0.5 << " to " << (*b)[2] - 0.5
+         << "," << double(ny - 1 - (*b)[1]) + 0.5 << " front fillstyle empty border lc rgb 'yellow' lw 1.5\n";
+    gp << "plot " << gnuplot_quote(f.string()) << " binary array=(" << nx << "," << ny
        << ") format='%float' flipy with image\n";
+    if (images[i].box) gp << "unset object 1\n";
   }
   gp << "unset multiplot\n";
   run_gnuplot(png, gp.str());
@@ -166,16 +211,55 @@ inline RArray xt_profile(const RArray& cine, Index y, Index repeat = 1) {
   return out;
 }
 
-/// Training curve from a trainer loss.csv (epoch,train_loss,val_loss,...): both losses against epoch, log scale.
+/// Training curves from a trainer loss.csv (header epoch,train_loss,val_loss[,lr,seconds,lr_<name>...,<recorded>...],
+/// trainer.hpp): a row of up to three plots against epoch: (1) the training and validation loss, log scale; (2) the
+/// values a training step recorded (StepContext::record, e.g. a GAN's d_loss, g_adversarial, g_content), linear
+/// scale, when there are any; (3) the learning rates (lr and every lr_<name>, e.g. lr_discriminator), log scale,
+/// when the file has them. 800 x 500 pixels per plot. Throws Error when the file cannot be read, its header lacks
+/// epoch, train_loss or val_loss, or gnuplot fails.
 inline void loss_curve_figure(const std::filesystem::path& loss_csv, const std::filesystem::path& png,
                               const std::string& title) {
+  std::ifstream in(loss_csv);
+  std::string header;
+  require(in && std::getline(in, header), "loss_curve_figure: cannot read the header of " + loss_csv.string());
+  if (!header.empty() && header.back() == '\r') header.pop_back();
+  std::vector<std::string> columns;
+  for (std::istringstream hs(header); std::getline(hs, columns.emplace_back(), ',');) {
+  }
+  if (!columns.empty() && columns.back().empty()) columns.pop_back();
+  auto column = [&](const std::string& name) {
+    const auto it = std::find(columns.begin(), columns.end(), name);
+    return it == columns.end() ? 0 : int(it - columns.begin()) + 1;
+  };
+  require(column("epoch") == 1 && column("train_loss") && column("val_loss"),
+          "loss_curve_figure: " + loss_csv.string() + " must start with the columns epoch,train_loss,val_loss, got '" +
+              header + "'");
+  std::vector<std::string> rates, recorded;
+  for (const auto& c : columns) {
+    if (c == "lr" || c.rfind("lr_", 0) == 0) rates.push_back(c);
+    else if (c != "epoch" && c != "train_loss" && c != "val_loss" && c != "seconds") recorded.push_back(c);
+  }
+  const int plots = 1 + !recorded.empty() + !rates.empty();
+  const std::string data = gnuplot_quote(loss_csv.string());
+  auto curves = [&](const std::vector<std::string>& names) {
+    std::ostringstream p;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      p << (i ? ", " : "plot ") << (i ? "''" : data) << " every ::1 using 1:" << column(names[i])
+        << " with linespoints title " << gnuplot_quote(names[i]) << " noenhanced";  // '_' is no subscript
+    return p.str() + "\n";
+  };
   std::ostringstream gp;
-  gp << "set terminal pngcairo size 800,500 font 'Sans,10'\nset output " << gnuplot_quote(png.string()) << "\n"
-     << "set datafile separator ','\nset key top right\nset grid\nset logscale y\nset xlabel 'epoch'\n"
-     << "set ylabel 'loss'\nset title " << gnuplot_quote(title) << "\n"
-     << "plot " << gnuplot_quote(loss_csv.string())
-     << " every ::1 using 1:2 with linespoints title 'train', '' every ::1 "
-     << "using 1:3 with linespoints title 'validation'\n";
+  gp << "set terminal pngcairo size " << 800 * plots << ",500 font 'Sans,10'\nset output "
+     << gnuplot_quote(png.string()) << "\nset datafile separator ','\nset key top right\nset grid\n"
+     << "set xlabel 'epoch'\nset multiplot layout 1," << plots << " title " << gnuplot_quote(title) << "\n"
+     << "set logscale y\nset ylabel 'loss'\nset title 'training and validation loss'\n"
+     << "plot " << data << " every ::1 using 1:" << column("train_loss") << " with linespoints title 'train', '' "
+     << "every ::1 using 1:" << column("val_loss") << " with linespoints title 'validation'\n";
+  if (!recorded.empty())
+    gp << "unset logscale y\nset ylabel 'value'\nset title 'recorded per step (epoch mean)'\n" << curves(recorded);
+  if (!rates.empty())
+    gp << "set logscale y\nset ylabel 'learning rate'\nset title 'learning-rate schedules'\n" << curves(rates);
+  gp << "unset multiplot\n";
   run_gnuplot(png, gp.str());
 }
 

@@ -242,15 +242,25 @@ inline RArray frame_of(const RArray& a, Index f) {
   return out;
 }
 
-/// A comparison panel: row 1 the reference and each reconstruction (titled by `label(method, image)`), row 2
-/// `corner` (e.g. the mask) and |image - reference| of each (window 0..error_window, titled error_label + method),
-/// and, when `difference_to` names one of the methods, row 3: (that method - each method), window +-error_window.
+/// A comparison panel: row 1 the reference and each reconstruction (titled by `label(method, image)`); when `zoom`
+/// is given, next the zoomed region (zoom_image) of the reference and of each reconstruction, the window outlined
+/// on the reference of row 1; then `corner` (e.g. the mask) and |image - reference| of each (window
+/// 0..error_window, titled error_label + method); and, when `difference_to` names one of the methods, a last row:
+/// (that method - each method), window +-error_window. Every image has the reference's dims (nx, ny, 1, 1, 1).
+/// Throws Error as image_panel and zoom_window do.
 inline void comparison_panel(const PanelImage& reference, const PanelImage& corner,
                              const std::vector<std::pair<std::string, RArray>>& recs,
                              const std::function<std::string(const std::string&, const RArray&)>& label,
                              const std::filesystem::path& png, const std::string& title, float error_window = 0.2f,
-                             const std::string& difference_to = "", const std::string& error_label = "|error| ") {
-  std::vector<PanelImage> imgs{reference}, errs{corner}, diffs;
+                             const std::string& difference_to = "", const std::string& error_label = "|error| ",
+                             const std::optional<ZoomRegion>& zoom = std::nullopt) {
+  std::vector<PanelImage> imgs{reference}, zooms, errs{corner}, diffs;
+  if (zoom) {
+    std::ostringstream t;
+    t << reference.title << " (zoom x" << zoom->factor << ")";
+    imgs[0].box = zoom_window(reference.image.dimension(0), reference.image.dimension(1), *zoom);
+    zooms.push_back({t.str(), zoom_image(reference.image, *zoom), reference.lo, reference.hi});
+  }
   const RArray* ref_method = nullptr;
   for (const auto& [m, x] : recs)
     if (m == difference_to) ref_method = &x;
@@ -261,9 +271,11 @@ inline void comparison_panel(const PanelImage& reference, const PanelImage& corn
   }
   for (const auto& [m, x] : recs) {
     imgs.push_back({label(m, x), x, reference.lo, reference.hi});
+    if (zoom) zooms.push_back({m + " (zoom)", zoom_image(x, *zoom), reference.lo, reference.hi});
     errs.push_back({error_label + m, RArray((x - reference.image).abs()), 0.f, error_window});
     if (ref_method) diffs.push_back({difference_to + " - " + m, RArray(*ref_method - x), -error_window, error_window});
   }
+  imgs.insert(imgs.end(), zooms.begin(), zooms.end());
   imgs.insert(imgs.end(), errs.begin(), errs.end());
   imgs.insert(imgs.end(), diffs.begin(), diffs.end());
   image_panel(imgs, int(recs.size()) + 1, png, title);
@@ -272,7 +284,8 @@ inline void comparison_panel(const PanelImage& reference, const PanelImage& corn
 /// Options of Study::panels.
 struct PanelOptions {
   float error_window = 0.2f;
-  std::string difference_to;  ///< a method: adds the row (method - each method), as comparison_panel
+  std::string difference_to;        ///< a method: adds the row (method - each method), as comparison_panel
+  std::optional<ZoomRegion> zoom;   ///< adds the row of zoomed regions, as comparison_panel
 };
 
 /// One study: its options, output folder, manifest, metrics table, chosen weights, methods and cases.
@@ -527,7 +540,8 @@ class Study {
   }
 
   /// A panel figures/panel_<tag>.png per sample case whose samples exist (comparison_panel of frame
-  /// c.panel_frame, 0 for single images: truth, each method titled with its PSNR, mask and error maps).
+  /// c.panel_frame, 0 for single images: truth, each method titled with its PSNR, the zoomed regions when
+  /// o.zoom is set, mask and error maps).
   void panels(const PanelOptions& o = {}) const {
     for (const StudyCase& c : cases_) {
       if (!c.sample || !std::filesystem::exists(sample_file(c, "truth"))) continue;
@@ -556,7 +570,7 @@ class Study {
                          return t.str();
                        },
                        out_ / "figures" / ("panel_" + case_tag(c) + ".png"), title.str(), o.error_window,
-                       o.difference_to);
+                       o.difference_to, "|error| ", o.zoom);
     }
   }
 

@@ -97,6 +97,33 @@ inline CArray low_resolution_image_in_image_units(const Acquisition& acq) {
   return low * cfloat(1.0f / float(acq.resolution_factor()));
 }
 
+/// The low-resolution acquisition whose low-resolution image in image units (low_resolution_image_in_image_units)
+/// is `low` (nx/s, ny/s, 1, frames, 1; e.g. a low-resolution magnitude image read from a file): k-space
+/// F_l low x s for k-space truncation (a constant c in the high-resolution image gives c s there, LowResolution),
+/// F_l low for block averages; a mask of ones, image_dims (s nx/s, s ny/s, 1, frames, 1), metadata
+/// "resolution_factor" and "low_resolution". Throws Error for model none, s < 1, coils or a batch, empty or
+/// non-finite images.
+inline Acquisition low_resolution_acquisition(const CArray& low, Index s, LowResolution model) {
+  const Dims d = dims_of(low);
+  require(model != LowResolution::none,
+          "low_resolution_acquisition: the model must be kspace-truncation or block-average");
+  require(d[0] > 0 && d[1] > 0 && d[2] == 1 && d[3] >= 1 && d[4] == 1,
+          "low_resolution_acquisition: the image must have dims (nx, ny, 1, frames, 1), got " + dims_string(d));
+  require(s >= 1, "low_resolution_acquisition: the factor must be >= 1, got " + std::to_string(s));
+  require_finite(low, "low_resolution_acquisition image");
+  Acquisition acq;
+  acq.image_dims = {d[0] * s, d[1] * s, 1, d[3], 1};
+  acq.low_resolution = model;
+  acq.kspace = EigenFftw::fft2c(low);
+  if (model == LowResolution::kspace_truncation) acq.kspace = acq.kspace * cfloat(float(s));
+  RArray mask(d[0], d[1], 1, 1, 1);
+  mask.setConstant(1.0f);
+  acq.sampling = mask;
+  acq.metadata["resolution_factor"] = s;
+  acq.metadata["low_resolution"] = to_string(model);
+  return acq;
+}
+
 /// Zero-padded k-space (sinc) interpolation onto image_dims: for k-space truncation D^H F_l^H y (the adjoint and
 /// pseudo-inverse of A, D D^H = I); for block averages the sinc interpolation of the low-resolution image, which
 /// keeps a constant's value. Multi-coil data are combined by root-sum-of-squares first (real output).
