@@ -2,17 +2,22 @@
 #   make study   install what is missing, build, run the brain study's quick preset
 #   make test    install what is missing, build, run every test through ctest
 #   make cine    install what is missing, build, run the cine study's quick preset (issue 8)
+#   make sanitize  build core, solvers, I/O and CLI with ASan + UBSan (SAN_BUILD) and run their tests
+#   make fuzz    build the readers' libFuzzer harnesses with clang (FUZZ_BUILD) and run each FUZZ_SECONDS (30)
 # Options: BUILD (build folder, default build), JOBS (default 2), PRESET (quick | full), OUT (study output).
 BUILD  ?= build
 JOBS   ?= 2
 PRESET ?= quick
 OUT    ?= results/brain_$(PRESET)
+SAN_BUILD  ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 
 # ccache: rewrite absolute paths under the checkout so a fresh clone (CI) reuses the cache of an earlier one.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps configure build test study cine bench clean
+.PHONY: all deps configure build test study cine bench sanitize fuzz clean
 
 all: build
 
@@ -41,5 +46,17 @@ cine: configure
 bench: build
 	@for b in $(BUILD)/benchmarks/*_bench; do $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true; done
 
+# LibTorch is not instrumented, so the networks stay out (RECONLAB_BUILD_NETWORKS=OFF); leak checking stays on.
+sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECONLAB_BUILD_NETWORKS=OFF -DRECONLAB_SANITIZE=ON
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp ctest --output-on-failure -j $(JOBS) --timeout 2400
+
+fuzz: deps
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRECONLAB_BUILD_NETWORKS=OFF -DRECONLAB_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

