@@ -89,6 +89,20 @@ inline Handle open_hdf5(const std::string& path, const std::string& what) {
 
 inline bool has_link(hid_t file, const char* name) { return H5Lexists(file, name, H5P_DEFAULT) > 0; }
 
+/// Throws Error unless dataset `d` (`name` in `path`, prefixed by `what`) of `values` elements of `bytes_each` bytes
+/// can be stored in its file: the logical size must not exceed 1032 x (the smaller of the bytes the dataset
+/// stores and the file size), deflate's largest ratio. Called before a reader allocates what a shape claims
+/// (fuzz_fastmri found a (slices, H, W) claim that took minutes of fill values to read).
+inline void require_stored(hid_t d, long double values, std::size_t bytes_each, const std::string& path,
+                           const std::string& what, const std::string& name) {
+  std::error_code ec;
+  const long double file_bytes = (long double)std::filesystem::file_size(path, ec);
+  const long double stored = std::min<long double>((long double)H5Dget_storage_size(d), file_bytes);
+  require(values * (long double)bytes_each <= 1032.0L * stored,
+          what + " " + path + ": dataset " + name + " claims " + std::to_string((unsigned long long)values) +
+              " values but stores " + std::to_string((unsigned long long)stored) + " bytes (truncated or corrupt)");
+}
+
 /// The dims of dataset `d` (C order, slowest first).
 inline std::vector<hsize_t> dataset_shape(hid_t d) {
   Handle space(H5Dget_space(d), H5Sclose);
@@ -113,9 +127,10 @@ inline std::vector<float> read_real(hid_t file, const char* name, std::vector<hs
   require(cls == H5T_FLOAT || cls == H5T_INTEGER || cls == H5T_ENUM,
           "fastMRI file " + path + ": dataset " + name + " is not a real numeric array");
   shape = dataset_shape(d);
-  std::size_t n = 1;
-  for (hsize_t s : shape) n *= std::size_t(s);
-  std::vector<float> out(n);
+  long double n = 1;
+  for (hsize_t s : shape) n *= (long double)s;
+  require_stored(d, n, H5Tget_size(t), path, "fastMRI file", name);
+  std::vector<float> out(static_cast<std::size_t>(n));
   require(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) >= 0,
           "fastMRI file " + path + ": cannot read dataset " + name + " (truncated or corrupt file?)");
   return out;
@@ -281,6 +296,7 @@ inline FastmriFile read_fastmri(const std::string& path) {
             "fastMRI file " + path + ": kspace must be (slices, H, W) or (slices, coils, H, W), got " + shape_string(s));
     const Index slices = Index(s[0]), coils = s.size() == 4 ? Index(s[1]) : 1, H = Index(s[s.size() - 2]),
                 W = Index(s.back());
+    require_stored(d, (long double)W * H * coils * slices, 8, path, "fastMRI file", "kspace");
     f.kspace = CArray(W, H, coils, 1, slices);  // the bytes of C-order (slices, [coils,] H, W)
     Handle mem(H5Tcreate(H5T_COMPOUND, sizeof(cfloat)), H5Tclose);
     H5Tinsert(mem, "r", 0, H5T_NATIVE_FLOAT);

@@ -100,6 +100,48 @@ inline void check_acquisition_records(const std::string& path, const std::string
   }
   Handle space(H5Dget_space(d), H5Sclose);
   require(space >= 0 && H5Sget_simple_extent_ndims(space) == 1, what + ": " + dataset + "/data is not a 1D dataset");
+  // The stored sequence lengths, read raw before HDF5 converts a record: HDF5 1.10.8 allocates a conversion buffer
+  // of the length a record claims (fuzz_ismrmrd found 2.3 GB claimed in a 56 kB file). On disk a variable-length
+  // member is a uint32 little-endian length followed by a global-heap reference, at the file type's member offset.
+  // libismrmrd writes unfiltered chunks; filtered ones (compressed by another writer) are left to HDF5.
+  {
+    std::error_code ec;
+    const std::uint64_t file_bytes = std::filesystem::file_size(path, ec);
+    Handle dcpl(H5Dget_create_plist(d), H5Pclose);
+    hsize_t chunk = 0, chunks = 0;
+    if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) == 1 && chunk > 0) {
+      // (HDF5 1.10.8 refuses H5S_ALL here: the dataset's own space selects every chunk.)
+      require(H5Dget_num_chunks(d, space, &chunks) >= 0,
+              what + ": the chunks of " + dataset + "/data cannot be listed (corrupt file)");
+      const std::size_t rec = H5Tget_size(file_type);
+      auto [traj_disk, traj_type] = member(file_type, "traj", what);
+      auto [data_disk, data_type] = member(file_type, "data", what);
+      Handle traj_base(H5Tget_super(traj_type), H5Tclose), data_base(H5Tget_super(data_type), H5Tclose);
+      const std::pair<std::size_t, std::size_t> seqs[2] = {{traj_disk, H5Tget_size(traj_base)},
+                                                           {data_disk, H5Tget_size(data_base)}};
+      std::vector<unsigned char> raw;
+      for (hsize_t k = 0; k < chunks; ++k) {
+        hsize_t offset = 0, bytes = 0;
+        unsigned filters = 0;
+        haddr_t addr = 0;
+        require(H5Dget_chunk_info(d, space, k, &offset, &filters, &addr, &bytes) >= 0,
+                what + ": chunk " + std::to_string(k) + " of " + dataset + "/data cannot be located (corrupt file)");
+        if (filters != 0 || bytes != chunk * rec) continue;
+        raw.resize(bytes);
+        require(H5Dread_chunk(d, H5P_DEFAULT, &offset, &filters, raw.data()) >= 0,
+                what + ": chunk " + std::to_string(k) + " of " + dataset + "/data cannot be read (truncated file?)");
+        for (hsize_t r = 0; r < chunk; ++r)
+          for (const auto& [off, elem] : seqs) {
+            const unsigned char* b = raw.data() + r * rec + off;
+            const std::uint64_t len = std::uint32_t(b[0]) | std::uint32_t(b[1]) << 8 | std::uint32_t(b[2]) << 16 |
+                                      std::uint32_t(b[3]) << 24;
+            require(len * std::max<std::size_t>(elem, 1) <= file_bytes,
+                    what + ": acquisition " + std::to_string(offset + r) + " claims " + std::to_string(len) +
+                        " stored values, more than the " + std::to_string(file_bytes) + "-byte file holds (corrupt)");
+          }
+      }
+    }
+  }
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space, &n, nullptr);
   const hsize_t one = 1;

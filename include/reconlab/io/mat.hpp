@@ -88,7 +88,72 @@ inline void check_v5_elements(const std::string& path) {
     require(pos + 8 + std::uint64_t(nbytes) <= size,
             "MAT file " + path + " is truncated: the element at byte " + std::to_string(pos) + " declares " +
                 std::to_string(nbytes) + " bytes but the file ends at byte " + std::to_string(size));
+    if (type == 14) {  // miMATRIX: its array flags, dimensions and name sub-elements must lie inside it (matio
+                       // 1.5.23 allocates what a sub-element claims: fuzz_mat found 3 GB claimed in 520 bytes)
+      std::uint64_t sub = pos + 8;
+      const std::uint64_t end = pos + 8 + nbytes;
+      for (int k = 0; k < 3 && sub < end; ++k) {
+        require(sub + 8 <= end, "MAT file " + path + ": the variable at byte " + std::to_string(pos) +
+                                    " is corrupt: a sub-element tag is cut by the variable's end");
+        in.seekg(static_cast<std::streamoff>(sub));
+        in.read(reinterpret_cast<char*>(tag), 8);
+        const std::uint32_t stype = u32(tag), sbytes = u32(tag + 4);
+        if ((stype >> 16) != 0) {
+          sub += 8;
+          continue;
+        }
+        require(sub + 8 + std::uint64_t(sbytes) <= end,
+                "MAT file " + path + ": the variable at byte " + std::to_string(pos) + " is corrupt: a sub-element "
+                    "declares " + std::to_string(sbytes) + " bytes, more than the variable holds");
+        sub += 8 + (std::uint64_t(sbytes) + 7) / 8 * 8;
+      }
+    }
     pos += 8 + padded;
+  }
+}
+
+/// True when `path` carries the 128-byte header of a v5 / v7.3 MAT file (endian indicator "IM" or "MI" at byte 126).
+inline bool has_v5_header(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char h[128];
+  return in.read(h, 128) && ((h[126] == 'I' && h[127] == 'M') || (h[126] == 'M' && h[127] == 'I'));
+}
+
+/// Walks the records of a Level 4 MAT file (each a 20-byte header: int32 type MOPT, mrows, ncols, imagf, namlen;
+/// the name; mrows x ncols elements of precision P, twice when imagf) and throws Error when a name or data block
+/// reaches past the end of the file or a header is not a v4 header, before matio reads it: matio 1.5.23 allocates
+/// namlen bytes as the header claims (fuzz_mat found a 2 GB allocation from a 200-byte file;
+/// tests/fuzz/regressions/mat).
+inline void check_v4_records(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::uint64_t>(in.tellg());
+  std::uint64_t pos = 0;
+  while (pos < size) {
+    unsigned char h[20];
+    in.seekg(static_cast<std::streamoff>(pos));
+    require(pos + 20 <= size && in.read(reinterpret_cast<char*>(h), 20),
+            "MAT file " + path + " is truncated: a Level 4 header at byte " + std::to_string(pos) +
+                " is cut by the end of the file (" + std::to_string(size) + " bytes)");
+    auto u32 = [&](int k, bool big) {
+      const unsigned char* b = h + 4 * k;
+      return big ? (std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3])
+                 : (std::uint32_t(b[3]) << 24 | std::uint32_t(b[2]) << 16 | std::uint32_t(b[1]) << 8 | b[0]);
+    };
+    // M (thousands) = 0: little-endian IEEE, 1: big-endian IEEE; O = 0; P (tens) 0..5; T (units) 0..2.
+    const bool big = u32(0, false) >= 1000;
+    const std::uint32_t type = u32(0, big), m = type / 1000, o = type / 100 % 10, p = type / 10 % 10, t = type % 10;
+    require(type < 10000 && m == (big ? 1u : 0u) && o == 0 && p <= 5 && t <= 2,
+            "MAT file " + path + ": not a MATLAB .mat file (no v5 header, and byte " + std::to_string(pos) +
+                " holds no Level 4 type (got " + std::to_string(type) + "))");
+    const std::uint64_t rows = u32(1, big), cols = u32(2, big), imagf = u32(3, big), namlen = u32(4, big);
+    const std::uint64_t elsize[6] = {8, 4, 4, 2, 2, 1};
+    const std::uint64_t data = rows * cols * elsize[p] * (imagf ? 2 : 1);
+    require(namlen <= size - pos - 20 && data <= size - pos - 20 - namlen,
+            "MAT file " + path + " is truncated: the Level 4 variable at byte " + std::to_string(pos) + " declares a " +
+                std::to_string(namlen) + "-byte name and " + std::to_string(rows) + " x " + std::to_string(cols) +
+                " values but the file ends at byte " + std::to_string(size));
+    pos += 20 + namlen + data;
   }
 }
 
@@ -100,6 +165,7 @@ class MatFile {
     require(std::filesystem::exists(path, ec), "MAT file " + path + " does not exist");
     require(std::filesystem::is_regular_file(path, ec), "MAT file " + path + " is not a regular file");
     require(std::filesystem::file_size(path, ec) > 0, "MAT file " + path + " is empty: not a MATLAB .mat file");
+    if (!has_v5_header(path)) check_v4_records(path);  // before matio allocates what a v4 header claims
     mat_log_buffer().clear();
     Mat_LogInitFunc("reconlab", &mat_log);
     mat_ = Mat_Open(path.c_str(), MAT_ACC_RDONLY);
@@ -249,6 +315,15 @@ inline CArray read_mat(const std::string& path, const std::string& variable) {
   d[0] = static_cast<Index>(cols);
   d[1] = static_cast<Index>(rows);
   d[3] = static_cast<Index>(frames);
+  {  // matio allocates what the dimensions claim before reading: the data must fit in the file (deflate's 1032:1
+     // bound for a compressed variable; fuzz_mat found 3 GB claimed in 520 bytes)
+    std::error_code ec;
+    const long double file_bytes = (long double)std::filesystem::file_size(path, ec);
+    const long double need = (long double)rows * cols * frames * Mat_SizeOfClass(cls) * (info->isComplex ? 2 : 1);
+    require(need <= (info->compression == MAT_COMPRESSION_NONE ? 1.0L : 1032.0L) * file_bytes,
+            what + ": " + std::to_string(rows) + " x " + std::to_string(cols) + " x " + std::to_string(frames) +
+                " values do not fit in the file: it is truncated or corrupt");
+  }
   info.reset();
 
   detail::MatVarPtr v(Mat_VarRead(f.get(), variable.c_str()));

@@ -193,7 +193,10 @@ inline DType parse_descr(const std::string& descr, const std::string& path) {
   std::string num = descr.substr(2);
   if (order != '<' && order != '>' && order != '|' && order != '=')
     fail(path, "unsupported dtype '" + descr + "': unknown byte-order character (" + supported + ")");
-  if (!std::all_of(num.begin(), num.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+  // At most two digits (itemsizes 1..16): std::stoi would throw std::out_of_range on a long digit string
+  // (fuzz_npy, tests/fuzz/regressions/npy).
+  if (num.empty() || num.size() > 2 ||
+      !std::all_of(num.begin(), num.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
     fail(path, "unsupported dtype '" + descr + "' (" + supported + ")");
   int n = std::stoi(num);
   DType t{Kind::Float, n, order == '>'};
