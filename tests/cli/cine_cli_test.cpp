@@ -140,7 +140,10 @@ TEST(CineCli, ZeroFilledCineEqualsNumpyFrameByFrame) {
   const auto [d, mx] = max_diff(got, want);
   EXPECT_LT(d, 1e-5 * mx) << "max |ours - numpy| " << d << " of " << mx;
   // The frames really differ (per-frame masks): frame 0 of the output is not frame 1's.
-  CArray f0 = got.chip(0, 3), f1 = got.chip(1, 3);
+  // (a chip drops the frame axis: reshape back to 5 dims; assigning the rank-4 chip to a CArray was undefined, and
+  // make sanitize's Eigen assertions caught it)
+  const CArray f0 = got.chip(0, 3).reshape(Dims{kNx, kNy, 1, 1, 1}),
+               f1 = got.chip(1, 3).reshape(Dims{kNx, kNy, 1, 1, 1});
   EXPECT_GT(max_diff(f0, f1).first, 0.1 * mx);
 
   // .cfl with frames in BART dim 10 (k-space and mask): the output is .cfl with frames in dim 10, same values.
