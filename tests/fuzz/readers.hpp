@@ -64,33 +64,33 @@ inline void write_bytes(const std::filesystem::path& p, const std::uint8_t* data
 inline bool read_with(const std::string& name, const std::uint8_t* data, std::size_t size,
                       std::string* error = nullptr) {
   const auto dir = scratch();
+  // The whole input as one file named f<ext> in the scratch folder; its path.
+  const auto as_file = [&](const std::string& ext) {
+    const auto p = dir / ("f" + ext);
+    write_bytes(p, data, size);
+    return p.string();
+  };
   try {
     if (name == "npy") {
-      write_bytes(dir / "f.npy", data, size);
-      (void)io::read_npy((dir / "f.npy").string());
+      (void)io::read_npy(as_file(".npy"));
     } else if (name == "cfl") {
       const std::size_t n = size < 2 ? 0 : std::min<std::size_t>(size - 2, data[0] + 256u * data[1]);
       write_bytes(dir / "f.hdr", size < 2 ? data : data + 2, n);
       write_bytes(dir / "f.cfl", size < 2 ? data : data + 2 + n, size < 2 ? 0 : size - 2 - n);
       (void)io::read_cfl_raw((dir / "f").string());
     } else if (name == "nifti") {
-      write_bytes(dir / "f.nii", data, size);
-      (void)io::read_nifti((dir / "f.nii").string(), 0);
+      (void)io::read_nifti(as_file(".nii"), 0);
     } else if (name == "dicom") {
-      write_bytes(dir / "f.dcm", data, size);
-      (void)io::read_dicom((dir / "f.dcm").string());
+      (void)io::read_dicom(as_file(".dcm"));
     } else if (name == "png") {
-      write_bytes(dir / "f.png", data, size);
-      (void)io::read_png((dir / "f.png").string());
+      (void)io::read_png(as_file(".png"));
     } else if (name == "mat") {
-      write_bytes(dir / "f.mat", data, size);
-      for (const auto& v : io::mat_variables((dir / "f.mat").string())) (void)io::read_mat((dir / "f.mat").string(), v);
+      const std::string f = as_file(".mat");
+      for (const auto& v : io::mat_variables(f)) (void)io::read_mat(f, v);
     } else if (name == "fastmri") {
-      write_bytes(dir / "f.h5", data, size);
-      (void)io::read_fastmri((dir / "f.h5").string());
+      (void)io::read_fastmri(as_file(".h5"));
     } else if (name == "ismrmrd") {
-      write_bytes(dir / "g.h5", data, size);
-      (void)io::read_ismrmrd((dir / "g.h5").string());
+      (void)io::read_ismrmrd(as_file(".h5"));
     } else {
       throw std::invalid_argument("reconlab::fuzz: no reader named '" + name + "'");
     }
