@@ -11,7 +11,7 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libnifti2-dev libmatio-dev libdcmtk-dev libpng-dev libcli11-dev nlohmann-json3-dev libspdlog-dev
       libgsl-dev libhdf5-dev libismrmrd-dev ismrmrd-tools libtomlplusplus-dev pybind11-dev
       gnuplot-nox libgtest-dev libbenchmark-dev python3-dev python3-numpy python3-skimage python3-h5py python3-pytest
-      clang libfuzzer-14-dev)
+      clang libfuzzer-14-dev libgloo-dev)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reconlab/reconstructor.hpp"
+#include "train_command.hpp"
 
 namespace reconlab::tool {
 
@@ -25,5 +26,10 @@ std::unique_ptr<Reconstructor> make_network_reconstructor(const std::string& met
 /// The test-time sampling mask (nx, ny, 1, 1, 1) of the trained learned-sampling model at `weights`, and a
 /// description. Throws Error as make_network_reconstructor does, and for a model of another architecture.
 RArray learned_mask(const std::string& weights, std::string& description);
+
+/// `reconlab train` in this process (one rank): reads the arrays, builds the model from model.json, joins the
+/// process group when world_size > 1, trains (networks::train) into args.out and prints one JSON line (rank 0).
+/// Throws Error as run_train_command documents, and when the tool was built without networks.
+void run_network_training(const TrainArgs& args);
 
 }  // namespace reconlab::tool

@@ -71,4 +71,13 @@ RArray learned_mask(const std::string& weights, std::string& description) {
 #endif
 }
 
+void run_network_training(const TrainArgs& args) {
+#ifdef RECONLAB_NETWORKS_MODULE
+  entry<void (*)(const TrainArgs*)>("reconlab_train")(&args);
+#else
+  (void)args;
+  throw Error("this reconlab was built without networks (RECONLAB_BUILD_NETWORKS=OFF): train is unavailable");
+#endif
+}
+
 }  // namespace reconlab::tool

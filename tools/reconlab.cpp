@@ -58,6 +58,7 @@
 #include "reconlab/io/nifti.hpp"
 #include "reconlab/io/ismrmrd.hpp"
 #include "traj_command.hpp"
+#include "train_command.hpp"
 #include "reconlab/io/array_file.hpp"
 #include "reconlab/io/image_file.hpp"
 #include "reconlab/io/mat.hpp"
@@ -337,6 +338,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tool::TrajArgs traj_args;
   auto* cmd_traj = tool::add_traj_command(app, traj_args);
+  tool::TrainArgs train_args;
+  auto* cmd_train = tool::add_train_command(app, train_args);
   tool::NufftArgs nufft_args;
   auto* cmd_nufft = tool::add_nufft_command(app, nufft_args);
 
@@ -526,13 +529,16 @@ int main(int argc, char** argv) {
     return app.exit(e);  // --help (and its variants): help on stdout, exit 0
   } catch (const CLI::ParseError& e) {
     if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty())
-      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask, recon, eval, traj or nufft): " + e.what());
+      return fail("unknown subcommand '" + std::string(argv[1]) + "' (use metrics, rof, mask, recon, eval, traj, nufft or train): " + e.what());
     return fail(e.what());
   }
 
   try {
     if (*cmd_traj) {
       tool::run_traj_command(traj_args);
+    } else if (*cmd_train) {
+      train_args.argv.assign(argv, argv + argc);
+      tool::run_train_command(train_args);
     } else if (*cmd_nufft) {
       tool::run_nufft_command(nufft_args);
     } else if (*cmd_recon && !traj_path.empty()) {

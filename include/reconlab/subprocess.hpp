@@ -94,6 +94,32 @@ inline int wait_for(pid_t pid, const std::string& program) {
   return st;
 }
 
+/// posix_spawnp of argv with the file actions `fa`, SIGPIPE at its default disposition in the child (a parent
+/// that ignores it must not change the child's behaviour). Throws Error when the program cannot be started.
+inline pid_t spawn(const std::vector<std::string>& argv, posix_spawn_file_actions_t* fa) {
+  const std::string& program = argv[0];
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, program.c_str(), fa, &attr, cargv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0)
+    throw Error("cannot run '" + program + "': " + std::strerror(rc) +
+                (rc == ENOENT ? " (not installed or not on PATH?)" : ""));
+  return pid;
+}
+
 }  // namespace process_detail
 
 /// Runs `argv[0]` with arguments `argv[1..]` and waits for it to finish. argv[0] is looked up on PATH unless it
@@ -139,27 +165,8 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const Pro
     posix_spawn_file_actions_adddup2(fa, write_end.fd, STDERR_FILENO);
   }
 
-  // Default SIGPIPE disposition in the child (a parent that ignores it must not change the child's behaviour).
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<char*> cargv;
-  cargv.reserve(argv.size() + 1);
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, program.c_str(), fa, &attr, cargv.data(), environ);
-  posix_spawnattr_destroy(&attr);
+  const pid_t pid = spawn(argv, fa);
   write_end.reset();  // the child holds its own copy; EOF on read_end once it exits
-  if (rc != 0)
-    throw Error("cannot run '" + program + "': " + std::strerror(rc) +
-                (rc == ENOENT ? " (not installed or not on PATH?)" : ""));
 
   ProcessResult result;
   if (read_end.fd >= 0) {
@@ -181,5 +188,25 @@ inline ProcessResult run_process(const std::vector<std::string>& argv, const Pro
   result.exit_status = wait_for(pid, program);
   return result;
 }
+
+/// A program started by start_process, running beside this one.
+struct StartedProcess {
+  pid_t pid = -1;       ///< its process id
+  std::string program;  ///< argv[0], for messages
+};
+
+/// Starts `argv` as run_process does (no shell, PATH lookup, standard input /dev/null) but returns at once; the
+/// program writes to this process's standard output and standard error. Wait for it with wait_process (or it
+/// stays a zombie until this process exits). Throws Error as run_process does.
+inline StartedProcess start_process(const std::vector<std::string>& argv) {
+  require(!argv.empty() && !argv[0].empty(), "start_process: empty command");
+  process_detail::FileActions actions;
+  posix_spawn_file_actions_addopen(&actions.fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  return StartedProcess{process_detail::spawn(argv, &actions.fa), argv[0]};
+}
+
+/// Waits for a started program and returns its exit status as ProcessResult::exit_status documents (128 + N when
+/// killed by signal N). Throws Error when waitpid fails.
+inline int wait_process(const StartedProcess& p) { return process_detail::wait_for(p.pid, p.program); }
 
 }  // namespace reconlab

@@ -53,6 +53,7 @@
 #include "reconlab/error.hpp"
 #include "reconlab/io/atomic.hpp"
 #include "reconlab/networks/batch.hpp"
+#include "reconlab/networks/distributed.hpp"
 #include "reconlab/networks/losses.hpp"
 
 namespace reconlab::networks {
@@ -104,6 +105,16 @@ struct TrainOptions {
   /// at the end those weights are loaded into the trainables and written as final.pt. Ties keep the earlier epoch.
   /// Needs a validation set. With false the last epoch's weights are final.
   bool select_best_validation = false;
+  /// Data-parallel training over the processes of this group (distributed.hpp; ProcessGroup::connect), or null
+  /// for one process. Every rank calls train() with the same options (bar this group), data, task and
+  /// checkpoint_dir (one folder all ranks see: one machine, or a shared file system). Each global batch of
+  /// batch_size samples is split over the ranks (shard_range), so batch_size >= world size and the last batch of an
+  /// epoch must also hold at least world-size samples; gradients are scaled by n_r / batch_size and summed before
+  /// every optimiser step, so the weights follow those of one process with the same batch_size up to the order of
+  /// floating-point sums (BatchNorm's batch statistics are per rank, as in DistributedDataParallel without
+  /// SyncBatchNorm; its running buffers are rank 0's, broadcast after every epoch). Rank 0 writes every file and
+  /// logs; the initial weights are rank 0's. A checkpoint resumes only with the world size it was written with.
+  std::shared_ptr<ProcessGroup> process_group;
 };
 
 /// What train() returns.
@@ -478,7 +489,9 @@ inline TrainingTask supervised_task(torch::nn::Module& module, std::function<tor
 ///
 /// Throws reconlab::Error for invalid options, tasks or batches (batch.hpp's validate), a non-finite training
 /// loss (naming the epoch and batch), a non-finite validation loss or non-finite weights after an epoch, an
-/// unreadable or mismatched checkpoint, and files that cannot be written. Sets torch::set_num_threads(threads)
+/// unreadable or mismatched checkpoint, and files that cannot be written; with a process group, a failed
+/// collective (another rank died or timed out) and ranks that disagree about the checkpoint. Sets
+/// torch::set_num_threads(threads)
 /// and torch's deterministic algorithms for the duration of the call.
 inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch& val_set,
                          const TrainOptions& options) {
@@ -559,6 +572,18 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
   require(!o.select_best_validation || has_val,
           "train: select_best_validation needs a validation set (none was given)");
 
+  ProcessGroup* const group = o.process_group.get();
+  const int world = group ? group->world_size() : 1, rank = group ? group->rank() : 0;
+  const bool writer = rank == 0;  // rank 0 writes every file and logs
+  if (world > 1) {
+    const int64_t nt = train_set.size(), last = nt % o.batch_size == 0 ? o.batch_size : nt % o.batch_size;
+    require(o.batch_size >= world && last >= world,
+            "train: with " + std::to_string(world) + " processes every batch needs at least " +
+                std::to_string(world) + " samples (one per rank); batch_size is " + std::to_string(o.batch_size) +
+                " and the last batch of the " + std::to_string(nt) + " samples has " + std::to_string(last) +
+                ": choose another batch_size");
+  }
+
   detail::ThreadScope thread_scope(o.threads);
   detail::DeterminismScope determinism;
   torch::manual_seed(o.seed);
@@ -579,6 +604,13 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     require(optimizers.back() != nullptr, "train: make_optimizer of '" + t.name + "' returned no optimiser");
     optimizer_ptrs.push_back(optimizers.back().get());
   }
+  // With a process group the steps see optimisers that all-reduce the gradients first (distributed.hpp).
+  std::vector<std::unique_ptr<detail::AllReduceOptimizer>> reducers;
+  if (world > 1)
+    for (std::size_t i = 0; i < optimizers.size(); ++i) {
+      reducers.push_back(std::make_unique<detail::AllReduceOptimizer>(*optimizers[i], *group, task.trainables[i].name));
+      optimizer_ptrs[i] = reducers.back().get();
+    }
   auto model_key = [&](std::size_t i) { return i == 0 ? std::string("model") : "model_" + task.trainables[i].name; };
   auto optim_key = [&](std::size_t i) {
     return i == 0 ? std::string("optimizer") : "optimizer_" + task.trainables[i].name;
@@ -590,7 +622,15 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
   int start_epoch = 0;
 
   // Resume.
-  if (fs::exists(ckpt_path)) {
+  bool have_checkpoint = fs::exists(ckpt_path);
+  if (world > 1) {
+    const bool at_rank0 = group->broadcast_int(have_checkpoint ? 1 : 0, 0, "the checkpoint check") != 0;
+    require(at_rank0 == have_checkpoint,
+            "train: rank " + std::to_string(rank) + (have_checkpoint ? " finds " : " does not find ") +
+                ckpt_path.string() + (at_rank0 ? " but rank 0 does" : " but rank 0 does not") +
+                ": checkpoint_dir must be one folder every rank sees");
+  }
+  if (have_checkpoint) {
     torch::serialize::InputArchive archive;
     detail::open_archive(archive, ckpt_path, "train: checkpoint");
     try {
@@ -616,6 +656,10 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
       if (loss.toStringRef() != o.loss) refuse("loss", loss.toStringRef(), o.loss);
       if (n_train.toInt() != n) refuse("N (training samples)", std::to_string(n_train.toInt()), std::to_string(n));
       if (ckpt_task != task.name) refuse("task", ckpt_task, task.name);
+      c10::IValue ckpt_world;
+      const int64_t written_world = archive.try_read("world_size", ckpt_world) ? ckpt_world.toInt() : 1;
+      if (written_world != world)
+        refuse("world size", std::to_string(written_world), std::to_string(world));
       if (ckpt_names != trainable_names && !(task.trainables.size() == 1 && ckpt_names == "model"))
         refuse("trainables", ckpt_names, trainable_names);
 
@@ -677,7 +721,7 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
                   " (written for another model or corrupt): " + e.what_without_backtrace());
     }
     result.resumed = true;
-    spdlog::info("train: resumed from {} after epoch {} of {}", ckpt_path.string(), start_epoch, o.epochs);
+    if (writer) spdlog::info("train: resumed from {} after epoch {} of {}", ckpt_path.string(), start_epoch, o.epochs);
   }
 
   // Columns after seconds: lr_<name> of every further trainable with its own learning rate, then the recorded
@@ -719,6 +763,7 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
       archive.write("batch_size", c10::IValue(int64_t{o.batch_size}));
       archive.write("loss", c10::IValue(o.loss));
       archive.write("n_train", c10::IValue(n));
+      archive.write("world_size", c10::IValue(int64_t{world}));
       archive.write("train_loss", detail::to_double_tensor(result.train_loss));
       archive.write("val_loss", detail::to_double_tensor(result.val_loss));
       archive.write("lr", detail::to_double_tensor(lrs));
@@ -743,7 +788,20 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     for (auto& t : task.trainables) t.module->train(training);
   };
 
-  const bool bar = o.progress && ::isatty(::fileno(stderr));
+  // Parameters and buffers of every trainable, for broadcasts from rank 0.
+  auto all_state = [&](bool parameters, bool buffers) {
+    std::vector<torch::Tensor> v;
+    for (const auto& t : task.trainables) {
+      if (parameters)
+        for (const auto& p : t.module->parameters()) v.push_back(p);
+      if (buffers)
+        for (const auto& b : t.module->buffers()) v.push_back(b);
+    }
+    return v;
+  };
+  if (world > 1 && !result.resumed) group->broadcast(all_state(true, true), 0, "the broadcast of rank 0's initial weights");
+
+  const bool bar = writer && o.progress && ::isatty(::fileno(stderr));
   const int64_t batches = (n + o.batch_size - 1) / o.batch_size;
   const int64_t total_steps = static_cast<int64_t>(std::max(o.epochs - start_epoch, 0)) * batches;
   int64_t steps_done = 0;
@@ -754,10 +812,16 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     set_mode(false);
     double sum = 0;
     const int64_t nv = set.size();
-    for (int64_t b0 = 0; b0 < nv; b0 += o.batch_size) {
+    for (int64_t b0 = 0, k = 0; b0 < nv; b0 += o.batch_size, ++k) {
+      if (k % world != rank) continue;  // validation batches are dealt out to the ranks in turn
       const int64_t b1 = std::min<int64_t>(b0 + o.batch_size, nv);
       const Batch b = set.select(torch::arange(b0, b1, torch::TensorOptions().dtype(torch::kInt64))).to(device);
       sum += task.validation_loss(b).item<double>() * static_cast<double>(b1 - b0);
+    }
+    if (world > 1) {
+      auto t = torch::tensor({sum}, torch::kFloat64);
+      group->allreduce_sum({t}, "the validation loss sum");
+      sum = t.item<double>();
     }
     set_mode(true);
     return sum / static_cast<double>(nv);
@@ -770,8 +834,9 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
   // checkpoint that records its epoch, so a kill between the two re-runs the epoch and rewrites the same file).
   auto keep_if_best = [&](int epoch, double val_loss) {
     if (result.best_epoch >= 0 && !(val_loss < result.best_val_loss)) return;
-    for (std::size_t i = 0; i < task.trainables.size(); ++i)
-      save_weights(*task.trainables[i].module, weights_file("best", i));
+    if (writer)
+      for (std::size_t i = 0; i < task.trainables.size(); ++i)
+        save_weights(*task.trainables[i].module, weights_file("best", i));
     result.best_epoch = epoch;
     result.best_val_loss = val_loss;
   };
@@ -781,7 +846,7 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
             "train: non-finite validation loss of the initial weights (" +
                 detail::format_number(result.initial_val_loss, "nan") + ")");
     keep_if_best(0, result.initial_val_loss);
-    spdlog::info("train: validation loss of the initial weights {:.5g}", result.initial_val_loss);
+    if (writer) spdlog::info("train: validation loss of the initial weights {:.5g}", result.initial_val_loss);
   }
 
   for (int e = start_epoch; e < o.epochs; ++e) {
@@ -809,8 +874,11 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     double sum = 0;
     for (int64_t b = 0; b < batches; ++b) {
       const int64_t b0 = b * o.batch_size, b1 = std::min<int64_t>(b0 + o.batch_size, n);
-      const Batch batch = train_set.select(order_t.slice(0, b0, b1)).to(device);
-      StepContext ctx{optimizer_ptrs, e, b, batches, lr, &recorded, b1 - b0};
+      // This rank's part of the global batch [b0, b1) (all of it in one process).
+      const auto [s0, s1] = shard_range(b0, b1, rank, world);
+      for (auto& r : reducers) r->scale = static_cast<double>(s1 - s0) / static_cast<double>(b1 - b0);
+      const Batch batch = train_set.select(order_t.slice(0, s0, s1)).to(device);
+      StepContext ctx{optimizer_ptrs, e, b, batches, lr, &recorded, s1 - s0};
       double v;
       try {
         v = task.step(batch, ctx).item<double>();
@@ -819,7 +887,7 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
         if (bar) std::fputc('\n', stderr);
         throw;
       }
-      sum += v * static_cast<double>(b1 - b0);
+      sum += v * static_cast<double>(s1 - s0);
       ++steps_done;
 
       if (bar) {
@@ -830,6 +898,22 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
                      detail::format_duration(elapsed).c_str(), detail::format_duration(eta).c_str());
         std::fflush(stderr);
       }
+    }
+    if (world > 1) {
+      // The epoch's sums over all ranks (the same recorded names on every rank), and rank 0's buffers.
+      std::vector<double> sums{sum, static_cast<double>(recorded.size())};
+      for (const auto& [name, v] : recorded) sums.push_back(v);
+      auto count = torch::tensor({static_cast<double>(recorded.size())}, torch::kFloat64);
+      group->allreduce_sum({count}, "the count of recorded values");
+      require(count.item<double>() == static_cast<double>(recorded.size() * static_cast<std::size_t>(world)),
+              "train: the ranks recorded different values in epoch " + std::to_string(e + 1));
+      auto t = torch::tensor(sums, torch::kFloat64);
+      group->allreduce_sum({t}, "the training loss sum");
+      sum = t[0].item<double>();
+      std::size_t k = 2;
+      for (auto& [name, v] : recorded) v = t[static_cast<int64_t>(k++)].item<double>();
+      const auto buffers = all_state(false, true);
+      if (!buffers.empty()) group->broadcast(buffers, 0, "the broadcast of rank 0's buffers");
     }
     const double train_loss = sum / static_cast<double>(n);
 
@@ -862,8 +946,11 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
     lrs.push_back(lr);
     seconds.push_back(std::chrono::duration<double>(clock::now() - t_epoch).count());
     if (o.select_best_validation) keep_if_best(e + 1, val_loss);
-    write_checkpoint(e + 1);
-    write_loss_csv();
+    if (writer) {
+      write_checkpoint(e + 1);
+      write_loss_csv();
+    }
+    if (world > 1) group->barrier("the end of epoch " + std::to_string(e + 1));
     ++result.epochs_run;
 
     const double elapsed = std::chrono::duration<double>(clock::now() - t_loop).count();
@@ -873,22 +960,24 @@ inline TrainResult train(TrainingTask& task, const Batch& train_set, const Batch
                    train_loss, val_loss, lr, detail::format_duration(elapsed).c_str(),
                    detail::format_duration(eta).c_str());
       std::fflush(stderr);
-    } else {
+    } else if (writer) {
       spdlog::info("train: epoch {}/{} train_loss {:.5g} val_loss {:.5g} lr {:.3g} elapsed {} ETA {}", e + 1,
                    o.epochs, train_loss, val_loss, lr, detail::format_duration(elapsed),
                    detail::format_duration(eta));
     }
   }
 
-  if (!result.train_loss.empty() && !fs::exists(dir / "loss.csv")) write_loss_csv();
+  if (writer && !result.train_loss.empty() && !fs::exists(dir / "loss.csv")) write_loss_csv();
   if (o.select_best_validation) {
     for (std::size_t i = 0; i < task.trainables.size(); ++i)
       load_weights(*task.trainables[i].module, weights_file("best", i));
-    spdlog::info("train: final weights from epoch {} (validation loss {:.5g}; initial {:.5g})", result.best_epoch,
+    if (writer) spdlog::info("train: final weights from epoch {} (validation loss {:.5g}; initial {:.5g})", result.best_epoch,
                  result.best_val_loss, result.initial_val_loss);
   }
-  for (std::size_t i = 0; i < task.trainables.size(); ++i)
-    save_weights(*task.trainables[i].module, weights_file("final", i));
+  if (writer)
+    for (std::size_t i = 0; i < task.trainables.size(); ++i)
+      save_weights(*task.trainables[i].module, weights_file("final", i));
+  if (world > 1) group->barrier("the end of training");
   result.seconds = std::chrono::duration<double>(clock::now() - t_start).count();
   return result;
 }
