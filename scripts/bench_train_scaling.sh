@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Data-parallel training throughput: `reconlab train` of a fastMRI-style U-Net (4 levels, 16 base channels, L1,
 # Adam) on N images of SIZE x SIZE, in 1 process and in 2 processes (`--nproc 2`, c10d / Gloo over the loopback
-# address), one LibTorch thread per process in both, so the comparison is one core against two. Images per second
-# are those of the median epoch after the first (warm-up); batch size 8 in both runs (4 per rank with 2).
+# address), one LibTorch thread per process in both, so the comparison is one core against two; and, for reference,
+# 1 process with 2 LibTorch threads (the other way to use the second core). Images per second are those of the
+# median epoch after the first (warm-up); batch size 8 in every run (4 per rank with 2 processes).
 # Prints a table and the ratio; with gnuplot writes OUT_PNG (default figures/train_scaling.png).
 # Usage: scripts/bench_train_scaling.sh [BUILD] [N] [SIZE] [EPOCHS]
 set -euo pipefail
@@ -29,10 +30,10 @@ json.dump({"architecture": "unet", "in_channels": 1, "out_channels": 1, "base_ch
            "drop_prob": 0.0, "residual": False, "padding": "reflect", "input": "(|zero-filled| - mean) / std"},
           open(f"{work}/unet.json", "w"))
 PY
-run() {  # $1 = label, rest = extra options
-  local label="$1"; shift
+run() {  # $1 = label, $2 = threads per process, rest = extra options
+  local label="$1" threads="$2"; shift 2
   "$tool" train --model "$work/unet.json" --inputs "$work/x.npy" --targets "$work/y.npy" --epochs "$epochs" \
-    --batch-size 8 --threads 1 --seed 1 "$@" "$work/$label" > "$work/$label.json" 2> "$work/$label.log"
+    --batch-size 8 --threads "$threads" --seed 1 "$@" "$work/$label" > "$work/$label.json" 2> "$work/$label.log"
   /usr/bin/python3 - "$work/$label/loss.csv" "$n" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -41,29 +42,32 @@ print(f"{int(sys.argv[2]) / statistics.median(s):.2f}")
 PY
 }
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
-one="$(run one)"
-two="$(run two --nproc 2)"
+one="$(run one 1)"
+two="$(run two 1 --nproc 2)"
+threads2="$(run threads2 2)"
 ratio="$(/usr/bin/python3 -c "print(f'{$two / $one:.2f}')")"
-echo "U-Net 4 levels x 16 channels, ${n} images ${size}^2, batch 8, 1 thread per process; load before: $load"
-printf '%-12s %12s\n' processes images/s
-printf '%-12s %12s\n' 1 "$one"
-printf '%-12s %12s\n' 2 "$two"
-echo "scaling 2 vs 1 process: ${ratio}x"
+ratio_t="$(/usr/bin/python3 -c "print(f'{$threads2 / $one:.2f}')")"
+echo "U-Net 4 levels x 16 channels, ${n} images ${size}^2, batch 8; load before: $load"
+printf '%-28s %10s\n' run images/s
+printf '%-28s %10s\n' "1 process, 1 thread" "$one"
+printf '%-28s %10s\n' "2 processes, 1 thread each" "$two"
+printf '%-28s %10s\n' "1 process, 2 threads" "$threads2"
+echo "2 processes vs 1: ${ratio}x; 2 threads in 1 process vs 1: ${ratio_t}x"
 if command -v gnuplot >/dev/null 2>&1 && [ -n "$png" ]; then
   mkdir -p "$(dirname "$png")"
-  printf '1 %s\n2 %s\n' "$one" "$two" > "$work/points.dat"
+  printf '1 %s "1 process\\n1 thread"\n2 %s "2 processes\\n1 thread each"\n3 %s "1 process\\n2 threads"\n' \
+    "$one" "$two" "$threads2" > "$work/points.dat"
   gnuplot <<GP
-set terminal pngcairo size 640,420 noenhanced
+set terminal pngcairo size 640,460 noenhanced
+set bmargin 4
 set output "$png.tmp"
-set title "reconlab train: U-Net ${size}^2, batch 8, 1 thread per process (${ratio}x)"
-set xlabel "processes (c10d / Gloo, one machine)"
+set title "reconlab train: U-Net ${size}^2, batch 8, 2 cores (c10d / Gloo: ${ratio}x)"
 set ylabel "images / s"
-set xrange [0.5:2.5]
+set xrange [0.5:3.5]
 set yrange [0:*]
-set xtics 1
 set style fill solid 0.6
 set boxwidth 0.5
-plot "$work/points.dat" using 1:2 with boxes notitle, "" using 1:2:(sprintf("%.1f", \$2)) with labels offset 0,1 notitle
+plot "$work/points.dat" using 1:2:xtic(3) with boxes notitle, "" using 1:2:(sprintf("%.1f", \$2)) with labels offset 0,1 notitle
 GP
   mv "$png.tmp" "$png"
   echo "figure: $png"

@@ -31,16 +31,19 @@ echo "uninterrupted run: ${t_full} s"
 RANDOM=$seed
 landed=0
 for k in $(seq 1 "$kills"); do
-  # a delay in [0.3 s, 0.3 + 0.8 x full run time]: from start-up to most of a run
-  delay=$(echo "0.3 + ($RANDOM / 32767) * 0.8 * $t_full" | bc -l)
+  # a delay in [0.3 s, 0.3 s + 1.5 x (full run time) / KILLS]: the kills spread over the run, each in start-up, a
+  # reconstruction or a write
+  delay=$(echo "0.3 + ($RANDOM / 32767) * 1.5 * $t_full / $kills" | bc -l)
   "$@" --out "$work/B" >> "$work/B.log" 2>&1 &
   pid=$!
   sleep "$delay"
-  if kill -9 "$pid" 2>/dev/null; then landed=$((landed + 1)); fi
-  wait "$pid" 2>/dev/null || true
+  kill -9 "$pid" 2>/dev/null || true
+  st=0
+  wait "$pid" 2>/dev/null || st=$?
+  if [ "$st" -eq 137 ]; then landed=$((landed + 1)); fi
   check_csv "$work/B/metrics.csv" || { echo "kill $k: metrics.csv unreadable"; exit 1; }
   rows=$( [ -f "$work/B/metrics.csv" ] && echo $(( $(wc -l < "$work/B/metrics.csv") - 1 )) || echo 0 )
-  printf 'kill %2d after %5.2f s: %s rows kept\n' "$k" "$delay" "$rows"
+  printf 'kill %2d after %5.2f s (%s): %s rows kept\n' "$k" "$delay" "$([ "$st" -eq 137 ] && echo killed || echo "had exited $st")" "$rows"
 done
 "$@" --out "$work/B" >> "$work/B.log" 2>&1
 /usr/bin/python3 - "$work/A/metrics.csv" "$work/B/metrics.csv" <<'PY'
@@ -57,3 +60,4 @@ if a != b:
 print(f"identical: {len(a)} rows (all columns but seconds) after the kills and uninterrupted")
 PY
 echo "kills that landed while the study ran: $landed of $kills"
+[ "$landed" -ge $(( kills / 2 )) ] || { echo "too few kills landed: lengthen the study"; exit 1; }
