@@ -31,9 +31,9 @@ echo "uninterrupted run: ${t_full} s"
 RANDOM=$seed
 landed=0
 for k in $(seq 1 "$kills"); do
-  # a delay in [0.3 s, 0.3 s + 1.5 x (full run time) / KILLS]: the kills spread over the run, each in start-up, a
-  # reconstruction or a write
-  delay=$(echo "0.3 + ($RANDOM / 32767) * 1.5 * $t_full / $kills" | bc -l)
+  # kill k after a delay uniform in [0.3 s, 0.3 s + (full run time) k / KILLS]: early kills mostly in start-up, later
+  # ones in reconstructions and writes, so rows accumulate between kills and most kills still land
+  delay=$(echo "0.3 + ($RANDOM / 32767) * $t_full * $k / $kills" | bc -l)
   "$@" --out "$work/B" >> "$work/B.log" 2>&1 &
   pid=$!
   sleep "$delay"

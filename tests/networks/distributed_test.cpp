@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "../common/temp_dir.hpp"
+#include "../common/training_files.hpp"
 
 #include <signal.h>
 
@@ -29,25 +30,6 @@ using reconlab::test_support::TempDir;
 
 namespace {
 
-/// A float32 C-order .npy v1.0 of `t`, written byte by byte from the format's specification (numpy's
-/// format.py), independent of reconlab's writer.
-void save_npy(const fs::path& path, const torch::Tensor& t) {
-  auto c = t.to(torch::kFloat32).contiguous();
-  std::string shape = "(";
-  for (auto s : c.sizes()) shape += std::to_string(s) + ", ";
-  shape += ")";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  const uint16_t len = static_cast<uint16_t>(header.size());
-  out.put(static_cast<char>(len & 0xff));
-  out.put(static_cast<char>(len >> 8));
-  out << header;
-  out.write(reinterpret_cast<const char*>(c.data_ptr<float>()), static_cast<std::streamsize>(c.numel() * 4));
-}
-
 /// A denoising set: n smooth 32 x 32 images and noisy copies, in `dir` as x.npy / y.npy, and the U-Net's
 /// model.json (no dropout, instance norm: no per-rank batch statistics).
 void write_training_files(const fs::path& dir, int64_t n) {
@@ -58,12 +40,9 @@ void write_training_files(const fs::path& dir, int64_t n) {
                   .size(std::vector<int64_t>{32, 32})
                   .mode(torch::kBilinear)
                   .align_corners(false));
-  save_npy(dir / "x.npy", clean + 0.1 * torch::randn_like(clean));
-  save_npy(dir / "y.npy", clean);
-  std::ofstream(dir / "unet.json")
-      << R"({"architecture": "unet", "in_channels": 1, "out_channels": 1, "base_channels": 8,
-            "num_pool_layers": 2, "drop_prob": 0.0, "residual": false, "padding": "reflect",
-            "input": "(|zero-filled| - mean) / std"})";
+  reconlab::test_support::save_npy_f32(dir / "x.npy", clean + 0.1 * torch::randn_like(clean));
+  reconlab::test_support::save_npy_f32(dir / "y.npy", clean);
+  reconlab::test_support::write_tiny_unet_json(dir / "unet.json");
 }
 
 std::vector<std::string> train_command(const fs::path& dir, const fs::path& out, int epochs, int batch_size) {
@@ -76,12 +55,6 @@ std::vector<std::string> train_command(const fs::path& dir, const fs::path& out,
 reconlab::ProcessResult run(std::vector<std::string> argv, const std::vector<std::string>& extra = {}) {
   argv.insert(argv.end(), extra.begin(), extra.end());
   return reconlab::run_process(argv);
-}
-
-nw::Unet load_unet(const fs::path& weights) {
-  nw::Unet net(nw::UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 2});
-  nw::load_weights(net, weights);
-  return net;
 }
 
 /// max |a - b| over all parameters, divided by max |a|.
@@ -146,9 +119,9 @@ TEST(Distributed, TwoProcessesMatchOneProcessOnTheCombinedBatch) {
   const auto half = run(train_command(dir.path, dir.path / "half", 3, 2));
   ASSERT_EQ(half.exit_status, 0) << half.output;
 
-  auto w_one = load_unet(dir.path / "one" / "final.pt");
-  auto w_two = load_unet(dir.path / "two" / "final.pt");
-  auto w_half = load_unet(dir.path / "half" / "final.pt");
+  auto w_one = reconlab::test_support::load_tiny_unet(dir.path / "one" / "final.pt");
+  auto w_two = reconlab::test_support::load_tiny_unet(dir.path / "two" / "final.pt");
+  auto w_half = reconlab::test_support::load_tiny_unet(dir.path / "half" / "final.pt");
   const double d_two = relative_difference(w_one, w_two), d_half = relative_difference(w_one, w_half);
   EXPECT_LT(d_two, 1e-4) << "2 processes vs 1 process on the combined batch";
   EXPECT_GT(d_half, 100 * d_two) << "half batches give other weights (" << d_half << ")";
@@ -181,8 +154,8 @@ TEST(Distributed, ResumesOnTheSameWorldSizeOnly) {
   const auto rest = run(train_command(dir.path, dir.path / "resumed", 3, 4), {"--nproc", "2"});
   ASSERT_EQ(rest.exit_status, 0) << rest.output;
   EXPECT_NE(rest.output.find("\"resumed\":true"), std::string::npos) << rest.output;
-  auto a = load_unet(dir.path / "straight" / "final.pt");
-  auto b = load_unet(dir.path / "resumed" / "final.pt");
+  auto a = reconlab::test_support::load_tiny_unet(dir.path / "straight" / "final.pt");
+  auto b = reconlab::test_support::load_tiny_unet(dir.path / "resumed" / "final.pt");
   EXPECT_LT(relative_difference(a, b), 1e-6);
 }
 
@@ -239,6 +212,6 @@ TEST(Distributed, AKilledRankFailsTheOthers) {
   EXPECT_NE(log.find("distributed: rank 0 of 2"), std::string::npos) << log;
   EXPECT_LT(seconds, 60.0) << "rank 0 must fail within its 20 s timeout, not hang";
   // What rank 0 wrote stays readable.
-  auto w = load_unet(dir.path / "out" / "checkpoint.pt");
+  auto w = reconlab::test_support::load_tiny_unet(dir.path / "out" / "checkpoint.pt");
   EXPECT_GT(w->parameters().size(), 0u);
 }

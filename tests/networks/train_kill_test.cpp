@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "../common/temp_dir.hpp"
+#include "../common/training_files.hpp"
 
 #include <signal.h>
 
@@ -25,30 +26,6 @@ using reconlab::test_support::TempDir;
 
 namespace {
 
-/// A float32 C-order .npy v1.0 of `t`, written from the format's specification (numpy's format.py).
-void save_npy(const fs::path& path, const torch::Tensor& t) {
-  auto c = t.to(torch::kFloat32).contiguous();
-  std::string shape = "(";
-  for (auto s : c.sizes()) shape += std::to_string(s) + ", ";
-  shape += ")";
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
-  while ((10 + header.size() + 1) % 64 != 0) header += ' ';
-  header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out.write("\x93NUMPY\x01\x00", 8);
-  const uint16_t len = static_cast<uint16_t>(header.size());
-  out.put(static_cast<char>(len & 0xff));
-  out.put(static_cast<char>(len >> 8));
-  out << header;
-  out.write(reinterpret_cast<const char*>(c.data_ptr<float>()), static_cast<std::streamsize>(c.numel() * 4));
-}
-
-nw::Unet load_unet(const fs::path& weights) {
-  nw::Unet net(nw::UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 2});
-  nw::load_weights(net, weights);
-  return net;
-}
-
 int count_lines(const fs::path& p) {
   std::ifstream in(p);
   int n = 0;
@@ -62,12 +39,9 @@ TEST(TrainKill, TenKillsLoseNothing) {
   TempDir dir("train_kill");
   torch::manual_seed(3);
   auto clean = torch::rand({12, 1, 32, 32});
-  save_npy(dir.path / "x.npy", clean + 0.1 * torch::randn_like(clean));
-  save_npy(dir.path / "y.npy", clean);
-  std::ofstream(dir.path / "unet.json")
-      << R"({"architecture": "unet", "in_channels": 1, "out_channels": 1, "base_channels": 8,
-            "num_pool_layers": 2, "drop_prob": 0.0, "residual": false, "padding": "reflect",
-            "input": "(|zero-filled| - mean) / std"})";
+  reconlab::test_support::save_npy_f32(dir.path / "x.npy", clean + 0.1 * torch::randn_like(clean));
+  reconlab::test_support::save_npy_f32(dir.path / "y.npy", clean);
+  reconlab::test_support::write_tiny_unet_json(dir.path / "unet.json");
   const int epochs = 300;  // about 8 s of training: the kills land in start-up, in epochs and in checkpoint writes
   auto command = [&](const fs::path& out) {
     return std::vector<std::string>{RECONLAB_CLI, "train", "--model", (dir.path / "unet.json").string(), "--inputs",
@@ -89,7 +63,7 @@ TEST(TrainKill, TenKillsLoseNothing) {
     const int status = reconlab::wait_process(p);
     if (was_running && status == 128 + SIGKILL) ++kills;
     if (fs::exists(out / "checkpoint.pt")) {
-      EXPECT_NO_THROW(load_unet(out / "checkpoint.pt")) << "after kill " << k + 1;
+      EXPECT_NO_THROW(reconlab::test_support::load_tiny_unet(out / "checkpoint.pt")) << "after kill " << k + 1;
       ASSERT_TRUE(fs::exists(out / "loss.csv"));
       const int rows = count_lines(out / "loss.csv") - 1;
       EXPECT_GE(rows, 1);
@@ -102,8 +76,8 @@ TEST(TrainKill, TenKillsLoseNothing) {
   ASSERT_EQ(finish.exit_status, 0) << finish.output;
   EXPECT_EQ(count_lines(out / "loss.csv"), epochs + 1);
 
-  auto a = load_unet(dir.path / "straight" / "final.pt");
-  auto b = load_unet(out / "final.pt");
+  auto a = reconlab::test_support::load_tiny_unet(dir.path / "straight" / "final.pt");
+  auto b = reconlab::test_support::load_tiny_unet(out / "final.pt");
   const auto pa = a->parameters(), pb = b->parameters();
   ASSERT_EQ(pa.size(), pb.size());
   for (std::size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
