@@ -20,6 +20,7 @@
 /// or corrupt file (matio's own message when it reports one, else the data size check).
 #include <matio.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -92,12 +93,23 @@ inline void check_v5_elements(const std::string& path) {
                        // 1.5.23 allocates what a sub-element claims: fuzz_mat found 3 GB claimed in 520 bytes)
       std::uint64_t sub = pos + 8;
       const std::uint64_t end = pos + 8 + nbytes;
+      std::uint32_t array_class = 0;
       for (int k = 0; k < 3 && sub < end; ++k) {
         require(sub + 8 <= end, "MAT file " + path + ": the variable at byte " + std::to_string(pos) +
                                     " is corrupt: a sub-element tag is cut by the variable's end");
         in.seekg(static_cast<std::streamoff>(sub));
         in.read(reinterpret_cast<char*>(tag), 8);
         const std::uint32_t stype = u32(tag), sbytes = u32(tag + 4);
+        // matio reads the array flags as one 8-byte element and takes the next tag as the dimensions, whatever
+        // the flags' tag says: flags of another size made it read a data word as a 2.6 GB dimensions count (fuzz_mat,
+        // tests/fuzz/regressions/mat). The format fixes both: flags miUINT32 x 2, dimensions miINT32 x rank >= 2.
+        if (k == 0)
+          require(stype == 6 && sbytes == 8, "MAT file " + path + ": the variable at byte " + std::to_string(pos) +
+                                                 " is corrupt: its array flags are not one 8-byte miUINT32 element");
+        if (k == 1)
+          require(stype == 5 && sbytes % 4 == 0 && sbytes >= 8,
+                  "MAT file " + path + ": the variable at byte " + std::to_string(pos) +
+                      " is corrupt: its dimensions are not an miINT32 element of rank >= 2");
         if ((stype >> 16) != 0) {
           sub += 8;
           continue;
@@ -105,6 +117,30 @@ inline void check_v5_elements(const std::string& path) {
         require(sub + 8 + std::uint64_t(sbytes) <= end,
                 "MAT file " + path + ": the variable at byte " + std::to_string(pos) + " is corrupt: a sub-element "
                     "declares " + std::to_string(sbytes) + " bytes, more than the variable holds");
+        if (k == 0) {
+          unsigned char flags[4];
+          in.read(reinterpret_cast<char*>(flags), 4);
+          array_class = u32(flags) & 0xff;
+        }
+        if (k == 1) {
+          // matio allocates one entry per element before reading them (a cell's pointer list by calloc): dimensions
+          // must be >= 0 and, except for sparse (5), struct (2) and object (3) arrays whose stored size does not
+          // grow with the element count, hold no more elements than the variable has bytes (8 per cell element,
+          // each one a tagged element of its own). fuzz_mat found a 137 GB cell list claimed in 520 bytes.
+          std::uint64_t count = 1;
+          for (std::uint32_t d = 0; d < sbytes / 4; ++d) {
+            unsigned char w[4];
+            in.read(reinterpret_cast<char*>(w), 4);
+            const auto dim = static_cast<std::int32_t>(u32(w));
+            require(dim >= 0, "MAT file " + path + ": the variable at byte " + std::to_string(pos) +
+                                  " is corrupt: dimension " + std::to_string(d + 1) + " is " + std::to_string(dim));
+            count = std::min<std::uint64_t>(count * static_cast<std::uint64_t>(dim), std::uint64_t(1) << 40);
+          }
+          const std::uint64_t per_element = array_class == 1 ? 8 : 1;
+          require(array_class == 2 || array_class == 3 || array_class == 5 || count * per_element <= nbytes,
+                  "MAT file " + path + ": the variable at byte " + std::to_string(pos) + " is corrupt: its " +
+                      std::to_string(count) + " elements cannot fit in its " + std::to_string(nbytes) + " bytes");
+        }
         sub += 8 + (std::uint64_t(sbytes) + 7) / 8 * 8;
       }
     }
