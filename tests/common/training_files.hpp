@@ -51,4 +51,12 @@ inline networks::Unet load_tiny_unet(const std::filesystem::path& weights) {
   return net;
 }
 
+/// The number of lines of the text file at `path` (0 when it cannot be read): a loss.csv has epochs + 1.
+inline int count_lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  return lines;
+}
+
 }  // namespace reconlab::test_support

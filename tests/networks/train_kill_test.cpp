@@ -23,17 +23,7 @@
 namespace fs = std::filesystem;
 namespace nw = reconlab::networks;
 using reconlab::test_support::TempDir;
-
-namespace {
-
-int count_lines(const fs::path& p) {
-  std::ifstream in(p);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) ++n;
-  return n;
-}
-
-}  // namespace
+using reconlab::test_support::count_lines;
 
 TEST(TrainKill, TenKillsLoseNothing) {
   TempDir dir("train_kill");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "../common/temp_dir.hpp"
+#include "../common/training_files.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,7 @@ using reconlab::networks::Unet;
 using reconlab::networks::UnetOptions;
 
 using reconlab::test_support::TempDir;
+using reconlab::test_support::count_lines;
 
 namespace {
 
@@ -40,9 +42,8 @@ std::pair<torch::Tensor, torch::Tensor> denoising_set(int64_t n, int64_t size, u
   return {noisy.contiguous(), clean.contiguous()};
 }
 
-UnetOptions tiny_unet() {
-  return UnetOptions{.in_channels = 1, .out_channels = 1, .base_channels = 8, .num_pool_layers = 2};
-}
+/// The train tests' U-Net (1 -> 1 channels, 8 base channels, 2 pools).
+UnetOptions tiny_unet() { return reconlab::test_support::tiny_train_unet(); }
 
 TrainOptions quick_options(const fs::path& dir, int epochs) {
   TrainOptions o;
@@ -58,12 +59,6 @@ TrainOptions quick_options(const fs::path& dir, int epochs) {
   return o;
 }
 
-int count_lines(const fs::path& path) {
-  std::ifstream in(path);
-  int lines = 0;
-  for (std::string line; std::getline(in, line);) ++lines;
-  return lines;
-}
 
 }  // namespace
 
