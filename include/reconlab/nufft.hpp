@@ -91,20 +91,6 @@ inline std::vector<double> kb_deapodisation(Index n, Index G, double W, double b
   }
   return c;
 }
-/// Runs f(begin, end) over [0, n) split into `threads` contiguous chunks on std::threads (inline when one
-/// thread or n < 2). Each index is visited once; f must not write where another chunk writes.
-template <class F>
-void parallel_chunks(Index n, int threads, F f) {
-  const Index t = std::max<Index>(1, std::min<Index>(threads, n));
-  if (t == 1) {
-    f(Index(0), n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (Index k = 1; k < t; ++k) pool.emplace_back([&, k] { f(n * k / t, n * (k + 1) / t); });
-  f(Index(0), n / t);
-  for (auto& th : pool) th.join();
-}
 /// The even oversampled grid size of n at oversampling alpha.
 inline Index oversampled_size(Index n, double alpha) {
   Index G = Index(std::ceil(alpha * double(n)));

@@ -57,6 +57,21 @@ class Fft2c {
     require_dims(name(), "k-space", dims_, B::dims(k));
     return B::ifft2c(k);
   }
+  /// apply() into a caller-owned array, for solvers' hot loops: `k` is resized to x's dims if they differ and
+  /// overwritten; it must not alias `x`. No allocation after the first call on the CPU backend (plans and the
+  /// output reused; the benchmark fft_bench compares it with a raw FFTW plan). Backends without an into form
+  /// assign apply()'s result. Throws Error as apply() does, and when k aliases x.
+  void apply_into(const Domain& x, Range& k) const {
+    require_dims(name(), "input", dims_, B::dims(x));
+    if constexpr (requires { B::fft2c_into(x, k); }) B::fft2c_into(x, k);
+    else k = B::fft2c(x);
+  }
+  /// adjoint() into a caller-owned array; see apply_into.
+  void adjoint_into(const Range& k, Domain& x) const {
+    require_dims(name(), "k-space", dims_, B::dims(k));
+    if constexpr (requires { B::ifft2c_into(k, x); }) B::ifft2c_into(k, x);
+    else x = B::ifft2c(k);
+  }
   /// F^H F = I.
   Domain normal(const Domain& x) const { return x; }
   Dims domain_dims() const { return dims_; }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <gmock/gmock.h>
 
+#include <atomic>
 #include <random>
 
 #include "../common/random_data.hpp"
@@ -50,6 +51,59 @@ TEST(Fft2c, MatchesDirectCentredDftForEvenAndOddSizes) {
     }
     EXPECT_LT(std::sqrt(err / nrm), 1e-5) << nx << "x" << ny;
   }
+}
+
+TEST(Fft2c, ApplyIntoMatchesDirectDftOnEveryPlaneOfABatch) {
+  // Batches of even planes run one-thread plans plane by plane on the worker pool (3 chunks for 6 planes here),
+  // odd ones the general path; every plane must equal the direct DFT, and adjoint_into must invert it.
+  const int threads = EigenFftw::fft_threads();
+  EigenFftw::set_fft_threads(3);
+  for (auto [nx, ny] : {std::pair<Index, Index>{12, 10}, {7, 6}}) {
+    const CArray x = random_array(make_dims(nx, ny, 3, 1, 2), 11);
+    Fft2c<EigenFftw> F;
+    CArray k(1, 1, 1, 1, 1);  // wrong dims: apply_into resizes
+    F.apply_into(x, k);
+    ASSERT_EQ(dims_of(k), dims_of(x));
+    const Index plane = nx * ny;
+    for (Index p = 0; p < 6; ++p) {
+      CArray one(nx, ny, 1, 1, 1);
+      std::copy(x.data() + p * plane, x.data() + (p + 1) * plane, one.data());
+      const CArray ref = naive_fft2c(one);
+      double err = 0, nrm = 0;
+      for (Index i = 0; i < plane; ++i) {
+        err += std::norm(k.data()[p * plane + i] - ref.data()[i]);
+        nrm += std::norm(ref.data()[i]);
+      }
+      EXPECT_LT(std::sqrt(err / nrm), 1e-5) << nx << "x" << ny << " plane " << p;
+    }
+    CArray back;
+    F.adjoint_into(k, back);
+    double err = 0;
+    for (Index i = 0; i < x.size(); ++i) err = std::max(err, double(std::abs(back.data()[i] - x.data()[i])));
+    EXPECT_LT(err, 1e-5);
+    EXPECT_THROW(F.apply_into(k, k), Error);  // the output must not alias the input
+  }
+  EigenFftw::set_fft_threads(threads);
+}
+
+TEST(WorkerPool, ChunksCoverTheRangeOnceAndErrorsReachTheCaller) {
+  std::vector<int> hits(1000, 0);
+  detail::parallel_chunks(1000, 4, [&](Index b, Index e) {
+    for (Index i = b; i < e; ++i) ++hits[std::size_t(i)];
+    // A loop nested inside a chunk runs inline (the pool is busy), not deadlocked.
+    int inner = 0;
+    detail::parallel_chunks(10, 2, [&](Index b2, Index e2) { inner += int(e2 - b2); });
+    EXPECT_EQ(inner, 10);
+  });
+  for (int h : hits) EXPECT_EQ(h, 1);
+  EXPECT_THROW(detail::parallel_chunks(8, 2, [](Index b, Index) {
+                 if (b > 0) throw Error("chunk failed");
+               }),
+               Error);
+  // The pool still works after a chunk threw.
+  std::atomic<Index> total{0};
+  detail::parallel_chunks(100, 2, [&](Index b, Index e) { total += e - b; });
+  EXPECT_EQ(total.load(), 100);
 }
 
 TEST(Fft2c, DcOfCentredTransformSitsAtCentre) {

@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
 #include <filesystem>
 #include <string>
 #include <cstring>
@@ -49,16 +53,19 @@ class FftwPlanCache {
   }
   /// Plan for a batched 2D transform of `howmany` contiguous ny x nx (row-major, x fastest) images, in place or
   /// out of place (input preserved), planned on fftwf_malloc'ed (SIMD-aligned) buffers.
-  fftwf_plan get(Index nx, Index ny, Index howmany, int sign, bool out_of_place = false) {
+  /// `threads` > 0 plans for that many threads instead of the set count (one-thread plans for callers that
+  /// split a batch between their own threads).
+  fftwf_plan get(Index nx, Index ny, Index howmany, int sign, bool out_of_place = false, int threads = 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1) * (1 + 3 * int(planning_)), threads_);
+    const int nthreads = threads > 0 ? threads : threads_;
+    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1) * (1 + 3 * int(planning_)), nthreads);
     if (auto it = plans_.find(key); it != plans_.end()) return it->second;
     const int n[2] = {static_cast<int>(ny), static_cast<int>(nx)};
     const Index total = nx * ny * howmany;
     auto* buf = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * total));
     auto* obuf = out_of_place ? static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * total)) : buf;
     if (!buf || !obuf) throw Error("FFTW: cannot allocate " + std::to_string(total) + " samples");
-    fftwf_plan_with_nthreads(threads_);
+    fftwf_plan_with_nthreads(nthreads);
     fftwf_plan p = fftwf_plan_many_dft(2, n, static_cast<int>(howmany), buf, nullptr, 1,
                                        static_cast<int>(nx * ny), obuf, nullptr, 1, static_cast<int>(nx * ny),
                                        sign, flags() | (out_of_place ? FFTW_PRESERVE_INPUT : 0));
@@ -133,6 +140,104 @@ class FftwPlanCache {
   std::map<std::tuple<Index, Index, Index, int, int>, fftwf_plan> plans_;
 };
 
+/// A fixed set of persistent worker threads for the backend's short parallel loops (an FFT batch, the NUFFT's
+/// interpolation): starting std::threads costs tens of microseconds per call, as much as a 128^2 FFT, while a
+/// waiting worker wakes in a few. Workers are started on first use and grow to the largest count asked for.
+/// One loop runs on the pool at a time; a caller that finds it busy (another thread's loop, or a loop nested
+/// inside a worker) runs its loop inline, so calls never deadlock and never oversubscribe the cores.
+class WorkerPool {
+ public:
+  static WorkerPool& instance() {
+    static WorkerPool pool;
+    return pool;
+  }
+  /// Runs job(k) for k = 0..count-1, job(0) on the calling thread and the others on workers; returns when all
+  /// have finished and rethrows the first exception any of them threw. Returns false without running anything
+  /// when the pool is busy (the caller then runs the loop itself).
+  template <class Job>
+  bool run(int count, Job&& job) {
+    std::unique_lock<std::mutex> busy(run_mutex_, std::try_to_lock);
+    if (!busy.owns_lock() || in_worker()) return false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      while (static_cast<int>(workers_.size()) < count - 1)
+        workers_.emplace_back([this, id = static_cast<int>(workers_.size()) + 1] { work(id); });
+      task_ = [&job](int k) { job(k); };
+      count_ = count;
+      pending_ = count - 1;
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    std::exception_ptr mine;
+    try {
+      job(0);
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    task_ = nullptr;
+    if (mine) std::rethrow_exception(mine);
+    if (error_) std::rethrow_exception(error_);
+    return true;
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+ private:
+  WorkerPool() = default;
+  static bool& in_worker() {
+    thread_local bool flag = false;
+    return flag;
+  }
+  void work(int id) {
+    in_worker() = true;
+    std::uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      if (id >= count_) continue;
+      auto task = task_;
+      lock.unlock();
+      std::exception_ptr err;
+      try {
+        task(id);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      lock.lock();
+      if (err && !error_) error_ = err;
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+  std::mutex run_mutex_, mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  std::function<void(int)> task_;
+  int count_ = 0, pending_ = 0;
+  std::uint64_t generation_ = 0;
+  std::exception_ptr error_;
+  bool stop_ = false;
+};
+
+/// Runs f(begin, end) over [0, n) split into `threads` contiguous chunks, chunk k = [n k / t, n (k + 1) / t),
+/// on the WorkerPool (inline when one thread, n < 2, or the pool is busy). Each index is visited once; f must
+/// not write where another chunk writes. Rethrows the first exception a chunk threw.
+template <class F>
+void parallel_chunks(Index n, int threads, F f) {
+  const Index t = std::max<Index>(1, std::min<Index>(threads, n));
+  if (t == 1 || !WorkerPool::instance().run(static_cast<int>(t), [&](int k) { f(n * k / t, n * (k + 1) / t); }))
+    f(Index(0), n);
+}
 /// 64-byte aligned scratch buffer from fftwf_malloc.
 struct FftwBuffer {
   explicit FftwBuffer(Index n) : ptr(static_cast<cfloat*>(fftwf_malloc(sizeof(cfloat) * std::max<Index>(n, 1)))) {
@@ -458,10 +563,52 @@ struct EigenFftw {
   }
 
   static Array transform(const Array& in, int sign) {
+    Array out(in.dimensions());
+    transform_into(in, out, sign);
+    return out;
+  }
+
+  /// Sign-and-swap pass of the even-size centred transform on planes [p0, p1) of `o` (each nx x ny, in place):
+  /// (y, x) <-> (y + ny/2, x + nx/2 mod nx), each value multiplied by c (-1)^(x + y) (see transform_into).
+  /// Sign-and-swap pass of the even-size centred transform on row pairs (y, y + ny/2), y in [y0, y1), of the
+  /// nx x ny plane `a` (in place): (y, x) <-> (y + ny/2, x + nx/2 mod nx), each value multiplied by
+  /// c (-1)^(x + y) (see transform_into).
+  static void centre_rows(cfloat* a, Index nx, Index ny, Index y0, Index y1, float c) {
+    const Index hx = nx / 2, hy = ny / 2;
+    for (Index y = y0; y < y1; ++y) {
+      cfloat* r1 = a + y * nx;         // row y
+      cfloat* r2 = a + (y + hy) * nx;  // row y + ny/2
+      // Sign of (y, x) is (-1)^(x + y), of its partner (-1)^(x + y + hx + hy).
+      const float sy = (y & 1) ? -c : c;
+      const float sp = ((hx + hy) & 1) ? -sy : sy;
+      // Two runs without the modulo: x in [0, hx) pairs with x + hx, x in [hx, nx) with x - hx.
+      auto run = [&](Index x0, Index x1, Index off) {
+        for (Index x = x0; x < x1; ++x) {
+          const float sx = (x & 1) ? -1.0f : 1.0f;
+          const cfloat v1 = r1[x], v2 = r2[x + off];
+          r1[x] = v2 * (sy * sx);
+          r2[x + off] = v1 * (sp * sx);
+        }
+      };
+      run(0, hx, hx);
+      run(hx, nx, -hx);
+    }
+  }
+
+ public:
+  /// fft2c into a caller-owned array (solvers' hot loops: no allocation, plans and buffers reused): `out` is
+  /// resized to in's dims if they differ, then overwritten; it must not alias `in`. Same values as fft2c.
+  static void fft2c_into(const Array& in, Array& out) { transform_into(in, out, FFTW_FORWARD); }
+  /// ifft2c into a caller-owned array; see fft2c_into.
+  static void ifft2c_into(const Array& in, Array& out) { transform_into(in, out, FFTW_BACKWARD); }
+
+ private:
+  static void transform_into(const Array& in, Array& out, int sign) {
+    require(in.data() != out.data() || in.size() == 0, "fft2c_into: the output must not alias the input");
     const Dims d = dims(in);
     const Index nx = d[0], ny = d[1], plane = nx * ny;
-    Array out(d[0], d[1], d[2], d[3], d[4]);
-    if (in.size() == 0) return out;
+    if (dims(out) != d) out.resize(in.dimensions());
+    if (in.size() == 0) return;
     const Index howmany = in.size() / plane;
     const float scale = 1.0f / std::sqrt(static_cast<float>(plane));
     // Even sizes: ifftshift before the DFT is a modulation of its output by (-1)^k, and fftshift is a swap of
@@ -470,6 +617,8 @@ struct EigenFftw {
     // the unitary scale. New-array execution needs the planning alignment, checked at run time.
     // The same arithmetic whatever the buffers' alignment (so results never depend on where malloc put them):
     // unaligned input or output goes through an aligned copy.
+    // Batches of several planes are split between the FFT threads, each running a one-thread plan plane by plane
+    // and the pass on that plane while it is still in cache; one plane runs FFTW's threaded plan, then the pass.
     if (nx % 2 == 0 && ny % 2 == 0) {
       std::unique_ptr<detail::FftwBuffer> ibuf, obuf;
       auto* src = reinterpret_cast<fftwf_complex*>(const_cast<cfloat*>(in.data()));
@@ -483,30 +632,27 @@ struct EigenFftw {
         obuf = std::make_unique<detail::FftwBuffer>(in.size());
         dst = reinterpret_cast<fftwf_complex*>(obuf->ptr);
       }
-      fftwf_plan oplan = detail::FftwPlanCache::instance().get(nx, ny, howmany, sign, true);
-      fftwf_execute_dft(oplan, src, dst);
-      if (obuf) std::memcpy(out.data(), obuf->ptr, sizeof(cfloat) * in.size());
       const float c = (((nx + ny) / 2) % 2 ? -1.0f : 1.0f) * scale;
-      const Index hx = nx / 2, hy = ny / 2;
-      cfloat* o = out.data();
-      for (Index p = 0; p < howmany; ++p) {
-        cfloat* a = o + p * plane;
-        for (Index y = 0; y < hy; ++y) {
-          cfloat* r1 = a + y * nx;          // row y
-          cfloat* r2 = a + (y + hy) * nx;   // row y + ny/2
-          // (y, x) <-> (y + hy, x + hx mod nx); sign of (y, x) is (-1)^(x + y), of its partner (-1)^(x + y + hx + hy).
-          const float sy = (y & 1) ? -c : c;
-          const float sp = ((hx + hy) & 1) ? -sy : sy;
-          for (Index x = 0; x < nx; ++x) {
-            const Index x2 = x < hx ? x + hx : x - hx;
-            const float sx = (x & 1) ? -1.0f : 1.0f;
-            const cfloat v1 = r1[x], v2 = r2[x2];
-            r1[x] = v2 * (sy * sx);
-            r2[x2] = v1 * (sp * sx);
+      auto& cache = detail::FftwPlanCache::instance();
+      const int threads = cache.threads();
+      cfloat* o = reinterpret_cast<cfloat*>(dst);
+      if (howmany >= 2 && threads >= 2) {
+        fftwf_plan one = cache.get(nx, ny, 1, sign, true, 1);
+        detail::parallel_chunks(howmany, threads, [&](Index p0, Index p1) {
+          for (Index p = p0; p < p1; ++p) {
+            fftwf_execute_dft(one, src + p * plane, dst + p * plane);
+            centre_rows(o + p * plane, nx, ny, 0, ny / 2, c);
           }
-        }
+        });
+      } else {
+        fftwf_execute_dft(cache.get(nx, ny, howmany, sign, true), src, dst);
+        // FFTW's threads left parts of the output in each core's cache: the pass runs on as many threads.
+        detail::parallel_chunks(ny / 2, plane >= 65536 ? threads : 1, [&](Index y0, Index y1) {
+          for (Index p = 0; p < howmany; ++p) centre_rows(o + p * plane, nx, ny, y0, y1, c);
+        });
       }
-      return out;
+      if (obuf) std::memcpy(out.data(), obuf->ptr, sizeof(cfloat) * in.size());
+      return;
     }
     // General sizes: ifftshift into an aligned scratch buffer, transform, fftshift back with the scaling.
     fftwf_plan plan = detail::FftwPlanCache::instance().get(nx, ny, howmany, sign);
@@ -518,7 +664,6 @@ struct EigenFftw {
     fftwf_execute_dft(plan, reinterpret_cast<fftwf_complex*>(buf.ptr), reinterpret_cast<fftwf_complex*>(buf.ptr));
     for (Index p = 0; p < howmany; ++p)
       detail::shift_plane(buf.ptr + p * plane, out.data() + p * plane, nx, ny, osx, osy, scale);
-    return out;
   }
 };
 
