@@ -10,7 +10,7 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libeigen3-dev libfftw3-dev libtorch-dev bart mricron-data
       libnifti2-dev libmatio-dev libdcmtk-dev libpng-dev libcli11-dev nlohmann-json3-dev libspdlog-dev
       libgsl-dev libhdf5-dev libismrmrd-dev ismrmrd-tools libtomlplusplus-dev pybind11-dev
-      gnuplot-nox libgtest-dev libbenchmark-dev python3-dev python3-numpy python3-skimage python3-h5py python3-pytest
+      gnuplot-nox libgtest-dev libbenchmark-dev python3-dev python3-numpy python3-skimage python3-h5py python3-pytest python3-torch
       clang libfuzzer-14-dev libgloo-dev)
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

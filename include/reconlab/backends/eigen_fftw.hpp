@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -76,6 +79,32 @@ class FftwPlanCache {
     save_wisdom();
     return p;
   }
+  /// One-thread plan for `howmany` 1D transforms of length n, element j of transform i at i * dist + j * stride,
+  /// the same layout in and out, in place or out of place (input preserved); planned on fftwf_malloc'ed buffers
+  /// of the extent the layout spans (callers execute it on arrays with the planning alignment).
+  fftwf_plan get_1d(Index n, Index howmany, Index stride, Index dist, int sign, bool out_of_place) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::array<Index, 6> key{n, howmany, stride, dist, sign * (out_of_place ? 2 : 1), int(planning_)};
+    if (auto it = plans_1d_.find(key); it != plans_1d_.end()) return it->second;
+    const Index extent = (n - 1) * stride + (howmany - 1) * dist + 1;
+    const int nn[1] = {static_cast<int>(n)};
+    auto* buf = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * std::max<Index>(extent, 1)));
+    auto* obuf =
+        out_of_place ? static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * std::max<Index>(extent, 1)))
+                     : buf;
+    if (!buf || !obuf) throw Error("FFTW: cannot allocate " + std::to_string(extent) + " samples");
+    fftwf_plan_with_nthreads(1);
+    fftwf_plan p = fftwf_plan_many_dft(1, nn, static_cast<int>(howmany), buf, nullptr, static_cast<int>(stride),
+                                       static_cast<int>(dist), obuf, nullptr, static_cast<int>(stride),
+                                       static_cast<int>(dist), sign, flags() | (out_of_place ? FFTW_PRESERVE_INPUT : 0));
+    if (out_of_place) fftwf_free(obuf);
+    fftwf_free(buf);
+    if (!p) throw Error("FFTW: planning failed for " + std::to_string(howmany) + " transforms of length " +
+                        std::to_string(n));
+    plans_1d_.emplace(key, p);
+    save_wisdom();
+    return p;
+  }
   /// Plan for `howmany` interleaved 1D transforms of length n with stride `stride` (element j of transform i at
   /// i + j * stride, i < howmany = stride), in place, on one contiguous block of n * stride samples.
   fftwf_plan get_strided(Index n, Index stride, int sign) {
@@ -111,6 +140,7 @@ class FftwPlanCache {
   }
   ~FftwPlanCache() {
     for (auto& kv : plans_) fftwf_destroy_plan(kv.second);
+    for (auto& kv : plans_1d_) fftwf_destroy_plan(kv.second);
   }
 
  private:
@@ -138,11 +168,14 @@ class FftwPlanCache {
   int threads_ = 1;
   FftPlanning planning_ = FftPlanning::Wisdom;
   std::map<std::tuple<Index, Index, Index, int, int>, fftwf_plan> plans_;
+  std::map<std::array<Index, 6>, fftwf_plan> plans_1d_;
 };
 
-/// A fixed set of persistent worker threads for the backend's short parallel loops (an FFT batch, the NUFFT's
-/// interpolation): starting std::threads costs tens of microseconds per call, as much as a 128^2 FFT, while a
-/// waiting worker wakes in a few. Workers are started on first use and grow to the largest count asked for.
+/// A fixed set of persistent worker threads for the backend's short parallel loops (an FFT batch, a ROF sweep,
+/// the NUFFT's interpolation): starting std::threads costs tens of microseconds per call, as much as a 128^2
+/// FFT. Workers are started on first use and grow to the largest count asked for. After a job, a worker (and a
+/// caller waiting for one) polls for up to kSpin (100 us) before it sleeps, as OpenMP runtimes do: iterative
+/// solvers call every few hundred microseconds, and a sleeping thread takes tens of microseconds to wake.
 /// One loop runs on the pool at a time; a caller that finds it busy (another thread's loop, or a loop nested
 /// inside a worker) runs its loop inline, so calls never deadlock and never oversubscribe the cores.
 class WorkerPool {
@@ -164,9 +197,9 @@ class WorkerPool {
         workers_.emplace_back([this, id = static_cast<int>(workers_.size()) + 1] { work(id); });
       task_ = [&job](int k) { job(k); };
       count_ = count;
-      pending_ = count - 1;
       error_ = nullptr;
-      ++generation_;
+      pending_.store(count - 1);
+      generation_.fetch_add(1);
     }
     wake_.notify_all();
     std::exception_ptr mine;
@@ -175,8 +208,9 @@ class WorkerPool {
     } catch (...) {
       mine = std::current_exception();
     }
+    spin_until([&] { return pending_.load() == 0; });
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    done_.wait(lock, [&] { return pending_.load() == 0; });
     task_ = nullptr;
     if (mine) std::rethrow_exception(mine);
     if (error_) std::rethrow_exception(error_);
@@ -185,48 +219,65 @@ class WorkerPool {
   ~WorkerPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
+      stop_.store(true);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
   }
 
  private:
+  static constexpr std::chrono::microseconds kSpin{100};
   WorkerPool() = default;
   static bool& in_worker() {
     thread_local bool flag = false;
     return flag;
   }
+  /// Polls `ready` for up to kSpin; true once it holds.
+  template <class Pred>
+  static bool spin_until(Pred&& ready) {
+    const auto end = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0;; ++i) {
+      if (ready()) return true;
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > end) return false;
+    }
+  }
   void work(int id) {
     in_worker() = true;
     std::uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      if (id >= count_) continue;
-      auto task = task_;
-      lock.unlock();
+      auto fresh = [&] { return stop_.load() || generation_.load() != seen; };
+      if (!spin_until(fresh)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, fresh);
+      }
+      std::function<void(int)> task;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);  // task_ and count_ were written under it
+        if (stop_.load()) return;
+        seen = generation_.load();
+        if (id >= count_) continue;
+        task = task_;
+      }
       std::exception_ptr err;
       try {
         task(id);
       } catch (...) {
         err = std::current_exception();
       }
-      lock.lock();
+      std::lock_guard<std::mutex> lock(mutex_);
       if (err && !error_) error_ = err;
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1) == 1) done_.notify_one();
     }
   }
   std::mutex run_mutex_, mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   std::function<void(int)> task_;
-  int count_ = 0, pending_ = 0;
-  std::uint64_t generation_ = 0;
+  int count_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<std::uint64_t> generation_{0};
   std::exception_ptr error_;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 /// Runs f(begin, end) over [0, n) split into `threads` contiguous chunks, chunk k = [n k / t, n (k + 1) / t),
@@ -570,29 +621,93 @@ struct EigenFftw {
 
   /// Sign-and-swap pass of the even-size centred transform on planes [p0, p1) of `o` (each nx x ny, in place):
   /// (y, x) <-> (y + ny/2, x + nx/2 mod nx), each value multiplied by c (-1)^(x + y) (see transform_into).
-  /// Sign-and-swap pass of the even-size centred transform on row pairs (y, y + ny/2), y in [y0, y1), of the
-  /// nx x ny plane `a` (in place): (y, x) <-> (y + ny/2, x + nx/2 mod nx), each value multiplied by
-  /// c (-1)^(x + y) (see transform_into).
-  static void centre_rows(cfloat* a, Index nx, Index ny, Index y0, Index y1, float c) {
-    const Index hx = nx / 2, hy = ny / 2;
-    for (Index y = y0; y < y1; ++y) {
-      cfloat* r1 = a + y * nx;         // row y
-      cfloat* r2 = a + (y + hy) * nx;  // row y + ny/2
-      // Sign of (y, x) is (-1)^(x + y), of its partner (-1)^(x + y + hx + hy).
-      const float sy = (y & 1) ? -c : c;
-      const float sp = ((hx + hy) & 1) ? -sy : sy;
-      // Two runs without the modulo: x in [0, hx) pairs with x + hx, x in [hx, nx) with x - hx.
-      auto run = [&](Index x0, Index x1, Index off) {
-        for (Index x = x0; x < x1; ++x) {
-          const float sx = (x & 1) ? -1.0f : 1.0f;
-          const cfloat v1 = r1[x], v2 = r2[x + off];
-          r1[x] = v2 * (sy * sx);
-          r2[x + off] = v1 * (sp * sx);
-        }
-      };
-      run(0, hx, hx);
-      run(hx, nx, -hx);
+  /// The centred transform of even nx and ny, with the shifts folded into the transform. For even n,
+  /// ifftshift before a DFT multiplies its output by (-1)^k and fftshift after it multiplies its input by (-1)^j,
+  /// so centred F = (-1)^(nx/2 + ny/2) M F M with M = (-1)^(x + y): no data is moved but by the DFT itself.
+  /// Stage 1 (threads split the rows): blocks of 8 rows are copied into a scratch buffer times M and the unitary
+  /// scale, and transformed along x by FFTW straight into the output rows. Stage 2 (threads split the columns):
+  /// blocks of 16 columns are gathered into a contiguous buffer, transformed along y and written back times M.
+  /// Batches of at least as many planes as threads give each thread whole planes instead. Every
+  /// block is computed the same way whatever the thread count, so results do not depend on it. The output must
+  /// have FFTW's planning alignment; when it has not (never for Eigen's 16-byte aligned arrays on SSE/AVX
+  /// builds), an aligned buffer takes its place.
+  static void transform_even(const Array& in, Array& out, int sign) {
+    const Dims d = dims(in);
+    const Index nx = d[0], ny = d[1], plane = nx * ny, howmany = in.size() / plane;
+    constexpr Index kRows = 8, kCols = 16;
+    const float c = (((nx + ny) / 2) % 2 ? -1.0f : 1.0f) / std::sqrt(static_cast<float>(plane));
+    std::unique_ptr<detail::FftwBuffer> obuf;
+    cfloat* o = out.data();
+    if (fftwf_alignment_of(reinterpret_cast<float*>(o)) != 0) {
+      obuf = std::make_unique<detail::FftwBuffer>(in.size());
+      o = obuf->ptr;
     }
+    auto& cache = detail::FftwPlanCache::instance();
+    const int threads = cache.threads();
+    const Index row_blocks = (ny + kRows - 1) / kRows, col_blocks = (nx + kCols - 1) / kCols;
+    // Plans for full blocks and the last, shorter one (made here, outside the threads).
+    fftwf_plan rows_full = cache.get_1d(nx, std::min(kRows, ny), 1, nx, sign, true);
+    fftwf_plan rows_last = ny % kRows ? cache.get_1d(nx, ny % kRows, 1, nx, sign, true) : rows_full;
+    fftwf_plan cols_full = cache.get_1d(ny, std::min(kCols, nx), std::min(kCols, nx), 1, sign, false);
+    fftwf_plan cols_last = nx % kCols ? cache.get_1d(ny, nx % kCols, nx % kCols, 1, sign, false) : cols_full;
+    const cfloat* src = in.data();
+    // Row block b (of all planes' blocks) through stage 1; `buf` holds kRows x nx samples.
+    auto rows = [&](Index b, cfloat* buf) {
+      const Index p = b / row_blocks, y0 = (b % row_blocks) * kRows, y1 = std::min(ny, y0 + kRows);
+      for (Index y = y0; y < y1; ++y) {
+        const cfloat* s = src + p * plane + y * nx;
+        cfloat* t = buf + (y - y0) * nx;
+        const float cy = (y & 1) ? -c : c;
+        for (Index x = 0; x < nx; x += 2) {
+          t[x] = s[x] * cy;
+          t[x + 1] = s[x + 1] * -cy;
+        }
+      }
+      fftwf_execute_dft(y1 - y0 == kRows ? rows_full : rows_last, reinterpret_cast<fftwf_complex*>(buf),
+                        reinterpret_cast<fftwf_complex*>(o + p * plane + y0 * nx));
+    };
+    // Column block b through stage 2; `buf` holds ny x kCols samples. The block is gathered into a contiguous
+    // (ny, w) buffer: columns nx apart would fall into a few cache sets.
+    auto cols = [&](Index b, cfloat* buf) {
+      const Index p = b / col_blocks, x0 = (b % col_blocks) * kCols, w = std::min(nx, x0 + kCols) - x0;
+      cfloat* a = o + p * plane + x0;
+      for (Index y = 0; y < ny; ++y) std::memcpy(buf + y * w, a + y * nx, sizeof(cfloat) * w);
+      fftwf_execute_dft(w == kCols ? cols_full : cols_last, reinterpret_cast<fftwf_complex*>(buf),
+                        reinterpret_cast<fftwf_complex*>(buf));
+      for (Index y = 0; y < ny; ++y) {  // x0 is even: negate where x + y is odd
+        const cfloat* t = buf + y * w;
+        cfloat* r = a + y * nx;
+        const float sy = (y & 1) ? -1.0f : 1.0f;
+        for (Index x = 0; x < w; x += 2) {
+          r[x] = t[x] * sy;
+          r[x + 1] = t[x + 1] * -sy;
+        }
+      }
+    };
+    const Index scratch = std::max(kRows * nx, kCols * ny);
+    if (howmany >= threads) {
+      // Batches: threads split the planes; each plane goes through both stages on one thread while it is in
+      // that core's cache.
+      detail::parallel_chunks(howmany, threads, [&](Index p0, Index p1) {
+        detail::FftwBuffer buf(scratch);
+        for (Index p = p0; p < p1; ++p) {
+          for (Index b = p * row_blocks; b < (p + 1) * row_blocks; ++b) rows(b, buf.ptr);
+          for (Index b = p * col_blocks; b < (p + 1) * col_blocks; ++b) cols(b, buf.ptr);
+        }
+      });
+    } else {
+      // Fewer planes than threads: threads split the row blocks, then the column blocks.
+      const int t = plane * howmany >= 16384 ? threads : 1;
+      detail::parallel_chunks(howmany * row_blocks, t, [&](Index b0, Index b1) {
+        detail::FftwBuffer buf(scratch);
+        for (Index b = b0; b < b1; ++b) rows(b, buf.ptr);
+      });
+      detail::parallel_chunks(howmany * col_blocks, t, [&](Index b0, Index b1) {
+        detail::FftwBuffer buf(scratch);
+        for (Index b = b0; b < b1; ++b) cols(b, buf.ptr);
+      });
+    }
+    if (obuf) std::memcpy(out.data(), obuf->ptr, sizeof(cfloat) * in.size());
   }
 
  public:
@@ -611,47 +726,8 @@ struct EigenFftw {
     if (in.size() == 0) return;
     const Index howmany = in.size() / plane;
     const float scale = 1.0f / std::sqrt(static_cast<float>(plane));
-    // Even sizes: ifftshift before the DFT is a modulation of its output by (-1)^k, and fftshift is a swap of
-    // quadrants, so centred F x = fftshift(M F x): FFTW runs out of place from the input straight into the output
-    // (input preserved), then one in-place pass swaps the quadrants with the signs (-1)^(x + y + (nx + ny) / 2) and
-    // the unitary scale. New-array execution needs the planning alignment, checked at run time.
-    // The same arithmetic whatever the buffers' alignment (so results never depend on where malloc put them):
-    // unaligned input or output goes through an aligned copy.
-    // Batches of several planes are split between the FFT threads, each running a one-thread plan plane by plane
-    // and the pass on that plane while it is still in cache; one plane runs FFTW's threaded plan, then the pass.
     if (nx % 2 == 0 && ny % 2 == 0) {
-      std::unique_ptr<detail::FftwBuffer> ibuf, obuf;
-      auto* src = reinterpret_cast<fftwf_complex*>(const_cast<cfloat*>(in.data()));
-      auto* dst = reinterpret_cast<fftwf_complex*>(out.data());
-      if (fftwf_alignment_of(reinterpret_cast<float*>(src)) != 0) {
-        ibuf = std::make_unique<detail::FftwBuffer>(in.size());
-        std::memcpy(ibuf->ptr, in.data(), sizeof(cfloat) * in.size());
-        src = reinterpret_cast<fftwf_complex*>(ibuf->ptr);
-      }
-      if (fftwf_alignment_of(reinterpret_cast<float*>(dst)) != 0) {
-        obuf = std::make_unique<detail::FftwBuffer>(in.size());
-        dst = reinterpret_cast<fftwf_complex*>(obuf->ptr);
-      }
-      const float c = (((nx + ny) / 2) % 2 ? -1.0f : 1.0f) * scale;
-      auto& cache = detail::FftwPlanCache::instance();
-      const int threads = cache.threads();
-      cfloat* o = reinterpret_cast<cfloat*>(dst);
-      if (howmany >= 2 && threads >= 2) {
-        fftwf_plan one = cache.get(nx, ny, 1, sign, true, 1);
-        detail::parallel_chunks(howmany, threads, [&](Index p0, Index p1) {
-          for (Index p = p0; p < p1; ++p) {
-            fftwf_execute_dft(one, src + p * plane, dst + p * plane);
-            centre_rows(o + p * plane, nx, ny, 0, ny / 2, c);
-          }
-        });
-      } else {
-        fftwf_execute_dft(cache.get(nx, ny, howmany, sign, true), src, dst);
-        // FFTW's threads left parts of the output in each core's cache: the pass runs on as many threads.
-        detail::parallel_chunks(ny / 2, plane >= 65536 ? threads : 1, [&](Index y0, Index y1) {
-          for (Index p = 0; p < howmany; ++p) centre_rows(o + p * plane, nx, ny, y0, y1, c);
-        });
-      }
-      if (obuf) std::memcpy(out.data(), obuf->ptr, sizeof(cfloat) * in.size());
+      transform_even(in, out, sign);
       return;
     }
     // General sizes: ifftshift into an aligned scratch buffer, transform, fftshift back with the scaling.

@@ -15,31 +15,45 @@
 #include <vector>
 
 #include "reconlab/array.hpp"
+#include "reconlab/backends/eigen_fftw.hpp"
 #include "reconlab/solvers/common.hpp"
 
 namespace reconlab::solvers {
 
 namespace detail {
 
-/// Sums one ROF sweep returns: ||div p||^2, <div p, u> and TV(u) of the iterate it started from.
-struct RofSums {
-  double dd2 = 0, du = 0, tv = 0;
+/// One plane of an ROF sweep: f, the dual field p = (px, py) updated in place, u = f + div p written, each
+/// nx x ny row-major (x fastest); per-row sums (||div p||^2, <div p, u>, TV(u)) written to row_* (ny doubles
+/// each), added in row order by the caller, so the totals do not depend on how rows are split between threads.
+struct RofPlane {
+  const float* f;
+  float *px, *py, *u;
+  Index nx, ny;
+  float tau, tw;  ///< step 1/4 and tau / w
+  double *row_dd2, *row_du, *row_tv;
 };
 
-/// u's row y = f + div p (backward differences; p is zero on the last row and column), adding its ||div p||^2
-/// and <div p, u> to s. Sums run in 8 float lanes (vectorisable without reassociation flags; the same order
-/// whatever the vector width), added to s in double once per row.
-[[gnu::always_inline]] inline void rof_form_row(const float* fp, const float* px, const float* py, float* u,
-                                                float* dv, Index nx, Index y, RofSums& s) {
-  const Index r = y * nx;
-  const float* pxr = px + r;
-  const float* pyr = py + r;
-  const float* fr = fp + r;
-  float* ur = u + r;
+/// The rows [r0, r1) one thread sweeps. Rows of p outside the chunk belong to other threads, which may already
+/// have moved them: the values this chunk needs from them were copied before the sweep (py of row r0 - 1, px and
+/// py of row r1; unused when r0 = 0 or r1 = ny). u's row r1 (the next chunk's) is formed again here, into
+/// u_below. g, dv: nx floats of scratch.
+struct RofChunk {
+  Index r0, r1;
+  float *py_above, *px_below, *py_below;  ///< filled by the caller before each sweep, read by it
+  float *u_below, *g, *dv;
+};
+
+/// ur = f + div p for one row, from p's row (pxr, pyr) and, unless pyu is null (the first row), the py row
+/// above (backward differences; p is zero on the last row and column). When dd2 is not null, the row's
+/// ||div p||^2 and <div p, u> go to *dd2 and *du, summed in 8 float lanes (vectorisable without reassociation
+/// flags; the same order whatever the vector width) and added in double.
+[[gnu::always_inline]] inline void rof_form_row(const float* fr, const float* pxr, const float* pyr,
+                                                const float* pyu, float* ur, float* dv, Index nx, double* dd2,
+                                                double* du) {
   dv[0] = -pxr[0] - pyr[0];
   for (Index x = 1; x < nx; ++x) dv[x] = pxr[x - 1] - pxr[x] - pyr[x];
-  if (y > 0)
-    for (Index x = 0; x < nx; ++x) dv[x] += pyr[x - nx];
+  if (pyu)
+    for (Index x = 0; x < nx; ++x) dv[x] += pyu[x];
   float a2[8] = {0, 0, 0, 0, 0, 0, 0, 0}, au[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   Index x = 0;
   for (; x + 8 <= nx; x += 8)
@@ -49,33 +63,49 @@ struct RofSums {
       a2[j] += dj * dj;
       au[j] += dj * uj;
     }
+  double s2 = 0, su = 0;
   for (; x < nx; ++x) {
     ur[x] = fr[x] + dv[x];
-    s.dd2 += double(dv[x]) * dv[x];
-    s.du += double(dv[x]) * ur[x];
+    s2 += double(dv[x]) * dv[x];
+    su += double(dv[x]) * ur[x];
   }
-  for (int j = 0; j < 8; ++j) s.dd2 += a2[j], s.du += au[j];
+  if (!dd2) return;
+  for (int j = 0; j < 8; ++j) s2 += a2[j], su += au[j];
+  *dd2 = s2;
+  *du = su;
 }
 
-/// One iteration of Chambolle's projection (2004, eq. 9) on an nx x ny plane (row-major, x fastest), p updated
-/// in place. Rows in order: u's row y + 1 = f + div p is formed from p's rows y and y + 1 before p's row y moves
-/// (it needs u's rows y and y + 1), so every p value is updated from the previous iterate, as in (9). `u`
-/// receives f + div p of the iterate the sweep started from; |grad u| is both the update's and TV(u)'s.
-/// The inner loops have no branches (boundaries peeled) so that the compiler vectorises them. `g`, `dv`: nx
-/// floats of scratch.
-[[gnu::always_inline]] inline RofSums rof_sweep_body(const float* fp, float* px, float* py, float* u, float* g,
-                                                     float* dv, Index nx, Index ny, float tau, float tw) {
-  RofSums s;
-  rof_form_row(fp, px, py, u, dv, nx, 0, s);
-  for (Index y = 0; y < ny; ++y) {
-    const bool last = y + 1 == ny;
-    if (!last) rof_form_row(fp, px, py, u, dv, nx, y + 1, s);
-    // grad u (forward differences, zero at the far boundary); p = (p - tau grad u) / (1 + tau/w |grad u|).
+/// One iteration of Chambolle's projection (2004, eq. 9) on the rows of one chunk. Rows in order: u's row y + 1
+/// is formed from p's rows y and y + 1 before p's row y moves (it needs u's rows y and y + 1), so every p value
+/// is updated from the previous iterate, as (9) says; u holds f + div p of the iterate the sweep started from,
+/// and |grad u| is both the update's and TV(u)'s. The inner loops have no branches (boundaries peeled) so that
+/// the compiler vectorises them.
+[[gnu::always_inline]] inline void rof_sweep_body(const RofPlane& P, const RofChunk& C) {
+  const Index nx = P.nx, ny = P.ny;
+  const float tau = P.tau, tw = P.tw;
+  {
+    const Index r = C.r0 * nx;
+    rof_form_row(P.f + r, P.px + r, P.py + r, C.r0 > 0 ? C.py_above : nullptr, P.u + r, C.dv, nx,
+                 &P.row_dd2[C.r0], &P.row_du[C.r0]);
+  }
+  for (Index y = C.r0; y < C.r1; ++y) {
     const Index r = y * nx;
-    const float* ur = u + r;
-    const float* un = last ? ur : ur + nx;  // last row: a_y = u - u = 0
-    float* pxr = px + r;
-    float* pyr = py + r;
+    const float* ur = P.u + r;
+    const float* un;  // u's row y + 1 (the row itself on the last row: a_y = 0 there)
+    if (y + 1 < C.r1) {
+      rof_form_row(P.f + r + nx, P.px + r + nx, P.py + r + nx, P.py + r, P.u + r + nx, C.dv, nx,
+                   &P.row_dd2[y + 1], &P.row_du[y + 1]);
+      un = ur + nx;
+    } else if (y + 1 < ny) {
+      rof_form_row(P.f + r + nx, C.px_below, C.py_below, P.py + r, C.u_below, C.dv, nx, nullptr, nullptr);
+      un = C.u_below;
+    } else {
+      un = ur;
+    }
+    // grad u (forward differences, zero at the far boundary); p = (p - tau grad u) / (1 + tau/w |grad u|).
+    float* pxr = P.px + r;
+    float* pyr = P.py + r;
+    float* g = C.g;
     for (Index x = 0; x + 1 < nx; ++x) {
       const float ax = ur[x + 1] - ur[x], ay = un[x] - ur[x];
       const float m = std::sqrt(ax * ax + ay * ay);
@@ -97,26 +127,21 @@ struct RofSums {
     Index x = 0;
     for (; x + 8 <= nx; x += 8)
       for (int j = 0; j < 8; ++j) acc[j] += g[x + j];
-    for (; x < nx; ++x) s.tv += g[x];
-    for (int j = 0; j < 8; ++j) s.tv += acc[j];
+    double tv = 0;
+    for (; x < nx; ++x) tv += g[x];
+    for (int j = 0; j < 8; ++j) tv += acc[j];
+    P.row_tv[y] = tv;
   }
-  return s;
 }
 
-using RofSweep = RofSums (*)(const float*, float*, float*, float*, float*, float*, Index, Index, float, float);
+using RofSweep = void (*)(const RofPlane&, const RofChunk&);
 
 /// The sweep for the baseline instruction set (SSE2 on x86-64).
-inline RofSums rof_sweep_baseline(const float* fp, float* px, float* py, float* u, float* g, float* dv, Index nx,
-                                  Index ny, float tau, float tw) {
-  return rof_sweep_body(fp, px, py, u, g, dv, nx, ny, tau, tw);
-}
+inline void rof_sweep_baseline(const RofPlane& P, const RofChunk& C) { rof_sweep_body(P, C); }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 /// The same sweep compiled for AVX2 (8-wide sqrt and division), chosen at run time where the CPU has it. No FMA
 /// is enabled, so every operation rounds as in the baseline sweep: the two give the same bits.
-[[gnu::target("avx2")]] inline RofSums rof_sweep_avx2(const float* fp, float* px, float* py, float* u, float* g,
-                                                     float* dv, Index nx, Index ny, float tau, float tw) {
-  return rof_sweep_body(fp, px, py, u, g, dv, nx, ny, tau, tw);
-}
+[[gnu::target("avx2")]] inline void rof_sweep_avx2(const RofPlane& P, const RofChunk& C) { rof_sweep_body(P, C); }
 #endif
 /// The fastest sweep this CPU runs.
 inline RofSweep rof_sweep_for_this_cpu() {
@@ -155,8 +180,15 @@ inline RArray rof_denoise(const RArray& f, const RofOptions& opt, SolverStatus* 
   RArray out(d[0], d[1], d[2], d[3], d[4]);
   const Index planes = n ? f.size() / n : 0;
   const float tau = 0.25f, w = static_cast<float>(opt.weight), tw = tau / w;
-  // One sweep per iteration (detail::rof_sweep); its sums give the duality gap of the iterate it started from.
-  std::vector<float> px(n), py(n), u(n), g(nx), dv(nx);
+  // One sweep per iteration (detail::rof_sweep_body); its sums give the duality gap of the iterate it started
+  // from. Planes of 128^2 and more split their rows between the backend's threads (EigenFftw::fft_threads):
+  // every value, the sums included, is the same whatever the split.
+  const int threads = n >= 128 * 128 ? static_cast<int>(std::min<Index>(EigenFftw::fft_threads(), ny / 8)) : 1;
+  const int chunks = std::max(1, threads);
+  std::vector<float> px(n), py(n), u(n);
+  std::vector<double> row_dd2(ny), row_du(ny), row_tv(ny);
+  // Per chunk: scratch g, dv, u_below (nx each) and the copies of the neighbours' boundary rows (3 nx).
+  std::vector<float> scratch(static_cast<std::size_t>(chunks * 6 * nx));
   SolverStatus st;
   st.converged = true;
   if (gaps) gaps->assign(static_cast<std::size_t>(planes), 0.0);
@@ -165,14 +197,37 @@ inline RArray rof_denoise(const RArray& f, const RofOptions& opt, SolverStatus* 
     const float* fp = f.data() + s * n;
     std::fill(px.begin(), px.end(), 0.f);
     std::fill(py.begin(), py.end(), 0.f);
+    const detail::RofPlane P{fp, px.data(), py.data(), u.data(), nx, ny, tau, tw, row_dd2.data(), row_du.data(),
+                             row_tv.data()};
+    std::vector<detail::RofChunk> C(static_cast<std::size_t>(chunks));
+    for (int k = 0; k < chunks; ++k) {
+      float* b = scratch.data() + k * 6 * nx;
+      C[std::size_t(k)] = {ny * k / chunks, ny * (k + 1) / chunks, b, b + nx, b + 2 * nx, b + 3 * nx, b + 4 * nx,
+                           b + 5 * nx};
+    }
     int it = 0;
     bool converged = false;
     double rel_gap = 0;
     for (; it < opt.max_iterations; ++it) {
-      const detail::RofSums sums = sweep(fp, px.data(), py.data(), u.data(), g.data(), dv.data(), nx, ny, tau, tw);
+      if (chunks == 1) {
+        sweep(P, C[0]);
+      } else {
+        for (auto& c : C) {  // the neighbours' boundary rows as the previous iterate left them
+          if (c.r0 > 0) std::copy_n(py.data() + (c.r0 - 1) * nx, nx, c.py_above);
+          if (c.r1 < ny) {
+            std::copy_n(px.data() + c.r1 * nx, nx, c.px_below);
+            std::copy_n(py.data() + c.r1 * nx, nx, c.py_below);
+          }
+        }
+        reconlab::detail::parallel_chunks(chunks, chunks, [&](Index k0, Index k1) {
+          for (Index k = k0; k < k1; ++k) sweep(P, C[std::size_t(k)]);
+        });
+      }
+      double dd2 = 0, du = 0, tv = 0;
+      for (Index y = 0; y < ny; ++y) dd2 += row_dd2[y], du += row_du[y], tv += row_tv[y];
       // The duality gap of the iterate the sweep started from: gap = <div p, u> + w TV(u), P(u) = 0.5||div p||^2
       // + w TV(u). On convergence that iterate's u (kept in `u`) is the answer; p has moved on, unused.
-      const double primal = 0.5 * sums.dd2 + w * sums.tv, gap = sums.du + w * sums.tv;
+      const double primal = 0.5 * dd2 + w * tv, gap = du + w * tv;
       rel_gap = primal > 0 ? std::max(gap, 0.0) / primal : 0.0;
       if (s == 0) st.objective.push_back(primal);
       if (rel_gap <= opt.tolerance) {
