@@ -54,25 +54,19 @@ class FftwPlanCache {
     static FftwPlanCache cache;
     return cache;
   }
-  /// Plan for a batched 2D transform of `howmany` contiguous ny x nx (row-major, x fastest) images, in place or
-  /// out of place (input preserved), planned on fftwf_malloc'ed (SIMD-aligned) buffers.
-  /// `threads` > 0 plans for that many threads instead of the set count (one-thread plans for callers that
-  /// split a batch between their own threads).
-  fftwf_plan get(Index nx, Index ny, Index howmany, int sign, bool out_of_place = false, int threads = 0) {
+  /// Plan for an in-place batched 2D transform of `howmany` contiguous ny x nx (row-major, x fastest) images,
+  /// planned on an fftwf_malloc'ed (SIMD-aligned) buffer (odd sizes; even sizes use get_1d's plans).
+  fftwf_plan get(Index nx, Index ny, Index howmany, int sign) {
     std::lock_guard<std::mutex> lock(mutex_);
-    const int nthreads = threads > 0 ? threads : threads_;
-    auto key = std::make_tuple(nx, ny, howmany, sign * (out_of_place ? 2 : 1) * (1 + 3 * int(planning_)), nthreads);
+    auto key = std::make_tuple(nx, ny, howmany, sign * (1 + 3 * int(planning_)), threads_);
     if (auto it = plans_.find(key); it != plans_.end()) return it->second;
     const int n[2] = {static_cast<int>(ny), static_cast<int>(nx)};
     const Index total = nx * ny * howmany;
     auto* buf = static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * total));
-    auto* obuf = out_of_place ? static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * total)) : buf;
-    if (!buf || !obuf) throw Error("FFTW: cannot allocate " + std::to_string(total) + " samples");
-    fftwf_plan_with_nthreads(nthreads);
-    fftwf_plan p = fftwf_plan_many_dft(2, n, static_cast<int>(howmany), buf, nullptr, 1,
-                                       static_cast<int>(nx * ny), obuf, nullptr, 1, static_cast<int>(nx * ny),
-                                       sign, flags() | (out_of_place ? FFTW_PRESERVE_INPUT : 0));
-    if (out_of_place) fftwf_free(obuf);
+    if (!buf) throw Error("FFTW: cannot allocate " + std::to_string(total) + " samples");
+    fftwf_plan_with_nthreads(threads_);
+    fftwf_plan p = fftwf_plan_many_dft(2, n, static_cast<int>(howmany), buf, nullptr, 1, static_cast<int>(nx * ny),
+                                       buf, nullptr, 1, static_cast<int>(nx * ny), sign, flags());
     fftwf_free(buf);
     if (!p) throw Error("FFTW: planning failed for " + std::to_string(nx) + " x " + std::to_string(ny));
     plans_.emplace(key, p);
@@ -239,6 +233,9 @@ class WorkerPool {
     for (int i = 0;; ++i) {
       if (ready()) return true;
       if ((i & 63) == 63 && std::chrono::steady_clock::now() > end) return false;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();  // spin-wait hint: frees the core's shared resources while polling
+#endif
     }
   }
   void work(int id) {
@@ -346,7 +343,8 @@ struct EigenFftw {
   static void set_fft_planning(FftPlanning p) { detail::FftwPlanCache::instance().set_planning(p); }
 
   /// Centred unitary 2D DFT over (x, y) of every (coil, frame, batch) plane:
-  /// fftshift(fft2(ifftshift(x))) / sqrt(nx ny). Batched through one FFTW plan.
+  /// fftshift(fft2(ifftshift(x))) / sqrt(nx ny). Even sizes: the shifts folded in as sign modulations, rows and
+  /// columns on the worker pool (transform_even); odd sizes: shifts, then one batched FFTW plan.
   static Array fft2c(const Array& x) { return transform(x, FFTW_FORWARD); }
   /// Centred unitary inverse 2D DFT: fftshift(ifft2(ifftshift(k))) * sqrt(nx ny) / (nx ny); the adjoint of fft2c.
   static Array ifft2c(const Array& k) { return transform(k, FFTW_BACKWARD); }
