@@ -3,7 +3,8 @@
 #   make test    install what is missing, build, run every test through ctest
 #   make cine    install what is missing, build, run the cine study's quick preset (issue 8)
 #   make sanitize  build core, solvers, I/O and CLI with ASan + UBSan (SAN_BUILD) and run their tests
-#   make bench   every Google Benchmark (medians of 5) and the 1-vs-2-process training throughput
+#   make bench   every Google Benchmark (medians of 5), the 1-vs-2-process training throughput and the
+#                whole-process start-up against bart pics (docs/performance.md)
 #   make fuzz    build the readers' libFuzzer harnesses with clang (FUZZ_BUILD) and run each FUZZ_SECONDS (30)
 # Options: BUILD (build folder, default build), JOBS (default 2), PRESET (quick | full), OUT (study output).
 BUILD  ?= build
@@ -47,6 +48,7 @@ cine: configure
 bench: build
 	@for b in $(BUILD)/benchmarks/*_bench; do $$b --benchmark_repetitions=5 --benchmark_report_aggregates_only=true; done
 	@if [ -f $(BUILD)/tools/libreconlab_networks_cli.so ]; then bash scripts/bench_train_scaling.sh $(BUILD); fi
+	bash scripts/bench_startup.sh $(BUILD)
 
 # LibTorch is not instrumented, so the networks stay out (RECONLAB_BUILD_NETWORKS=OFF); leak checking stays on.
 # -O1 without NDEBUG: quicker to compile under ASan than -O3, and Eigen's own index assertions are checked too.

@@ -540,12 +540,26 @@ struct EigenFftw {
 
   /// Inner product <a, b> = sum conj(a) * b, accumulated in double precision.
   static std::complex<double> dot(const Array& a, const Array& b) {
-    std::complex<double> s = 0;
-    const cfloat* pa = a.data();
-    const cfloat* pb = b.data();
-    for (Index i = 0; i < a.size(); ++i)
-      s += std::complex<double>(std::conj(pa[i])) * std::complex<double>(pb[i]);
-    return s;
+    // Real arithmetic in double (the products of floats are exact there), in 4 interleaved partial sums added
+    // at the end: one sequential sum is bound by the latency of each addition (the solvers' residual norms
+    // took a third of a CS-TV iteration). The order is fixed, so the result is the same on every run.
+    double re[4] = {0, 0, 0, 0}, im[4] = {0, 0, 0, 0};
+    const float* pa = reinterpret_cast<const float*>(a.data());
+    const float* pb = reinterpret_cast<const float*>(b.data());
+    const Index n = a.size();
+    Index i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (int j = 0; j < 4; ++j) {
+        const double ar = pa[2 * (i + j)], ai = pa[2 * (i + j) + 1], br = pb[2 * (i + j)], bi = pb[2 * (i + j) + 1];
+        re[j] += ar * br + ai * bi;
+        im[j] += ar * bi - ai * br;
+      }
+    for (; i < n; ++i) {
+      const double ar = pa[2 * i], ai = pa[2 * i + 1], br = pb[2 * i], bi = pb[2 * i + 1];
+      re[0] += ar * br + ai * bi;
+      im[0] += ar * bi - ai * br;
+    }
+    return {(re[0] + re[1]) + (re[2] + re[3]), (im[0] + im[1]) + (im[2] + im[3])};
   }
   /// a * x + y, elementwise.
   static Array axpy(cfloat a, const Array& x, const Array& y) {
