@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "methods.hpp"
 #include "reconlab/error.hpp"
@@ -12,19 +13,34 @@ namespace reconlab::tool {
 namespace {
 
 #ifdef RECONLAB_NETWORKS_MODULE
-/// The module's handle, opened once: beside the executable (the build tree and an install keep them together).
+/// The module's handle, opened once. Looked for beside the executable (the build tree and an install keep them
+/// together), beside the shared object that holds this loader (the Python module, whose executable is python3), and
+/// in the build tree it was built in.
 void* networks_module() {
   static void* handle = [] {
+    namespace fs = std::filesystem;
+    std::vector<fs::path> candidates;
     std::error_code ec;
-    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    const std::filesystem::path module = (ec ? std::filesystem::path(".") : exe.parent_path()) / RECONLAB_NETWORKS_MODULE;
-    void* h = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) candidates.push_back(exe.parent_path() / RECONLAB_NETWORKS_MODULE);
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&network_method_names), &info) != 0 && info.dli_fname != nullptr)
+      candidates.push_back(fs::absolute(fs::path(info.dli_fname), ec).parent_path() / RECONLAB_NETWORKS_MODULE);
+#ifdef RECONLAB_NETWORKS_MODULE_DIR
+    candidates.push_back(fs::path(RECONLAB_NETWORKS_MODULE_DIR) / RECONLAB_NETWORKS_MODULE);
+#endif
+    std::string tried;
+    for (const auto& module : candidates) {
+      if (!fs::exists(module, ec)) {
+        tried += (tried.empty() ? "" : ", ") + module.string() + " (absent)";
+        continue;
+      }
+      if (void* h = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
       const char* why = dlerror();
-      throw Error("the network methods live in " + module.string() + ", which could not be loaded (" +
-                  std::string(why ? why : "unknown error") + "); rebuild reconlab with RECONLAB_BUILD_NETWORKS=ON");
+      tried += (tried.empty() ? "" : ", ") + module.string() + " (" + std::string(why ? why : "unknown error") + ")";
     }
-    return h;
+    throw Error("the network methods live in " + std::string(RECONLAB_NETWORKS_MODULE) +
+                ", which could not be loaded from " + tried + "; rebuild reconlab with RECONLAB_BUILD_NETWORKS=ON");
   }();
   return handle;
 }

@@ -6,6 +6,8 @@
 ///   reconlab metrics --target T --prediction P [--data-range D]     -> JSON {psnr, ssim, nmse, rmse, data_range}
 ///     complex inputs (.npy complex dtype; .cfl with a non-zero imaginary part) are measured by magnitude, real
 ///     inputs as given (negative values kept), as scikit-image does.
+///   reconlab study CONFIG.toml [--out DIR] [--seed S] [--methods a,b] [--max-cases N]
+///     a comparison study from a TOML file through the study runner (study_command.hpp; examples/*.toml).
 ///   reconlab rof --weight W IN OUT                                    TV denoising of a real image
 ///   reconlab mask --type random|equispaced|equispaced-fraction|poisson --shape NY,NX --center-fraction F
 ///                 --acceleration R --seed S OUT
@@ -53,6 +55,8 @@
 #include <nlohmann/json.hpp>
 
 #include "methods.hpp"
+#include "recon_methods.hpp"
+#include "study_command.hpp"
 #include "nufft_command.hpp"
 #include "reconlab/io/fastmri.hpp"
 #include "reconlab/io/nifti.hpp"
@@ -278,20 +282,6 @@ CArray read_kspace(const std::string& path, const std::string& axes_opt, KspaceL
 
 /// Writes the reconstructed image (nx, ny, 1, frames, 1) in the input's layout: .npy (ny, nx), or (frames, ny, nx)
 /// when the input had a frame axis or the image has frames; .cfl with frames in BART dim 10.
-/// The methods of `recon` that are not networks (the networks are the model registry's names, served by the
-/// networks module, methods.hpp).
-const std::vector<std::string>& classical_methods() {
-  static const std::vector<std::string> names{
-      "zero-filled", "rof", "cs-tv", "bart-pics", "cg-sense", "grappa", "cs-wavelet", "bart-pics-wavelet",
-      "view-sharing", "l+s", "gridding", "bart-nufft-inverse", "linear-interpolation", "spline-interpolation",
-      "lowpass-hann", "lowpass-hamming", "lowpass-tukey", "radial-interpolation", "zero-padding", "bicubic", "tv-sr"};
-  return names;
-}
-bool classical_method(const std::string& m) {
-  const auto& c = classical_methods();
-  return std::find(c.begin(), c.end(), m) != c.end();
-}
-
 void write_image(const std::string& path, const CArray& img, const KspaceLayout& layout) {
   const Dims d = dims_of(img);
   const std::string name = std::filesystem::path(path).filename().string();
@@ -334,8 +324,12 @@ nlohmann::json metrics_json(const Metrics& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `study` takes the study runner's own command line (study_command.hpp), after the TOML file.
+  if (argc >= 2 && std::string(argv[1]) == "study") return tool::run_study_command(argc - 1, argv + 1);
   CLI::App app{"reconlab: MRI reconstruction from undersampled k-space (arrays in .npy or BART .cfl)"};
   app.require_subcommand(1);
+  app.add_subcommand("study", "a comparison study described by a TOML file: reconlab study CONFIG.toml [--out DIR] "
+                              "[--methods a,b] [--max-cases N] (tools/study_command.hpp, examples/*.toml)");
   tool::TrajArgs traj_args;
   auto* cmd_traj = tool::add_traj_command(app, traj_args);
   tool::TrainArgs train_args;
@@ -422,8 +416,8 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::Validator(
           [](std::string& m) -> std::string {
-            const std::vector<std::string>& classical = classical_methods();
-            if (classical_method(m)) return "";
+            const std::vector<std::string>& classical = tool::classical_methods();
+            if (tool::classical_method(m)) return "";
             // Not a classical method: the model registry's networks (loads the networks module, LibTorch).
             std::vector<std::string> all = classical;
             try {
@@ -604,7 +598,7 @@ int main(int argc, char** argv) {
         rec = std::make_unique<solvers::BartNufftInverseReconstructor>(lambda.value_or(0.0));
       } else if (method == "radial-interpolation") {
         rec = std::make_unique<solvers::RadialInterpolationReconstructor>(/*bicubic=*/true);
-      } else if (!classical_method(method)) {
+      } else if (!tool::classical_method(method)) {
         // Trained networks through the model registry: nufft-modl, and unet on the gridding image; the Cartesian
         // networks refuse a trajectory with their own error.
         rec = tool::make_network_reconstructor(method, weights);
@@ -767,105 +761,22 @@ int main(int argc, char** argv) {
         acq.sensitivities = io::read_array(sens_path);
         require_nonempty(dims_of(*acq.sensitivities), "sensitivity maps", sens_path);
       }
-      const bool sr_method = method == "zero-padding" || method == "bicubic" || method == "tv-sr";
       if (upscale) {
         require(*upscale >= 1, "--upscale must be >= 1, got " + std::to_string(*upscale));
         acq.low_resolution = low_resolution_from_string(low_resolution_model);
         require(acq.low_resolution != LowResolution::none, "--low-resolution must be kspace-truncation or block-average");
         acq.image_dims = {kd[0] * *upscale, kd[1] * *upscale, 1, kd[3], 1};
-      } else {
-        require(!sr_method, "--method " + method + " is a super-resolution method: give --upscale S");
       }
       validate_acquisition(acq);
       if (multicoil || acq.sensitivities) solvers::validate_multicoil(acq);
-      const auto source = maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
-      using CsPenalty = solvers::CsSenseReconstructor::Penalty;
-      std::unique_ptr<Reconstructor> rec;
-      require(!lambda_t || method == "cs-tv" || method == "bart-pics",
-              "--lambda-t applies to cs-tv and bart-pics (k-t TV), not --method " + method);
-      require(!lambda_t || *lambda_t >= 0, "--lambda-t must be >= 0");
-      require(!lambda_l || method == "l+s", "--lambda-l applies to --method l+s");
-      if (method == "gridding" || method == "bart-nufft-inverse" || method == "radial-interpolation") {
-        throw Error("--method " + method + " reconstructs trajectory acquisitions: give --traj");
-      } else if (method == "zero-padding") {
-        rec = std::make_unique<solvers::ZeroPaddingReconstructor>();
-      } else if (method == "bicubic") {
-        rec = std::make_unique<solvers::BicubicReconstructor>();
-      } else if (method == "tv-sr") {
-        require(!multicoil || acq.sensitivities, "--method tv-sr on multi-coil k-space needs --sens (maps on the "
-                                                 "high-resolution grid)");
-        rec = std::make_unique<solvers::CsTvReconstructor>(
-            solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
-                                 .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
-      } else if (method == "linear-interpolation" || method == "spline-interpolation") {
-        rec = std::make_unique<solvers::KspaceLineInterpolationReconstructor>(
-            method == "linear-interpolation" ? solvers::LineInterpolation::Linear
-                                             : solvers::LineInterpolation::CubicSpline);
-      } else if (method.rfind("lowpass-", 0) == 0) {
-        rec = std::make_unique<solvers::LowPassZeroFilledReconstructor>(
-            method == "lowpass-hann" ? solvers::Window::Hann
-            : method == "lowpass-hamming" ? solvers::Window::Hamming
-                                          : solvers::Window::Tukey,
-            window_width);
-      } else if (method == "view-sharing") {
-        rec = std::make_unique<solvers::ViewSharingReconstructor>();
-      } else if (method == "l+s") {
-        if (multicoil && !acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
-        solvers::LowRankSparseOptions o;
-        o.lambda_l = lambda_l.value_or(o.lambda_l);
-        o.lambda_s = lambda.value_or(o.lambda_s);
-        o.max_iterations = iterations.value_or(o.max_iterations);
-        rec = std::make_unique<solvers::LowRankSparseReconstructor>(o);
-      } else if (method == "cg-sense") {
-        rec = std::make_unique<solvers::CgSenseReconstructor>(
-            solvers::CgSenseOptions{.iterations = iterations.value_or(30), .lambda = lambda.value_or(0.0)}, source);
-      } else if (method == "grappa") {
-        rec = std::make_unique<solvers::GrappaReconstructor>();
-      } else if (multicoil && lambda_t && (method == "cs-tv" || method == "bart-pics")) {
-        // Multi-coil k-t TV: the cine solvers with maps (--sens, else estimated from the time-averaged k-space).
-        if (!acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
-        if (method == "cs-tv")
-          rec = std::make_unique<solvers::CsTvReconstructor>(
-              solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
-                                   .lambda_t = *lambda_t,
-                                   .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
-        else
-          rec = std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{
-              .lambda = lambda.value_or(0.005), .iterations = iterations.value_or(100), .lambda_t = *lambda_t});
-      } else if (method == "cs-wavelet" || (method == "cs-tv" && multicoil)) {
-        rec = std::make_unique<solvers::CsSenseReconstructor>(method == "cs-tv" ? CsPenalty::TV : CsPenalty::Wavelet,
-                                                              lambda.value_or(2e-3), iterations.value_or(200), source);
-      } else if (method == "bart-pics-wavelet" || (method == "bart-pics" && multicoil)) {
-        rec = std::make_unique<solvers::BartPicsSenseReconstructor>(method == "bart-pics" ? "T" : "W",
-                                                                    lambda.value_or(0.005), iterations.value_or(100));
-      } else if (!classical_method(method)) {
-        // Every trained network, through the model registry (final.pt with model.json; single-coil networks
-        // refuse multi-coil k-space). Multi-coil maps: --sens, else --estimate-maps (lowres is estimated inside
-        // the network's reconstructor).
-        rec = tool::make_network_reconstructor(method, weights);
-        if (multicoil && !acq.sensitivities && maps_source == "ecalib")
-          acq.sensitivities = solvers::ecalib_maps(EigenFftw::multiply_mask(acq.mask(), acq.kspace), &acq.mask()).maps;
-      } else if (multicoil && method == "rof") {
-        throw Error("--method " + method + " takes single-coil k-space; this k-space has " + std::to_string(kd[2]) +
-                    " coils");
-      } else if (method == "zero-filled") {
-        rec = std::make_unique<solvers::ZeroFilledReconstructor>();
-      } else if (method == "rof") {
-        rec = std::make_unique<solvers::RofReconstructor>(
-            solvers::RofOptions{.weight = lambda.value_or(0.05), .max_iterations = iterations.value_or(200)});
-      } else if (method == "cs-tv") {
-        rec = std::make_unique<solvers::CsTvReconstructor>(
-            solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
-                                 .lambda_t = lambda_t.value_or(0.0),
-                                 .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
-      } else if (method == "bart-pics") {
-        rec = std::make_unique<solvers::BartPicsReconstructor>(
-            solvers::BartPicsOptions{.lambda = lambda.value_or(0.01),
-                                     .iterations = iterations.value_or(100),
-                                     .lambda_t = lambda_t.value_or(0.0)});
-      } else {
-        throw Error("unknown --method " + method);
-      }
+      const tool::ReconOptions recon_options{.lambda = lambda,
+                                             .lambda_t = lambda_t,
+                                             .lambda_l = lambda_l,
+                                             .iterations = iterations,
+                                             .maps_source = maps_source,
+                                             .window_width = window_width,
+                                             .weights = weights};
+      std::unique_ptr<Reconstructor> rec = tool::make_cartesian_reconstructor(method, recon_options, acq);
       CArray img = rec->reconstruct(acq);
       if (fm) {
         slice_images.push_back(img);
