@@ -192,3 +192,47 @@ def test_a_network_method_without_weights_says_so():
     kspace, mask, _ = knee()
     with pytest.raises(reconlab.Error, match="weights|final.pt|model.json"):
         reconlab.reconstruct(kspace, "unet", mask=mask, weights=str(pathlib.Path("/nonexistent/final.pt")))
+
+
+def test_a_trained_network_runs_from_python_as_from_the_command_line(tmp_path):
+    """Trains a small U-Net with `reconlab train` on crops of knee slice 0 (R = 4 random masks), loads it from Python
+    (the module opens the networks library with LibTorch on demand) and runs it on the held-out slice 1.
+
+    This checks the path, not the network's quality: the training loss must fall and Python must give the command
+    line's image. Forty epochs on 18 crops do not make a U-Net that beats zero-filled on another slice (measured:
+    31.7 dB against zero-filled's 32.5 dB); the studies (brain_unet) judge trained networks on held-out data."""
+    cli = os.environ.get("RECONLAB_CLI")
+    if "unet" not in reconlab.methods() or not cli:
+        pytest.skip("reconlab was built without networks")
+    import subprocess
+    slices = np.load(DATA / "knee" / "knee_complex_2x320x256.npy")
+    inputs, targets = [], []
+    for seed in range(6):
+        mask, _ = reconlab.mask("random", (320, 256), acceleration=4, center_fraction=0.08, seed=seed)
+        zf = np.abs(reconlab.reconstruct(centred_fft(slices[0]) * mask, "zero-filled", mask=mask))
+        mu, sd = zf.mean(), zf.std()
+        for y0, x0 in [(60, 40), (160, 120), (112, 80)]:
+            inputs.append((zf[y0:y0 + 96, x0:x0 + 96] - mu) / sd)
+            targets.append((np.abs(slices[0])[y0:y0 + 96, x0:x0 + 96] - mu) / sd)
+    np.save(tmp_path / "x.npy", np.asarray(inputs, np.float32)[:, None])
+    np.save(tmp_path / "y.npy", np.asarray(targets, np.float32)[:, None])
+    (tmp_path / "unet.json").write_text(
+        '{"architecture": "unet", "in_channels": 1, "out_channels": 1, "base_channels": 8, "num_pool_layers": 2, '
+        '"drop_prob": 0.0, "residual": true, "padding": "reflect", "input": "(|zero-filled| - mean) / std"}')
+    run = subprocess.run([cli, "train", "--model", str(tmp_path / "unet.json"), "--inputs", str(tmp_path / "x.npy"),
+                          "--targets", str(tmp_path / "y.npy"), "--epochs", "40", "--batch-size", "6", "--lr", "3e-3",
+                          "--seed", "3", "--threads", "2", str(tmp_path / "run")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    loss = np.genfromtxt(tmp_path / "run" / "loss.csv", delimiter=",", names=True)["train_loss"]
+    assert loss[-5:].mean() < 0.8 * loss[:5].mean()
+    weights = str(tmp_path / "run" / "final.pt")
+    mask, _ = reconlab.mask("random", (320, 256), acceleration=4, center_fraction=0.08, seed=99)
+    kspace = (centred_fft(slices[1]) * mask).astype(np.complex64)
+    net = reconlab.reconstruct(kspace, "unet", mask=mask, weights=weights)
+    assert net.shape == (320, 256) and np.isfinite(net).all()
+    np.save(tmp_path / "k.npy", kspace)
+    np.save(tmp_path / "m.npy", mask)
+    rec = subprocess.run([cli, "recon", "--method", "unet", "--weights", weights, "--kspace", str(tmp_path / "k.npy"),
+                          "--mask", str(tmp_path / "m.npy"), str(tmp_path / "cli.npy")], capture_output=True, text=True)
+    assert rec.returncode == 0, rec.stdout + rec.stderr
+    np.testing.assert_allclose(net, np.load(tmp_path / "cli.npy"), rtol=0, atol=1e-5 * np.abs(net).max())
