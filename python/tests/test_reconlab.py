@@ -102,7 +102,7 @@ def test_zero_filled_matches_the_reference_and_cs_tv_beats_it_at_any_scale():
         assert np.linalg.norm(scaled / scale - cs) <= 1e-3 * np.linalg.norm(cs)
 
 
-def test_cg_sense_on_the_real_8_coil_brain_beats_zero_filled():
+def test_cg_sense_on_a_multicoil_fastmri_file_of_the_real_8_coil_brain_beats_zero_filled(tmp_path):
     # brain_clean.cfl stores its 8 coils in BART dim 2: read the raw column-major bytes with NumPy.
     dims = [int(v) for v in (DATA / "brain8ch" / "brain_clean.hdr").read_text().splitlines()[1].split()]
     raw = np.fromfile(DATA / "brain8ch" / "brain_clean.cfl", np.complex64)
@@ -112,8 +112,16 @@ def test_cg_sense_on_the_real_8_coil_brain_beats_zero_filled():
     mask, _ = reconlab.mask("equispaced", (ny, nx), acceleration=3, center_fraction=0.12, seed=0)
     truth = np.sqrt((np.abs(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(kspace, axes=(-2, -1)), norm="ortho"),
                                             axes=(-2, -1))) ** 2).sum(0))
-    zero_filled = reconlab.reconstruct(kspace * mask, "zero-filled", mask=mask)
-    sense = reconlab.reconstruct(kspace * mask, "cg-sense", mask=mask)
+    # A multi-coil fastMRI test file (kspace (slices, coils, H, W), its column mask) written by h5py, read back.
+    path = tmp_path / "file_brain_AXT1_201_6002688.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("kspace", data=(kspace * mask)[None].astype(np.complex64))
+        f.create_dataset("mask", data=mask[0])
+        f.attrs["acquisition"] = "AXT1"
+    data = reconlab.read_fastmri(str(path))
+    assert data["kspace"].shape == (1, 8, ny, nx)
+    zero_filled = reconlab.reconstruct(data["kspace"][0], "zero-filled", mask=data["mask"])
+    sense = reconlab.reconstruct(data["kspace"][0], "cg-sense", mask=data["mask"])
     assert sense.shape == (ny, nx)
     # CG-SENSE's image carries the maps' phase and normalisation: compare magnitudes scaled to the truth's energy.
     def scaled(img):
