@@ -472,9 +472,11 @@ int run_study_command(int argc, char** argv) {
     }
     for (const MethodSpec& spec : specs) {
       if (spec.lambda_grid.empty()) {
-        s.add_method({spec.label, [spec](const study::StudyCase&) {
+        s.add_method({spec.label,
+                      [spec](const study::StudyCase&) {
                         return std::make_shared<ConfiguredMethod>(spec.label, spec.method, spec.options);
-                      }});
+                      },
+                      {}, {}});
       } else {
         s.add_weighted_method(spec.label, [spec](double w, const study::StudyCase&) {
           ReconOptions o = spec.options;
