@@ -119,6 +119,12 @@ inline void check_acquisition_records(const std::string& path, const std::string
       Handle traj_base(H5Tget_super(traj_type), H5Tclose), data_base(H5Tget_super(data_type), H5Tclose);
       const std::pair<std::size_t, std::size_t> seqs[2] = {{traj_disk, H5Tget_size(traj_base)},
                                                            {data_disk, H5Tget_size(data_base)}};
+      // A corrupt datatype can place a member's 4-byte length past the end of the record (fuzz_ismrmrd found one:
+      // tests/fuzz/regressions/ismrmrd/crash-4057dbae...).
+      for (const auto& [off, elem] : seqs)
+        require(rec >= 4 && off <= rec - 4, what + ": " + dataset + "/data's record type places a member at byte " +
+                                                std::to_string(off) + " of a " + std::to_string(rec) +
+                                                "-byte record (corrupt datatype)");
       std::vector<unsigned char> raw;
       for (hsize_t k = 0; k < chunks; ++k) {
         hsize_t offset = 0, bytes = 0;
