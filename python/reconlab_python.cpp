@@ -57,6 +57,15 @@ Dims dims_from_shape(const py::array& a, const std::string& what) {
   return d;
 }
 
+/// The NumPy shape (batch, frames, coils, ny, nx) of reconlab dims (nx, ny, coils, frames, batch), leading 1s dropped.
+std::vector<py::ssize_t> numpy_shape(const Dims& d) {
+  std::vector<py::ssize_t> s{py::ssize_t(d[1]), py::ssize_t(d[0])};
+  Index lead = 4;
+  while (lead >= 2 && d[std::size_t(lead)] == 1) --lead;
+  for (Index i = 2; i <= lead; ++i) s.insert(s.begin(), py::ssize_t(d[std::size_t(i)]));
+  return s;
+}
+
 template <class T>
 Eigen::Tensor<T, 5, Eigen::ColMajor> to_tensor(const py::array_t<T, py::array::c_style | py::array::forcecast>& a,
                                                const std::string& what) {
@@ -69,11 +78,7 @@ Eigen::Tensor<T, 5, Eigen::ColMajor> to_tensor(const py::array_t<T, py::array::c
 /// The NumPy array that owns `t`'s buffer, shape (batch, frames, coils, ny, nx) with leading 1s dropped.
 template <class T>
 py::array_t<T> to_numpy(Eigen::Tensor<T, 5, Eigen::ColMajor>&& t) {
-  const Dims d = dims_of(t);
-  std::vector<py::ssize_t> shape{py::ssize_t(d[1]), py::ssize_t(d[0])};
-  Index lead = 4;
-  while (lead >= 2 && d[std::size_t(lead)] == 1) --lead;
-  for (Index i = 2; i <= lead; ++i) shape.insert(shape.begin(), py::ssize_t(d[std::size_t(i)]));
+  const std::vector<py::ssize_t> shape = numpy_shape(dims_of(t));
   auto* owner = new Eigen::Tensor<T, 5, Eigen::ColMajor>(std::move(t));
   py::capsule free_when_done(owner, [](void* p) { delete static_cast<Eigen::Tensor<T, 5, Eigen::ColMajor>*>(p); });
   return py::array_t<T>(shape, owner->data(), free_when_done);
@@ -122,13 +127,6 @@ struct PyOperator {
   }
 };
 
-std::vector<py::ssize_t> numpy_shape(const Dims& d) {
-  std::vector<py::ssize_t> s{py::ssize_t(d[1]), py::ssize_t(d[0])};
-  Index lead = 4;
-  while (lead >= 2 && d[std::size_t(lead)] == 1) --lead;
-  for (Index i = 2; i <= lead; ++i) s.insert(s.begin(), py::ssize_t(d[std::size_t(i)]));
-  return s;
-}
 
 py::dict metrics_dict(const Metrics& m) {
   py::dict out;
