@@ -41,6 +41,36 @@ typename Op::Domain normal(const Op& op, const typename Op::Domain& x) {
     return op.adjoint(op.apply(x));
 }
 
+/// out = A x into a caller-owned value: the operator's own `apply_into(x, out)` when it has one (no allocation in
+/// solvers' hot loops), else `out = op.apply(x)`. Throws Error as the operator's apply does.
+template <LinearOperator Op>
+void apply_into(const Op& op, const typename Op::Domain& x, typename Op::Range& out) {
+  if constexpr (requires { op.apply_into(x, out); })
+    op.apply_into(x, out);
+  else
+    out = op.apply(x);
+}
+
+/// out = A^H y into a caller-owned value: the operator's own `adjoint_into(y, out)` when it has one, else
+/// `out = op.adjoint(y)`. Throws Error as the operator's adjoint does.
+template <LinearOperator Op>
+void adjoint_into(const Op& op, const typename Op::Range& y, typename Op::Domain& out) {
+  if constexpr (requires { op.adjoint_into(y, out); })
+    op.adjoint_into(y, out);
+  else
+    out = op.adjoint(y);
+}
+
+/// out += A^H y (out holds a value of the domain's dims): the operator's own `adjoint_add_into(y, out)` when it
+/// has one, else `out = out + op.adjoint(y)`. For K^H of a stack without temporaries.
+template <LinearOperator Op>
+void adjoint_add_into(const Op& op, const typename Op::Range& y, typename Op::Domain& out) {
+  if constexpr (requires { op.adjoint_add_into(y, out); })
+    op.adjoint_add_into(y, out);
+  else
+    out = typename Op::Domain(out + op.adjoint(y));
+}
+
 /// Throws Error when `got` does not fit `want` (axes of -1 in `want` accept any size).
 inline void require_dims(const std::string& op_name, const char* role, const Dims& want, const Dims& got) {
   if (!dims_compatible(want, got))
@@ -156,6 +186,14 @@ class Stack {
   Domain adjoint(const Range& y) const {
     return adjoint_sum(y, std::make_index_sequence<1 + sizeof...(Rest)>{});
   }
+  /// K x into a caller-owned tuple, block by block through each block's apply_into (reconlab::apply_into).
+  void apply_into(const Domain& x, Range& out) const {
+    apply_into_blocks(x, out, std::make_index_sequence<1 + sizeof...(Rest)>{});
+  }
+  /// K^H y into a caller-owned array: the first block's adjoint_into, then the others' adjoint_add_into.
+  void adjoint_into(const Range& y, Domain& out) const {
+    adjoint_into_blocks(y, out, std::make_index_sequence<1 + sizeof...(Rest)>{});
+  }
   Domain normal(const Domain& x) const {
     return std::apply([&](const auto& f, const auto&... r) {
       Domain acc = reconlab::normal(f, x);
@@ -177,6 +215,20 @@ class Stack {
   }
 
  private:
+  template <std::size_t... I>
+  void apply_into_blocks(const Domain& x, Range& out, std::index_sequence<I...>) const {
+    (reconlab::apply_into(std::get<I>(ops_), x, std::get<I>(out)), ...);
+  }
+  template <std::size_t... I>
+  void adjoint_into_blocks(const Range& y, Domain& out, std::index_sequence<I...>) const {
+    auto one = [&]<std::size_t J>(std::integral_constant<std::size_t, J>) {
+      if constexpr (J == 0)
+        reconlab::adjoint_into(std::get<0>(ops_), std::get<0>(y), out);
+      else
+        reconlab::adjoint_add_into(std::get<J>(ops_), std::get<J>(y), out);
+    };
+    (one(std::integral_constant<std::size_t, I>{}), ...);
+  }
   template <std::size_t... I>
   Domain adjoint_sum(const Range& y, std::index_sequence<I...>) const {
     Domain acc = std::get<0>(ops_).adjoint(std::get<0>(y));
@@ -242,6 +294,53 @@ struct Blocks {
   template <class... T>
   static std::tuple<T...> axpy(cfloat a, const std::tuple<T...>& x, const std::tuple<T...>& y) {
     return axpy_tuple(a, x, y, std::index_sequence_for<T...>{});
+  }
+  /// out = a x + b y over every block, into a caller-owned value (resized to x's shape; may be x or y itself):
+  /// the backend's lincomb_into when it has one, else through axpy (which allocates).
+  static void lincomb_into(cfloat a, const Array& x, cfloat b, const Array& y, Array& out) {
+    if constexpr (requires { B::lincomb_into(a, x, b, y, out); })
+      B::lincomb_into(a, x, b, y, out);
+    else
+      out = B::axpy(a, x, B::axpy(b - cfloat(1), y, y));
+  }
+  template <class T>
+  static void lincomb_into(cfloat a, const std::vector<T>& x, cfloat b, const std::vector<T>& y, std::vector<T>& out) {
+    out.resize(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) lincomb_into(a, x[i], b, y[i], out[i]);
+  }
+  template <class... T>
+  static void lincomb_into(cfloat a, const std::tuple<T...>& x, cfloat b, const std::tuple<T...>& y,
+                           std::tuple<T...>& out) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (lincomb_into(a, std::get<I>(x), b, std::get<I>(y), std::get<I>(out)), ...);
+    }(std::index_sequence_for<T...>{});
+  }
+  /// ||a w + b x + c y + d z||^2 over every block without forming the sum (the backend's norm_squared_of_sum
+  /// when it has one, else through axpy and dot). Two terms: c = d = 0.
+  static double norm_squared_of_sum(cfloat a, const Array& w, cfloat b, const Array& x, cfloat c, const Array& y,
+                                    cfloat d, const Array& z) {
+    if constexpr (requires { B::norm_squared_of_sum(a, w, b, x, c, y, d, z); }) {
+      return B::norm_squared_of_sum(a, w, b, x, c, y, d, z);
+    } else {
+      const Array zero = B::axpy(cfloat(-1), w, w);
+      const Array s = B::axpy(a, w, B::axpy(b, x, B::axpy(c, y, B::axpy(d, z, zero))));
+      return B::dot(s, s).real();
+    }
+  }
+  template <class T>
+  static double norm_squared_of_sum(cfloat a, const std::vector<T>& w, cfloat b, const std::vector<T>& x, cfloat c,
+                                    const std::vector<T>& y, cfloat d, const std::vector<T>& z) {
+    double s = 0;
+    for (std::size_t i = 0; i < w.size(); ++i) s += norm_squared_of_sum(a, w[i], b, x[i], c, y[i], d, z[i]);
+    return s;
+  }
+  template <class... T>
+  static double norm_squared_of_sum(cfloat a, const std::tuple<T...>& w, cfloat b, const std::tuple<T...>& x,
+                                    cfloat c, const std::tuple<T...>& y, cfloat d, const std::tuple<T...>& z) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (0.0 + ... + norm_squared_of_sum(a, std::get<I>(w), b, std::get<I>(x), c, std::get<I>(y), d,
+                                              std::get<I>(z)));
+    }(std::index_sequence_for<T...>{});
   }
   /// <x, y> = sum conj(x) y over every block.
   static std::complex<double> dot(const Array& x, const Array& y) { return B::dot(x, y); }

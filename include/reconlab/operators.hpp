@@ -106,6 +106,29 @@ class CartesianSampling {
     require_dims(name(), "k-space", dims_, B::dims(y));
     return B::ifft2c(B::multiply_mask(mask_, y));
   }
+  /// apply() into a caller-owned array (resized to x's dims if they differ; must not alias x): no allocation on
+  /// the CPU backend (fft2c_into, then the mask in place); other backends assign apply()'s result.
+  void apply_into(const Domain& x, Range& k) const {
+    require_dims(name(), "image", dims_, B::dims(x));
+    if constexpr (requires { B::fft2c_into(x, k); B::multiply_mask_into(mask_, k, k); }) {
+      B::fft2c_into(x, k);
+      B::multiply_mask_into(mask_, k, k);
+    } else {
+      k = apply(x);
+    }
+  }
+  /// adjoint() into a caller-owned array (resized; must not alias y): the masked copy, then the inverse FFT in
+  /// place on the CPU backend; other backends assign adjoint()'s result.
+  void adjoint_into(const Range& y, Domain& x) const {
+    require_dims(name(), "k-space", dims_, B::dims(y));
+    if constexpr (requires { B::multiply_mask_into(mask_, y, x); B::ifft2c_inplace(x); }) {
+      require(y.size() == 0 || y.data() != x.data(), name() + ": adjoint_into's output must not alias its input");
+      B::multiply_mask_into(mask_, y, x);
+      B::ifft2c_inplace(x);
+    } else {
+      x = adjoint(y);
+    }
+  }
   /// A^H A x = F^H M F x (the mask applied once: masks are binary; for weights, twice).
   Domain normal(const Domain& x) const { return adjoint(apply(x)); }
   const Mask& mask() const { return mask_; }
@@ -155,6 +178,21 @@ class FiniteDifference {
     for (std::size_t i = 1; i < axes_.size(); ++i) out = out + B::forward_diff_adjoint(g[i], axes_[i]);
     return out;
   }
+  /// apply() into a caller-owned block array (one component per axis, each resized to x's dims if needed; none
+  /// may alias x): no allocation on the CPU backend (forward_diff_into); others assign apply()'s result.
+  void apply_into(const Domain& x, Range& g) const {
+    if constexpr (requires { B::forward_diff_into(x, 0, g[0]); }) {
+      require_dims(name(), "image", dims_, B::dims(x));
+      g.resize(axes_.size());
+      for (std::size_t i = 0; i < axes_.size(); ++i) B::forward_diff_into(x, axes_[i], g[i]);
+    } else {
+      g = apply(x);
+    }
+  }
+  /// adjoint() into a caller-owned array (resized to the components' dims).
+  void adjoint_into(const Range& g, Domain& out) const { adjoint_accumulate(g, out, false); }
+  /// out += G^H g (out has the components' dims): the TV block of K^H [y; g] without a temporary.
+  void adjoint_add_into(const Range& g, Domain& out) const { adjoint_accumulate(g, out, true); }
   /// The differenced axes, in the order of the range's components.
   const std::vector<int>& axes() const { return axes_; }
   /// Upper bound of ||G||^2: 4 per axis.
@@ -170,6 +208,18 @@ class FiniteDifference {
   }
 
  private:
+  void adjoint_accumulate(const Range& g, Domain& out, bool accumulate) const {
+    require(g.size() == axes_.size(), name() + ": gradient has " + std::to_string(g.size()) +
+                                          " components, expected " + std::to_string(axes_.size()));
+    if constexpr (requires { B::forward_diff_adjoint_into(g[0], 0, out, accumulate); }) {
+      for (std::size_t i = 0; i < axes_.size(); ++i) {
+        require(B::dims(g[i]) == B::dims(g[0]), name() + ": gradient components differ in dims");
+        B::forward_diff_adjoint_into(g[i], axes_[i], out, accumulate || i > 0);
+      }
+    } else {
+      out = accumulate ? Domain(out + adjoint(g)) : adjoint(g);
+    }
+  }
   std::vector<int> axes_;
   Dims dims_;
 };

@@ -40,6 +40,21 @@ void run_operator_battery(const Op& op, const typename Op::Domain& x, const type
   const auto xnx = V::dot(x, n1);
   const double ax2 = std::pow(V::norm(op.apply(x)), 2);
   EXPECT_LT(rel_gap(xnx, ax2), tol) << op.name() << ": <x, N x> != ||A x||^2";
+  // The into forms (solvers' hot loops, reconlab::apply_into / adjoint_into / adjoint_add_into, whether the
+  // operator has its own or the fallback): into buffers that hold other values, they give apply / adjoint.
+  {
+    auto k = op.apply(x2);
+    reconlab::apply_into(op, x, k);
+    EXPECT_LT(V::norm(V::axpy(cfloat(-1), k, op.apply(x))) / V::norm(op.apply(x)), tol) << op.name() << ": apply_into";
+    typename Op::Domain back = x2;
+    reconlab::adjoint_into(op, y, back);
+    const auto ahy = op.adjoint(y);
+    EXPECT_LT(V::norm(V::axpy(cfloat(-1), back, ahy)) / V::norm(ahy), tol) << op.name() << ": adjoint_into";
+    typename Op::Domain acc = x2;
+    reconlab::adjoint_add_into(op, y, acc);
+    const auto want = V::axpy(cfloat(1), ahy, x2);
+    EXPECT_LT(V::norm(V::axpy(cfloat(-1), acc, want)) / V::norm(want), tol) << op.name() << ": adjoint_add_into";
+  }
   if (unitary) {
     EXPECT_NEAR(V::norm(op.apply(x)) / V::norm(x), 1.0, tol) << op.name() << ": not norm-preserving";
     EXPECT_LT(V::norm(V::axpy(cfloat(-1), op.adjoint(op.apply(x)), x)) / V::norm(x), tol)
@@ -86,10 +101,15 @@ void run_dense_checks(const Op& op, const typename Op::Domain& x, double tol) {
   ASSERT_LE(n, 2000u) << "dense checks are for small operators";
   typename Op::Domain e = x;
   std::vector<std::vector<std::complex<double>>> cols(n);
+  typename Op::Range into = op.apply(x);  // reused for every column: apply_into overwrites it
   for (std::size_t j = 0; j < n; ++j) {
     e.setZero();
     e.data()[j] = cfloat(1);
     cols[j] = flatten(op.apply(e));
+    reconlab::apply_into(op, e, into);
+    const auto col_into = flatten(into);
+    for (std::size_t i = 0; i < col_into.size(); ++i)
+      ASSERT_EQ(col_into[i], cols[j][i]) << op.name() << ": apply_into column " << j << " entry " << i;
   }
   const std::size_t m = cols[0].size();
   double amax = 0;
@@ -106,6 +126,13 @@ void run_dense_checks(const Op& op, const typename Op::Domain& x, double tol) {
     const auto got = flatten(op.adjoint(r));
     for (std::size_t j = 0; j < n; ++j)
       ASSERT_LT(std::abs(got[j] - std::conj(cols[j][i])), tol * amax) << op.name() << ": adjoint entry " << i << "," << j;
+    // The into form, into a buffer that holds other values.
+    typename Op::Domain adj_into = x;
+    reconlab::adjoint_into(op, r, adj_into);
+    const auto got_into = flatten(adj_into);
+    for (std::size_t j = 0; j < n; ++j)
+      ASSERT_LT(std::abs(got_into[j] - std::conj(cols[j][i])), tol * amax)
+          << op.name() << ": adjoint_into entry " << i << "," << j;
   }
   // Normal: N e_j = column j of A^H A.
   for (std::size_t j = 0; j < n; j += std::max<std::size_t>(1, n / 61)) {

@@ -82,6 +82,12 @@ TEST(Fft2c, ApplyIntoMatchesDirectDftOnEveryPlaneOfABatch) {
     for (Index i = 0; i < x.size(); ++i) err = std::max(err, double(std::abs(back.data()[i] - x.data()[i])));
     EXPECT_LT(err, 1e-5);
     EXPECT_THROW(F.apply_into(k, k), Error);  // the output must not alias the input
+    // In place (the adjoint of Cartesian sampling in solvers' loops): the same values as the checked apply_into.
+    CArray inplace = x;
+    EigenFftw::fft2c_inplace(inplace);
+    for (Index i = 0; i < x.size(); ++i) ASSERT_EQ(inplace.data()[i], k.data()[i]) << nx << "x" << ny << " at " << i;
+    EigenFftw::ifft2c_inplace(inplace);
+    for (Index i = 0; i < x.size(); ++i) ASSERT_EQ(inplace.data()[i], back.data()[i]) << nx << "x" << ny << " at " << i;
   }
   EigenFftw::set_fft_threads(threads);
 }
@@ -178,6 +184,79 @@ TEST(FiniteDifference, TemporalAxisDifferencesFramesAndInvalidAxesThrow) {
   EXPECT_THROW(EigenFftw::forward_diff_adjoint(x, 7), Error);
   EXPECT_THROW(FiniteDifference<EigenFftw>({0, 9}), Error);
   EXPECT_THROW(FiniteDifference<EigenFftw>({1, 1}), Error);
+}
+
+TEST(FiniteDifference, IntoFormsFollowTheDefinitionOnArraysSplitOverThreads) {
+  // 77,140 samples: the loops are split over the threads in blocks of 16,384, cutting lines along every axis.
+  const int threads = EigenFftw::fft_threads();
+  EigenFftw::set_fft_threads(3);
+  const Dims d = make_dims(190, 203, 1, 2, 1);
+  const CArray x = random_array(d, 21), g = random_array(d, 22), z = random_array(d, 23);
+  for (int axis : {0, 1, 3}) {
+    CArray dx = z;  // holds other values: overwritten
+    EigenFftw::forward_diff_into(x, axis, dx);
+    for (Index f = 0; f < 2; ++f)
+      for (Index yy = 0; yy < 203; ++yy)
+        for (Index xx = 0; xx < 190; ++xx) {
+          Eigen::array<Index, 5> i{xx, yy, 0, f, 0}, j = i;
+          const Index n = d[std::size_t(axis)];
+          ++j[std::size_t(axis)];
+          const cfloat want = i[std::size_t(axis)] + 1 < n ? x(j) - x(i) : cfloat(0);
+          ASSERT_EQ(dx(i), want) << "axis " << axis << " at " << xx << "," << yy << "," << f;
+        }
+    // The adjoint by the dot test, overwriting and accumulating.
+    CArray dtg = z, acc = z;
+    EigenFftw::forward_diff_adjoint_into(g, axis, dtg, false);
+    EigenFftw::forward_diff_adjoint_into(g, axis, acc, true);
+    const auto lhs = EigenFftw::dot(dx, g), rhs = EigenFftw::dot(x, dtg);
+    EXPECT_LT(std::abs(lhs - rhs) / std::abs(lhs), 1e-5) << "axis " << axis;
+    double gap = 0;
+    for (Index i = 0; i < x.size(); ++i)
+      gap = std::max(gap, double(std::abs(acc.data()[i] - (z.data()[i] + dtg.data()[i]))));
+    EXPECT_LT(gap, 1e-5) << "axis " << axis;
+  }
+  CArray small = random_array(make_dims(4, 3), 1);
+  EXPECT_THROW(EigenFftw::forward_diff_into(x, 0, const_cast<CArray&>(x)), Error);  // aliasing
+  EXPECT_THROW(EigenFftw::forward_diff_adjoint_into(g, 1, small, true), Error);     // accumulating into other dims
+  EigenFftw::set_fft_threads(threads);
+}
+
+TEST(EigenFftw, LincombAndNormOfSumsMatchDoublePrecisionAndIgnoreTheThreadCount) {
+  const int threads = EigenFftw::fft_threads();
+  const Dims d = make_dims(190, 203, 1, 2, 1);
+  const CArray w = random_array(d, 31), x = random_array(d, 32), y = random_array(d, 33), z = random_array(d, 34);
+  auto direct = [&](std::complex<double> a, std::complex<double> b, std::complex<double> c, std::complex<double> e) {
+    double s = 0;
+    for (Index i = 0; i < w.size(); ++i)
+      s += std::norm(a * std::complex<double>(w.data()[i]) + b * std::complex<double>(x.data()[i]) +
+                     c * std::complex<double>(y.data()[i]) + e * std::complex<double>(z.data()[i]));
+    return s;
+  };
+  const cfloat a(0.5f), b(-2.0f), c(1.25f), e(-0.75f), ac(0.5f, 0.3f);
+  std::vector<double> got;
+  for (int t : {1, 2, 3}) {
+    EigenFftw::set_fft_threads(t);
+    got.push_back(EigenFftw::norm_squared_of_sum(a, w, b, x, c, y, e, z));
+    EXPECT_NEAR(got.back(), direct(0.5, -2.0, 1.25, -0.75), 1e-5 * got.back());
+    EXPECT_NEAR(EigenFftw::norm_squared_of_sum(a, w, b, x, 0, y, 0, z), direct(0.5, -2.0, 0, 0), 1e-5 * got.back());
+    EXPECT_NEAR(EigenFftw::norm_squared_of_sum(a, w, 0, x, 0, y, 0, z), direct(0.5, 0, 0, 0), 1e-5 * got.back());
+    const double complex_weights = EigenFftw::norm_squared_of_sum(ac, w, b, x, c, y, e, z);
+    EXPECT_NEAR(complex_weights, direct({0.5, 0.3}, -2.0, 1.25, -0.75), 1e-5 * complex_weights);
+    for (cfloat wa : {a, ac}) {
+      CArray out = z;
+      EigenFftw::lincomb_into(wa, w, b, x, out);
+      double gap = 0;
+      for (Index i = 0; i < w.size(); ++i)
+        gap = std::max(gap, std::abs(std::complex<double>(out.data()[i]) -
+                                     (std::complex<double>(wa) * std::complex<double>(w.data()[i]) -
+                                      2.0 * std::complex<double>(x.data()[i]))));
+      EXPECT_LT(gap, 1e-5);
+    }
+  }
+  EXPECT_EQ(got[0], got[1]);  // fixed blocks summed in order: bit-identical for any thread count
+  EXPECT_EQ(got[0], got[2]);
+  EXPECT_THROW(EigenFftw::norm_squared_of_sum(a, w, b, random_array(make_dims(3, 3), 1), c, y, e, z), Error);
+  EigenFftw::set_fft_threads(threads);
 }
 
 TEST(FiniteDifference, NormIsAtMostEight) {

@@ -355,10 +355,16 @@ struct EigenFftw {
   /// Throws Error when the dims do not broadcast (reconlab::require_broadcastable).
   static Array multiply_mask(const Mask& m, const Array& x) {
     Array out(x.dimensions());
+    multiply_mask_into(m, x, out);
+    return out;
+  }
+  /// multiply_mask into a caller-owned array (resized to x's dims if they differ); `out` may be `x` itself
+  /// (masking in place). Throws Error as multiply_mask does.
+  static void multiply_mask_into(const Mask& m, const Array& x, Array& out) {
+    if (dims(out) != dims(x)) out.resize(x.dimensions());
     broadcast_planes(m, x, "multiply_mask", [&](const float* mp, const cfloat* xp, cfloat* op, Index plane) {
       for (Index i = 0; i < plane; ++i) op[i] = xp[i] * mp[i];
     }, out);
-    return out;
   }
   /// Data-consistency blend m * a + (1 - m) * b, elementwise, the mask broadcast as in multiply_mask (for a 0/1
   /// mask: a where sampled, b elsewhere; for weights in [0, 1] a convex combination). Throws Error when a and b
@@ -417,37 +423,70 @@ struct EigenFftw {
   /// Forward difference along `axis` (0 = x, 1 = y, 2 = coil, 3 = frame, 4 = batch) with Neumann boundary:
   /// d[i] = a[i+1] - a[i], and 0 at the last index along that axis. Throws Error for an axis outside 0..4.
   static Array forward_diff(const Array& a, int axis) {
-    const auto [inner, n, outer] = axis_layout(dims(a), axis, "forward_diff");
     Array out(a.dimensions());
+    forward_diff_into(a, axis, out);
+    return out;
+  }
+  /// forward_diff into a caller-owned array (solvers' hot loops: no allocation when `out` has a's dims; resized
+  /// otherwise). Large arrays are split over the FFT threads (the same values for any count). Throws Error for an
+  /// axis outside 0..4 and when `out` aliases `a`.
+  static void forward_diff_into(const Array& a, int axis, Array& out) {
+    const auto [inner, n, outer] = axis_layout(dims(a), axis, "forward_diff");
+    require(a.size() == 0 || a.data() != out.data(), "forward_diff_into: the output must not alias the input");
+    if (dims(out) != dims(a)) out.resize(a.dimensions());
     const cfloat* p = a.data();
     cfloat* o = out.data();
-    for (Index b = 0; b < outer; ++b)
-      for (Index j = 0; j < n; ++j) {
-        const Index base = (b * n + j) * inner;
-        if (j + 1 < n)
-          for (Index i = 0; i < inner; ++i) o[base + i] = p[base + inner + i] - p[base + i];
-        else
-          for (Index i = 0; i < inner; ++i) o[base + i] = cfloat(0);
-      }
-    return out;
+    // Each line along the axis is a slab of n * inner samples: d[t] = a[t + inner] - a[t] for t < (n - 1) inner,
+    // then 0. Contiguous runs whatever the axis, so the loops vectorise.
+    const Index len = n * inner, interior = (n - 1) * inner;
+    for_slab_ranges(a.size(), len, [&](Index base, Index t0, Index t1) {
+      const Index m = std::min(t1, interior);
+      for (Index t = t0; t < m; ++t) o[base + t] = p[base + t + inner] - p[base + t];
+      for (Index t = std::max(t0, interior); t < t1; ++t) o[base + t] = cfloat(0);
+    });
   }
   /// Adjoint of forward_diff along `axis` (minus the backward-difference divergence): out[i] = g[i-1] - g[i] with
   /// g[-1] = 0 and g[n-1] taken as 0. Throws Error for an axis outside 0..4.
   static Array forward_diff_adjoint(const Array& g, int axis) {
-    const auto [inner, n, outer] = axis_layout(dims(g), axis, "forward_diff_adjoint");
     Array out(g.dimensions());
+    forward_diff_adjoint_into(g, axis, out, false);
+    return out;
+  }
+  /// forward_diff_adjoint into a caller-owned array: out = D^H g, or out += D^H g when `accumulate` (then `out`
+  /// must have g's dims; else it is resized to them). For K^H of a stack [A; G] without temporaries; split over
+  /// the FFT threads as forward_diff_into. Throws Error for an axis outside 0..4, when `out` aliases `g`, or when
+  /// accumulating into an array of other dims.
+  static void forward_diff_adjoint_into(const Array& g, int axis, Array& out, bool accumulate) {
+    const auto [inner, n, outer] = axis_layout(dims(g), axis, "forward_diff_adjoint");
+    require(g.size() == 0 || g.data() != out.data(), "forward_diff_adjoint_into: the output must not alias the input");
+    if (dims(out) != dims(g)) {
+      require(!accumulate, "forward_diff_adjoint_into: accumulating into dims " + dims_string(dims(out)) +
+                               ", expected " + dims_string(dims(g)));
+      out.resize(g.dimensions());
+    }
     const cfloat* p = g.data();
     cfloat* o = out.data();
-    for (Index b = 0; b < outer; ++b)
-      for (Index j = 0; j < n; ++j) {
-        const Index base = (b * n + j) * inner;
-        for (Index i = 0; i < inner; ++i) {
-          const cfloat cur = j + 1 < n ? p[base + i] : cfloat(0);
-          const cfloat prev = j > 0 ? p[base - inner + i] : cfloat(0);
-          o[base + i] = prev - cur;
-        }
+    // Per slab (see forward_diff_into): t < inner: -g[t]; inner <= t < (n - 1) inner: g[t - inner] - g[t];
+    // the last inner samples: g[t - inner]. A single sample along the axis (n = 1): 0.
+    const Index len = n * inner, interior = (n - 1) * inner;
+    for_slab_ranges(g.size(), len, [&](Index base, Index t0, Index t1) {
+      cfloat* d = o + base;
+      const cfloat* q = p + base;
+      if (n == 1) {
+        if (!accumulate) for (Index t = t0; t < t1; ++t) d[t] = cfloat(0);
+        return;
       }
-    return out;
+      const Index e0 = std::min(t1, inner), e1 = std::min(t1, interior);
+      if (accumulate) {
+        for (Index t = t0; t < e0; ++t) d[t] -= q[t];
+        for (Index t = std::max(t0, inner); t < e1; ++t) d[t] += q[t - inner] - q[t];
+        for (Index t = std::max(t0, interior); t < t1; ++t) d[t] += q[t - inner];
+      } else {
+        for (Index t = t0; t < e0; ++t) d[t] = -q[t];
+        for (Index t = std::max(t0, inner); t < e1; ++t) d[t] = q[t - inner] - q[t];
+        for (Index t = std::max(t0, interior); t < t1; ++t) d[t] = q[t - inner];
+      }
+    });
   }
 
   /// Centred unitary 1D DFT along `axis` (3 = frame: the x-f transform of dynamic MRI; any axis 0..4 works):
@@ -573,8 +612,135 @@ struct EigenFftw {
   }
   /// Euclidean norm ||a||_2.
   static double norm(const Array& a) { return std::sqrt(std::max(0.0, dot(a, a).real())); }
+  /// Samples per block of the threaded elementwise loops (lincomb_into, norm_squared_of_sum, the differences).
+  static constexpr Index kBlock = 16384;
+  /// f(i0, i1) over [0, n): split over the FFT threads (fft_threads) in whole blocks of kBlock samples when n
+  /// spans two blocks or more, else one call. For elementwise loops whose values do not depend on the split
+  /// (solvers' proximal maps); f must not throw.
+  template <class F>
+  static void for_blocks(Index n, F&& f) {
+    const Index blocks = (n + kBlock - 1) / kBlock;
+    if (blocks < 2) {
+      f(Index(0), n);
+      return;
+    }
+    detail::parallel_chunks(blocks, fft_threads(), [&](Index k0, Index k1) { f(k0 * kBlock, std::min(n, k1 * kBlock)); });
+  }
+  /// out = a x + b y, elementwise, into a caller-owned array (resized to x's dims if they differ); `out` may be
+  /// x or y itself. Large arrays are split over the FFT threads (elementwise: the same values for any count).
+  /// Throws Error when x and y differ in dims.
+  static void lincomb_into(cfloat a, const Array& x, cfloat b, const Array& y, Array& out) {
+    require(dims(x) == dims(y), "lincomb_into: dims " + dims_string(dims(x)) + " and " + dims_string(dims(y)) + " differ");
+    if (dims(out) != dims(x)) out.resize(x.dimensions());
+    const cfloat* px = x.data();
+    const cfloat* py = y.data();
+    cfloat* po = out.data();
+    if (a.imag() == 0 && b.imag() == 0) {  // real weights (the solvers' case): a loop over floats that vectorises
+      const float ar = a.real(), br = b.real();
+      const float* fx = reinterpret_cast<const float*>(px);
+      const float* fy = reinterpret_cast<const float*>(py);
+      float* fo = reinterpret_cast<float*>(po);
+      for_blocks(x.size(), [&](Index i0, Index i1) {
+        for (Index i = 2 * i0; i < 2 * i1; ++i) fo[i] = ar * fx[i] + br * fy[i];
+      });
+    } else {
+      for_blocks(x.size(), [&](Index i0, Index i1) {
+        for (Index i = i0; i < i1; ++i) po[i] = a * px[i] + b * py[i];
+      });
+    }
+  }
+  /// ||a w + b x + c y + d z||^2 without forming the sum (the residuals of primal-dual solvers), accumulated in
+  /// double over fixed blocks of kBlock samples summed in order, so the value does not depend on the thread
+  /// count (with real weights, runs of 32 squares per lane are summed in float first: relative error ~1e-6).
+  /// Pass c = d = 0 (and any arrays of the same dims) for two terms, and b = c = d = 0 for ||a w||^2. Throws Error when the dims differ.
+  static double norm_squared_of_sum(cfloat a, const Array& w, cfloat b, const Array& x, cfloat c, const Array& y,
+                                    cfloat d, const Array& z) {
+    require(dims(w) == dims(x) && dims(w) == dims(y) && dims(w) == dims(z),
+            "norm_squared_of_sum: the arrays' dims differ");
+    const cfloat* pw = w.data();
+    const cfloat* px = x.data();
+    const cfloat* py = y.data();
+    const cfloat* pz = z.data();
+    const Index n = w.size(), blocks = (n + kBlock - 1) / kBlock;
+    const bool four = c != cfloat(0) || d != cfloat(0);
+    std::vector<double> partial(std::size_t(std::max<Index>(blocks, 1)), 0.0);
+    const bool real = a.imag() == 0 && b.imag() == 0 && c.imag() == 0 && d.imag() == 0;
+    const bool one = !four && b == cfloat(0);  // ||a w||^2: x is not read
+    auto block = [&](Index k) {
+      if (real) {  // real weights (the solvers' case): over floats, 8 partial sums that vectorise
+        const float ar = a.real(), br = b.real(), cr = c.real(), dr = d.real();
+        const float* fw = reinterpret_cast<const float*>(pw);
+        const float* fx = reinterpret_cast<const float*>(px);
+        const float* fy = reinterpret_cast<const float*>(py);
+        const float* fz = reinterpret_cast<const float*>(pz);
+        // 8 float lanes over runs of 256 floats (each lane sums 32 squares), each run's sum added in double.
+        double total = 0;
+        const Index i1 = 2 * std::min(n, (k + 1) * kBlock);
+        Index i = 2 * k * kBlock;
+        for (; i + 256 <= i1; i += 256) {
+          float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          if (one) {
+            for (Index r = i; r < i + 256; r += 8)
+              for (int j = 0; j < 8; ++j) {
+                const float v = ar * fw[r + j];
+                acc[j] += v * v;
+              }
+          } else if (four) {
+            for (Index r = i; r < i + 256; r += 8)
+              for (int j = 0; j < 8; ++j) {
+                const float v = ar * fw[r + j] + br * fx[r + j] + cr * fy[r + j] + dr * fz[r + j];
+                acc[j] += v * v;
+              }
+          } else {
+            for (Index r = i; r < i + 256; r += 8)
+              for (int j = 0; j < 8; ++j) {
+                const float v = ar * fw[r + j] + br * fx[r + j];
+                acc[j] += v * v;
+              }
+          }
+          total += double(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+        }
+        for (; i < i1; ++i) {
+          const float v = ar * fw[i] + br * fx[i] + cr * fy[i] + dr * fz[i];
+          total += double(v * v);
+        }
+        partial[std::size_t(k)] = total;
+        return;
+      }
+      double acc[4] = {0, 0, 0, 0};
+      const Index i1 = std::min(n, (k + 1) * kBlock);
+      Index i = k * kBlock;
+      for (; i + 4 <= i1; i += 4)
+        for (int j = 0; j < 4; ++j) {
+          const cfloat v = four ? a * pw[i + j] + b * px[i + j] + c * py[i + j] + d * pz[i + j]
+                                : a * pw[i + j] + b * px[i + j];
+          acc[j] += double(std::norm(v));
+        }
+      for (; i < i1; ++i) acc[0] += double(std::norm(a * pw[i] + b * px[i] + c * py[i] + d * pz[i]));
+      partial[std::size_t(k)] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    };
+    detail::parallel_chunks(blocks, n >= 2 * kBlock ? fft_threads() : 1, [&](Index k0, Index k1) {
+      for (Index k = k0; k < k1; ++k) block(k);
+    });
+    double s = 0;
+    for (double v : partial) s += v;
+    return s;
+  }
 
  private:
+  /// f(base, t0, t1) for every piece of [0, total) cut at multiples of `len` (slabs): base = the slab's first
+  /// index, [t0, t1) the piece within it. Split over the FFT threads as for_blocks.
+  template <class F>
+  static void for_slab_ranges(Index total, Index len, F&& f) {
+    if (total == 0 || len == 0) return;
+    for_blocks(total, [&](Index i0, Index i1) {
+      while (i0 < i1) {
+        const Index base = (i0 / len) * len, t0 = i0 - base, t1 = std::min(len, t0 + (i1 - i0));
+        f(base, t0, t1);
+        i0 += t1 - t0;
+      }
+    });
+  }
   /// (inner stride, length, outer count) of `axis` in dims d; throws Error for an axis outside 0..4.
   static std::tuple<Index, Index, Index> axis_layout(const Dims& d, int axis, const char* who) {
     require(axis >= 0 && axis < 5, std::string(who) + ": axis must be 0 (x), 1 (y), 2 (coil), 3 (frame) or 4 "
@@ -628,7 +794,7 @@ struct EigenFftw {
 
   static Array transform(const Array& in, int sign) {
     Array out(in.dimensions());
-    transform_into(in, out, sign);
+    transform_impl(in, out, sign);
     return out;
   }
 
@@ -729,10 +895,20 @@ struct EigenFftw {
   static void fft2c_into(const Array& in, Array& out) { transform_into(in, out, FFTW_FORWARD); }
   /// ifft2c into a caller-owned array; see fft2c_into.
   static void ifft2c_into(const Array& in, Array& out) { transform_into(in, out, FFTW_BACKWARD); }
+  /// a = fft2c(a) in place, the same values (no allocation after the plans exist). In place is safe: the
+  /// even-size path reads each block of rows into scratch before writing those rows, and the general path shifts
+  /// the whole input into scratch first.
+  static void fft2c_inplace(Array& a) { transform_impl(a, a, FFTW_FORWARD); }
+  /// a = ifft2c(a) in place; see fft2c_inplace.
+  static void ifft2c_inplace(Array& a) { transform_impl(a, a, FFTW_BACKWARD); }
 
  private:
   static void transform_into(const Array& in, Array& out, int sign) {
     require(in.data() != out.data() || in.size() == 0, "fft2c_into: the output must not alias the input");
+    transform_impl(in, out, sign);
+  }
+  /// transform_into without the aliasing check (in == out allowed: see fft2c_inplace).
+  static void transform_impl(const Array& in, Array& out, int sign) {
     const Dims d = dims(in);
     const Index nx = d[0], ny = d[1], plane = nx * ny;
     if (dims(out) != d) out.resize(in.dimensions());

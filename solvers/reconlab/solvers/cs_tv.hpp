@@ -82,27 +82,36 @@ CArray cs_tv(const Op& A, const CArray& y, double norm_a2, const CsTvOptions& op
   const float lam = float(opt.lambda), lam_t = float(opt.lambda_t);
   auto prox_fstar = [&](Range v, double sigma) {
     // Data block: (v - sigma y) / (1 + sigma).
+    // Pointwise maps, split over the backend's threads (the same values for any split).
     CArray& q = std::get<0>(v);
     const float s = float(sigma), inv = 1.0f / (1.0f + s);
-    for (Index i = 0; i < q.size(); ++i) q.data()[i] = (q.data()[i] - s * y.data()[i]) * inv;
+    cfloat* qp = q.data();
+    const cfloat* yp = y.data();
+    EigenFftw::for_blocks(q.size(), [&](Index i0, Index i1) {
+      for (Index i = i0; i < i1; ++i) qp[i] = (qp[i] - s * yp[i]) * inv;
+    });
     // TV block: pointwise projection of (p_x, p_y) onto the ball of radius lambda, p_t onto radius lambda_t.
     auto& p = std::get<1>(v);
     cfloat* px = p[0].data();
     cfloat* py = p[1].data();
-    for (Index i = 0; i < p[0].size(); ++i) {
-      const float n = std::sqrt(std::norm(px[i]) + std::norm(py[i]));
-      if (n > lam) {
-        const float f = lam > 0 ? lam / n : 0.0f;
-        px[i] *= f;
-        py[i] *= f;
+    EigenFftw::for_blocks(p[0].size(), [&](Index i0, Index i1) {
+      for (Index i = i0; i < i1; ++i) {
+        const float n = std::sqrt(std::norm(px[i]) + std::norm(py[i]));
+        if (n > lam) {
+          const float f = lam > 0 ? lam / n : 0.0f;
+          px[i] *= f;
+          py[i] *= f;
+        }
       }
-    }
+    });
     if (temporal) {
       cfloat* pt = p[2].data();
-      for (Index i = 0; i < p[2].size(); ++i) {
-        const float n = std::abs(pt[i]);
-        if (n > lam_t) pt[i] *= lam_t / n;
-      }
+      EigenFftw::for_blocks(p[2].size(), [&](Index i0, Index i1) {
+        for (Index i = i0; i < i1; ++i) {
+          const float n = std::abs(pt[i]);
+          if (n > lam_t) pt[i] *= lam_t / n;
+        }
+      });
     }
     return v;
   };
