@@ -1,7 +1,12 @@
 /// @file reconlab_python.cpp
 /// `import reconlab`: the Python module (pybind11, Debian pybind11-dev). It exposes masks, metrics, the centred FFT,
-/// the forward models (apply / adjoint / normal), every Cartesian method of `reconlab recon` (classical and, when
-/// reconlab was built with networks, trained networks by path), and the file readers.
+/// the forward models (apply / adjoint / normal; Cartesian and NUFFT), every method of `reconlab recon` on Cartesian
+/// k-space and on trajectories (classical and, when reconlab was built with networks, trained networks by path), and
+/// the file readers.
+///
+/// Trajectories. Samples are (frames, coils, spokes, samples) with the leading axes optional, as `reconlab recon
+/// --traj` reads them from .npy; coordinates (frames, spokes, samples, 2 or 3) or (spokes, samples, 2 or 3) in
+/// cycles per field of view (kx, ky, kz = 0), as BART's trajectories; density weights (frames, spokes, samples).
 ///
 /// Axis order. A NumPy array in C order with shape (batch, frames, coils, ny, nx) holds the same bytes as reconlab's
 /// column-major (nx, ny, coils, frames, batch) array, so the module maps one onto the other with the leading NumPy axes
@@ -34,6 +39,7 @@
 #include "reconlab/io/image_file.hpp"
 #include "reconlab/io/ismrmrd.hpp"
 #include "reconlab/io/nifti.hpp"
+#include "reconlab/io/noncartesian.hpp"
 #include "reconlab/masks.hpp"
 #include "reconlab/metrics.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
@@ -127,6 +133,33 @@ struct PyOperator {
   }
 };
 
+
+/// Trajectory coords (2, samples, spokes, frames, 1) from NumPy (frames, spokes, samples, 2|3) or (spokes,
+/// samples, 2|3), checked by io::trajectory_from_values.
+RArray trajectory_coords(const py::array_t<double, py::array::c_style | py::array::forcecast>& t) {
+  const py::ssize_t nd = t.ndim();
+  require(nd == 3 || nd == 4, "traj must be (spokes, samples, 2 or 3) or (frames, spokes, samples, 2 or 3), got " +
+                                  std::to_string(nd) + " axes");
+  const Index c = t.shape(nd - 1), S = t.shape(nd - 2), Y = t.shape(nd - 3), T = nd == 4 ? t.shape(0) : 1;
+  return io::trajectory_from_values(std::vector<double>(t.data(), t.data() + t.size()), c, S, Y, T, "traj");
+}
+
+/// A trajectory Acquisition from NumPy samples, coordinates, optional density weights, grid (ny, nx) and maps.
+Acquisition make_trajectory_acquisition(const CNumpy& kspace, const py::array_t<double, py::array::c_style | py::array::forcecast>& traj,
+                                        const std::optional<RNumpy>& density,
+                                        const std::optional<std::pair<Index, Index>>& shape,
+                                        const std::optional<CNumpy>& sens) {
+  CArray k = to_tensor<cfloat>(kspace, "kspace");
+  require(dims_of(k)[4] == 1, "kspace: trajectory samples are (frames, coils, spokes, samples); no batch axis");
+  std::optional<CArray> w;
+  if (density) w = CArray(to_tensor<float>(*density, "density").cast<cfloat>());
+  std::optional<std::pair<Index, Index>> grid;
+  if (shape) grid = std::pair<Index, Index>{shape->second, shape->first};  // (ny, nx) -> {nx, ny}
+  std::optional<CArray> maps;
+  if (sens) maps = to_tensor<cfloat>(*sens, "sens");
+  return tool::trajectory_acquisition(std::move(k), trajectory_coords(traj), w, grid, std::move(maps),
+                                      {"kspace", "traj", "density"});
+}
 
 py::dict metrics_dict(const Metrics& m) {
   py::dict out;
@@ -222,6 +255,36 @@ PYBIND11_MODULE(reconlab, m) {
       "else A = M F on images with `coils` coils. mask: (ny, nx) or per frame (frames, 1, ny, nx), 0/1 or weights.");
 
   m.def(
+      "nufft_model",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& traj,
+         const std::optional<std::pair<Index, Index>>& shape, const std::optional<CNumpy>& sens, Index coils) {
+        RArray coords = trajectory_coords(traj);
+        const Index S = coords.dimension(1), Y = coords.dimension(2), T = coords.dimension(3);
+        Index c = coils;
+        std::optional<CArray> maps;
+        if (sens) {
+          maps = to_tensor<cfloat>(*sens, "sens");
+          c = maps->dimension(2);
+        }
+        require(c >= 1, "coils must be >= 1");
+        CArray zeros(S, Y, c, T, 1);
+        zeros.setZero();
+        const Acquisition acq = tool::trajectory_acquisition(
+            std::move(zeros), std::move(coords), std::nullopt,
+            shape ? std::optional<std::pair<Index, Index>>(std::pair<Index, Index>{shape->second, shape->first})
+                  : std::nullopt,
+            std::move(maps), {"kspace", "traj", "density"});
+        const Dims id = acq.image_dims;
+        const Dims domain{id[0], id[1], sens ? 1 : c, T, 1};
+        return PyOperator{forward_model<EigenFftw>(acq), domain, dims_of(acq.kspace)};
+      },
+      py::arg("traj"), py::arg("shape") = py::none(), py::arg("sens") = py::none(), py::arg("coils") = 1,
+      "The non-Cartesian forward model: A = N S with N the NUFFT (Kaiser-Bessel gridding, Fessler & Sutton 2003; "
+      "Beatty et al. 2005) onto the trajectory traj ((frames,) spokes, samples, 2 or 3) in cycles per FOV, S the coil "
+      "maps sens (coils, ny, nx) when given, else images with `coils` coils. shape: the image grid (ny, nx), default "
+      "BART's estdims rule. apply: image ((frames,) (coils,) ny, nx) -> samples ((frames,) (coils,) spokes, samples).");
+
+  m.def(
       "methods",
       [] {
         std::vector<std::string> all = tool::classical_methods();
@@ -240,16 +303,30 @@ PYBIND11_MODULE(reconlab, m) {
          const std::optional<CNumpy>& sens, std::optional<double> lambda, std::optional<double> lambda_t,
          std::optional<double> lambda_l, std::optional<int> iterations, const std::string& maps,
          double window_width, const std::string& weights, std::optional<Index> upscale,
-         const std::string& low_resolution) {
-        Acquisition acq = make_acquisition(kspace, mask, sens, upscale, low_resolution);
+         const std::string& low_resolution,
+         const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& traj,
+         const std::optional<RNumpy>& density, const std::optional<std::pair<Index, Index>>& shape,
+         Index sliding_window) {
         const tool::ReconOptions o{.lambda = lambda,
                                    .lambda_t = lambda_t,
                                    .lambda_l = lambda_l,
                                    .iterations = iterations,
                                    .maps_source = maps,
                                    .window_width = window_width,
-                                   .weights = weights};
-        std::unique_ptr<Reconstructor> rec = tool::make_cartesian_reconstructor(method, o, acq);
+                                   .weights = weights,
+                                   .sliding_window = sliding_window};
+        Acquisition acq;
+        std::unique_ptr<Reconstructor> rec;
+        if (traj) {
+          require(!mask && !upscale, "mask and upscale apply to Cartesian k-space, not to a trajectory (traj)");
+          acq = make_trajectory_acquisition(kspace, *traj, density, shape, sens);
+          rec = tool::make_trajectory_reconstructor(method, o, acq);
+        } else {
+          require(!density && !shape && sliding_window == 0,
+                  "density, shape and sliding_window apply to trajectories: give traj");
+          acq = make_acquisition(kspace, mask, sens, upscale, low_resolution);
+          rec = tool::make_cartesian_reconstructor(method, o, acq);
+        }
         CArray img;
         {
           py::gil_scoped_release release;
@@ -261,13 +338,17 @@ PYBIND11_MODULE(reconlab, m) {
       py::arg("lambda_") = py::none(), py::arg("lambda_t") = py::none(), py::arg("lambda_l") = py::none(),
       py::arg("iterations") = py::none(), py::arg("maps") = "lowres", py::arg("window_width") = 1.0,
       py::arg("weights") = "", py::arg("upscale") = py::none(), py::arg("low_resolution") = "kspace-truncation",
+      py::arg("traj") = py::none(), py::arg("density") = py::none(), py::arg("shape") = py::none(),
+      py::arg("sliding_window") = 0,
       "Reconstructs centred Cartesian k-space with any method of methods(), exactly as `reconlab recon --method` "
       "does (same defaults). kspace: (ny, nx), (coils, ny, nx), (frames, coils, ny, nx); mask: (ny, nx) or (frames, "
       "1, ny, nx), default the non-zero samples; sens: coil maps (coils, ny, nx), default estimated from the ACS "
       "region (maps = 'lowres' | 'ecalib'); lambda_, lambda_t, lambda_l, iterations: as --lambda, --lambda-t, "
       "--lambda-l, --iterations; weights: a trained network's final.pt (model.json beside it); upscale: "
-      "super-resolution factor of a low-resolution acquisition. Returns the complex64 image (ny, nx) (cines: "
-      "(frames, 1, ny, nx)).");
+      "super-resolution factor of a low-resolution acquisition. Trajectories (as `reconlab recon --traj`): traj "
+      "((frames,) spokes, samples, 2 or 3) in cycles per FOV with kspace ((frames,) (coils,) spokes, samples), "
+      "density ((frames,) spokes, samples) weights, shape (ny, nx) of the image grid (default BART's estdims rule), "
+      "sliding_window (view-sharing). Returns the complex64 image (ny, nx) (cines: (frames, 1, ny, nx)).");
 
   m.def(
       "read_array", [](const std::string& path) { return to_numpy(io::read_array(path)); }, py::arg("path"),

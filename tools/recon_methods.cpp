@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "methods.hpp"
+#include "reconlab/io/noncartesian.hpp"
+#include "reconlab/solvers/gridding.hpp"
 #include "reconlab/solvers/kspace_interpolation.hpp"
 #include "reconlab/solvers/lowrank_sparse.hpp"
 #include "reconlab/solvers/parallel_imaging.hpp"
@@ -50,8 +52,7 @@ std::unique_ptr<Reconstructor> make_cartesian_reconstructor(const std::string& m
   if (method == "tv-sr") {
     require(!multicoil || acq.sensitivities,
             "method tv-sr on multi-coil k-space needs coil maps on the high-resolution grid (--sens)");
-    return std::make_unique<solvers::CsTvReconstructor>(solvers::CsTvOptions{
-        .lambda = lambda.value_or(2e-3), .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
+    return solvers::make_classical_reconstructor("cs-tv", {.lambda = lambda, .iterations = iterations});
   }
   if (method == "linear-interpolation" || method == "spline-interpolation")
     return std::make_unique<solvers::KspaceLineInterpolationReconstructor>(
@@ -79,13 +80,9 @@ std::unique_ptr<Reconstructor> make_cartesian_reconstructor(const std::string& m
   if (multicoil && lambda_t && (method == "cs-tv" || method == "bart-pics")) {
     // Multi-coil k-t TV: the cine solvers with maps (given, else estimated from the time-averaged k-space).
     if (!acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
-    if (method == "cs-tv")
-      return std::make_unique<solvers::CsTvReconstructor>(
-          solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
-                               .lambda_t = *lambda_t,
-                               .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
-    return std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{
-        .lambda = lambda.value_or(0.005), .iterations = iterations.value_or(100), .lambda_t = *lambda_t});
+    return solvers::make_classical_reconstructor(
+        method, {.lambda = method == "bart-pics" ? lambda.value_or(0.005) : lambda, .lambda_t = *lambda_t,
+                 .iterations = iterations});
   }
   if (method == "cs-wavelet" || (method == "cs-tv" && multicoil))
     return std::make_unique<solvers::CsSenseReconstructor>(method == "cs-tv" ? CsPenalty::TV : CsPenalty::Wavelet,
@@ -105,19 +102,70 @@ std::unique_ptr<Reconstructor> make_cartesian_reconstructor(const std::string& m
   if (multicoil && method == "rof")
     throw Error("method " + method + " takes single-coil k-space; this k-space has " + std::to_string(acq.coils()) +
                 " coils");
-  if (method == "zero-filled") return std::make_unique<solvers::ZeroFilledReconstructor>();
-  if (method == "rof")
-    return std::make_unique<solvers::RofReconstructor>(
-        solvers::RofOptions{.weight = lambda.value_or(0.05), .max_iterations = iterations.value_or(200)});
-  if (method == "cs-tv")
-    return std::make_unique<solvers::CsTvReconstructor>(
-        solvers::CsTvOptions{.lambda = lambda.value_or(2e-3),
-                             .lambda_t = lambda_t.value_or(0.0),
-                             .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
-  if (method == "bart-pics")
-    return std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{
-        .lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100), .lambda_t = lambda_t.value_or(0.0)});
-  throw Error("unknown method " + method);
+  return solvers::make_classical_reconstructor(
+      method, {.lambda = lambda, .lambda_t = lambda_t.value_or(0.0), .iterations = iterations});
+}
+
+Acquisition trajectory_acquisition(CArray kspace, RArray coords, const std::optional<CArray>& density,
+                                   std::optional<std::pair<Index, Index>> shape, std::optional<CArray> sens,
+                                   const std::array<std::string, 3>& names) {
+  const auto& [kname, tname, dname] = names;
+  const Dims kd = dims_of(kspace);
+  require(coords.dimension(1) == kd[0] && coords.dimension(2) == kd[1],
+          tname + " has " + std::to_string(coords.dimension(1)) + " samples x " + std::to_string(coords.dimension(2)) +
+              " spokes but " + kname + " holds " + std::to_string(kd[0]) + " x " + std::to_string(kd[1]));
+  Trajectory t{std::move(coords), std::nullopt};
+  if (density) {
+    const CArray& w = *density;
+    require(dims_of(w)[0] == kd[0] && dims_of(w)[1] == kd[1] && dims_of(w)[2] == 1,
+            dname + " has dims " + dims_string(dims_of(w)) + "; expected (" + std::to_string(kd[0]) + ", " +
+                std::to_string(kd[1]) + ", 1, frames) like the samples, one coil");
+    for (Index i = 0; i < w.size(); ++i)
+      require(w.data()[i].imag() == 0 && w.data()[i].real() >= 0,
+              dname + ": weights must be real and >= 0 (element " + std::to_string(i) + ")");
+    t.density = RArray(w.real());
+  }
+  const auto [nx, ny] = shape ? *shape : io::estimate_image_dims(t.coords);
+  Acquisition acq;
+  acq.kspace = std::move(kspace);
+  acq.sampling = std::move(t);
+  acq.image_dims = {nx, ny, 1, kd[3], 1};
+  if (sens) acq.sensitivities = std::move(*sens);
+  validate_acquisition(acq);
+  solvers::validate_multicoil(acq);
+  return acq;
+}
+
+std::unique_ptr<Reconstructor> make_trajectory_reconstructor(const std::string& method, const ReconOptions& o,
+                                                             Acquisition& acq) {
+  require(!o.lambda_l, "--lambda-l (lambda_l, l+s) does not apply to trajectory methods");
+  require(!o.lambda_t || method == "cs-tv" || method == "bart-pics",
+          "--lambda-t (lambda_t) applies to cs-tv and bart-pics (k-t TV of a trajectory cine), not method " + method);
+  require(!o.lambda_t || *o.lambda_t >= 0, "--lambda-t (lambda_t) must be >= 0");
+  require(o.maps_source == "lowres" || o.maps_source == "ecalib",
+          "maps source must be lowres or ecalib, got '" + o.maps_source + "'");
+  const auto source = o.maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
+  if (method == "gridding") return std::make_unique<solvers::GriddingReconstructor>();
+  if (method == "cg-sense")
+    return std::make_unique<solvers::CgSenseReconstructor>(
+        solvers::CgSenseOptions{.iterations = o.iterations.value_or(30), .lambda = o.lambda.value_or(0.0)}, source);
+  if (method == "cs-tv" || method == "bart-pics") {
+    if (acq.coils() > 1 && !acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
+    return solvers::make_classical_reconstructor(
+        method, {.lambda = o.lambda, .lambda_t = o.lambda_t.value_or(0.0), .iterations = o.iterations});
+  }
+  // Trajectory cines: the sliding window (linear in time: a real-time acquisition).
+  if (method == "view-sharing") return std::make_unique<solvers::ViewSharingReconstructor>(false, o.sliding_window);
+  if (method == "bart-nufft-inverse")
+    return std::make_unique<solvers::BartNufftInverseReconstructor>(o.lambda.value_or(0.0));
+  if (method == "radial-interpolation")
+    return std::make_unique<solvers::RadialInterpolationReconstructor>(/*bicubic=*/true);
+  // Trained networks through the model registry: nufft-modl, and unet on the gridding image; the Cartesian
+  // networks refuse a trajectory with their own error.
+  if (!classical_method(method)) return make_network_reconstructor(method, o.weights);
+  throw Error("method " + method + " reconstructs Cartesian k-space; with a trajectory (--traj) use gridding, cg-sense, "
+              "cs-tv, bart-pics, bart-nufft-inverse, radial-interpolation, view-sharing, unet, nufft-modl, "
+              "crnn or residual-unet-3d");
 }
 
 }  // namespace reconlab::tool

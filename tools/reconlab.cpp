@@ -443,7 +443,8 @@ int main(int argc, char** argv) {
                    "the output keeps its intensity units")
       ->excludes(kspace_opt);
   std::optional<Index> fastmri_slice;
-  cmd_recon->add_option("--slice", fastmri_slice, "fastMRI .h5 k-space: reconstruct only this slice (default: all)");
+  cmd_recon->add_option("--slice", fastmri_slice,
+                        "fastMRI or ISMRMRD .h5 k-space: reconstruct only this slice (default: all)");
   std::string eval_target_dir, eval_prediction_dir, eval_key;
   auto* cmd_eval = app.add_subcommand(
       "eval", "fastMRI leaderboard metrics (evaluate.py): per-volume NMSE, PSNR, SSIM of the .h5 reconstructions in "
@@ -539,74 +540,29 @@ int main(int argc, char** argv) {
       // Non-Cartesian acquisition: samples on a trajectory (io/noncartesian.hpp).
       require(axes.empty() && mask_path.empty() && mask_variable.empty(),
               "--traj takes the samples in BART's non-Cartesian layout: --axes, --mask and --mask-variable do not apply");
-      require(!lambda_l, "--lambda-l (l+s) does not apply to --traj methods");
       require(!upscale, "--upscale (super-resolution) applies to Cartesian low-resolution k-space, not --traj");
-      require(!lambda_t || method == "cs-tv" || method == "bart-pics",
-              "--lambda-t applies to cs-tv and bart-pics (k-t TV of a trajectory cine), not --method " + method);
-      require(!lambda_t || *lambda_t >= 0, "--lambda-t must be >= 0");
-      Acquisition acq;
-      acq.kspace = io::read_noncartesian(kspace_path);
-      const Dims kd = dims_of(acq.kspace);
-      Trajectory t{io::read_trajectory(traj_path), std::nullopt};
-      require(t.coords.dimension(1) == kd[0] && t.coords.dimension(2) == kd[1],
-              "--traj has " + std::to_string(t.coords.dimension(1)) + " samples x " +
-                  std::to_string(t.coords.dimension(2)) + " spokes but --kspace holds " + std::to_string(kd[0]) +
-                  " x " + std::to_string(kd[1]));
-      if (!density_path.empty()) {
-        const CArray w = io::read_noncartesian(density_path);
-        require(dims_of(w)[0] == kd[0] && dims_of(w)[1] == kd[1] && dims_of(w)[2] == 1,
-                "--density " + density_path + " has dims " + dims_string(dims_of(w)) + "; expected (" +
-                    std::to_string(kd[0]) + ", " + std::to_string(kd[1]) + ", 1, frames) like the samples, one coil");
-        for (Index i = 0; i < w.size(); ++i)
-          require(w.data()[i].imag() == 0 && w.data()[i].real() >= 0,
-                  "--density " + density_path + ": weights must be real and >= 0 (element " + std::to_string(i) + ")");
-        t.density = RArray(w.real());
-      }
-      const auto [nx, ny] = recon_shape.empty() ? io::estimate_image_dims(t.coords) : [&] {
-        const auto v = parse_shape(recon_shape);
-        return std::pair<Index, Index>{v[1], v[0]};
-      }();
-      acq.sampling = std::move(t);
-      acq.image_dims = {nx, ny, 1, kd[3], 1};
+      std::optional<CArray> density;
+      if (!density_path.empty()) density = io::read_noncartesian(density_path);
+      std::optional<CArray> sens;
       if (!sens_path.empty()) {
-        acq.sensitivities = io::read_array(sens_path);
-        require_nonempty(dims_of(*acq.sensitivities), "sensitivity maps", sens_path);
+        sens = io::read_array(sens_path);
+        require_nonempty(dims_of(*sens), "sensitivity maps", sens_path);
       }
-      validate_acquisition(acq);
-      solvers::validate_multicoil(acq);
-      const auto source = maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
-      std::unique_ptr<Reconstructor> rec;
-      if (method == "gridding") {
-        rec = std::make_unique<solvers::GriddingReconstructor>();
-      } else if (method == "cg-sense") {
-        rec = std::make_unique<solvers::CgSenseReconstructor>(
-            solvers::CgSenseOptions{.iterations = iterations.value_or(30), .lambda = lambda.value_or(0.0)}, source);
-      } else if (method == "cs-tv" || method == "bart-pics") {
-        if (kd[2] > 1 && !acq.sensitivities) acq.sensitivities = solvers::resolve_maps(acq, source);
-        if (method == "cs-tv")
-          rec = std::make_unique<solvers::CsTvReconstructor>(solvers::CsTvOptions{
-              .lambda = lambda.value_or(2e-3),
-              .lambda_t = lambda_t.value_or(0.0),
-              .max_iterations = iterations.value_or(solvers::CsTvOptions{}.max_iterations)});
-        else
-          rec = std::make_unique<solvers::BartPicsReconstructor>(solvers::BartPicsOptions{
-              .lambda = lambda.value_or(0.01), .iterations = iterations.value_or(100), .lambda_t = lambda_t.value_or(0.0)});
-      } else if (method == "view-sharing") {
-        // Trajectory cines: the sliding window (linear in time: a real-time acquisition).
-        rec = std::make_unique<solvers::ViewSharingReconstructor>(false, sliding_window);
-      } else if (method == "bart-nufft-inverse") {
-        rec = std::make_unique<solvers::BartNufftInverseReconstructor>(lambda.value_or(0.0));
-      } else if (method == "radial-interpolation") {
-        rec = std::make_unique<solvers::RadialInterpolationReconstructor>(/*bicubic=*/true);
-      } else if (!tool::classical_method(method)) {
-        // Trained networks through the model registry: nufft-modl, and unet on the gridding image; the Cartesian
-        // networks refuse a trajectory with their own error.
-        rec = tool::make_network_reconstructor(method, weights);
-      } else {
-        throw Error("--method " + method + " reconstructs Cartesian k-space; with --traj use gridding, cg-sense, "
-                    "cs-tv, bart-pics, bart-nufft-inverse, radial-interpolation, view-sharing, unet, nufft-modl, "
-                    "crnn or residual-unet-3d");
+      std::optional<std::pair<Index, Index>> grid;
+      if (!recon_shape.empty()) {
+        const auto v = parse_shape(recon_shape);
+        grid = std::pair<Index, Index>{v[1], v[0]};
       }
+      Acquisition acq = tool::trajectory_acquisition(io::read_noncartesian(kspace_path), io::read_trajectory(traj_path),
+                                                     density, grid, std::move(sens),
+                                                     {"--kspace", "--traj", "--density " + density_path});
+      const Dims kd = dims_of(acq.kspace);
+      const Index nx = acq.image_dims[0], ny = acq.image_dims[1];
+      const std::unique_ptr<Reconstructor> rec = tool::make_trajectory_reconstructor(
+          method,
+          tool::ReconOptions{.lambda = lambda, .lambda_t = lambda_t, .lambda_l = lambda_l, .iterations = iterations,
+                             .maps_source = maps_source, .weights = weights, .sliding_window = sliding_window},
+          acq);
       const CArray img = rec->reconstruct(acq);
       write_image(recon_out, img, KspaceLayout{io::is_npy(kspace_path), kd[3] > 1});
       std::cout << nlohmann::json{{"method", rec->name()}, {"parameters", rec->parameters()},
@@ -706,21 +662,24 @@ int main(int argc, char** argv) {
               "--image is the low-resolution image of super-resolution: give --upscale S, and no --axes, --mask or "
               "--sens");
       const bool h5 = std::filesystem::path(kspace_path).extension() == ".h5";
-      // ISMRMRD raw data (.h5 with a `dataset` group): one slice, repetitions as frames, its own mask.
+      // ISMRMRD raw data (.h5 with a `dataset` group): repetitions as frames, slices in turn (or --slice), its own
+      // mask.
       const bool ismrmrd = h5 && io::is_ismrmrd_file(kspace_path);
       const bool fastmri = h5 && !ismrmrd;
       std::optional<io::IsmrmrdData> im;
-      if (ismrmrd) {
-        require(axes.empty() && mask_path.empty() && mask_variable.empty() && !fastmri_slice,
-                "an ISMRMRD file carries its own layout and mask: --axes, --mask, --mask-variable and --slice do not "
-                "apply");
-        im = io::read_ismrmrd(kspace_path);
-        require(im->acquisition.kspace.dimension(4) == 1, "ISMRMRD file " + kspace_path + " has " +
-                                                              std::to_string(im->acquisition.kspace.dimension(4)) +
-                                                              " slices; recon reads single-slice ISMRMRD files");
-      }
       std::optional<io::FastmriFile> fm;
       Index first_slice = 0, slice_count = 1;
+      if (ismrmrd) {
+        require(axes.empty() && mask_path.empty() && mask_variable.empty(),
+                "an ISMRMRD file carries its own layout and mask: --axes, --mask and --mask-variable do not apply");
+        im = io::read_ismrmrd(kspace_path);
+        const Index slices = im->acquisition.kspace.dimension(4);
+        first_slice = fastmri_slice.value_or(0), slice_count = fastmri_slice ? 1 : slices;
+        require(first_slice >= 0 && first_slice < slices,
+                "--slice " + std::to_string(first_slice) + " outside 0.." + std::to_string(slices - 1) +
+                    " (the ISMRMRD file's slices)");
+      }
+      const bool stack_slices = fastmri || (ismrmrd && im->acquisition.kspace.dimension(4) > 1);
       if (fastmri) {
         require(axes.empty() && mask_path.empty() && mask_variable.empty() && sens_path.empty(),
                 "a fastMRI .h5 file carries its own layout and mask: --axes, --mask, --mask-variable and --sens do "
@@ -730,7 +689,7 @@ int main(int argc, char** argv) {
         require(first_slice >= 0 && first_slice < fm->slices(), "--slice " + std::to_string(first_slice) +
                                                                     " outside 0.." + std::to_string(fm->slices() - 1));
       } else if (!ismrmrd) {
-        require(!fastmri_slice, "--slice applies to fastMRI .h5 k-space");
+        require(!fastmri_slice, "--slice applies to fastMRI and ISMRMRD .h5 k-space");
       }
       std::vector<CArray> slice_images;
       nlohmann::json slice_info;
@@ -738,7 +697,7 @@ int main(int argc, char** argv) {
       Acquisition acq;
       KspaceLayout layout;
       if (fm) acq = io::fastmri_slice(*fm, sl);
-      else if (im) acq = im->acquisition;
+      else if (im) acq = io::ismrmrd_slice(im->acquisition, sl);
       else if (!sr_image_path.empty())
         acq = solvers::low_resolution_acquisition(io::read_image(sr_image_path), std::max<Index>(*upscale, 1),
                                                   low_resolution_from_string(low_resolution_model));
@@ -778,7 +737,7 @@ int main(int argc, char** argv) {
                                              .weights = weights};
       std::unique_ptr<Reconstructor> rec = tool::make_cartesian_reconstructor(method, recon_options, acq);
       CArray img = rec->reconstruct(acq);
-      if (fm) {
+      if (stack_slices) {
         slice_images.push_back(img);
         slice_info = {{"method", rec->name()}, {"parameters", rec->parameters()},
                       {"acceleration", acceleration_of(acq.mask())}, {"coils", kd[2]}};
@@ -791,24 +750,34 @@ int main(int argc, char** argv) {
                        .dump()
                 << "\n";
       }
-      if (fm) {
-        // Slices as the batch axis; magnitudes cropped to the reconstruction size for a fastMRI output file.
+      if (stack_slices) {
+        // Slices as the batch axis (frames kept: ISMRMRD repetitions); magnitudes cropped to the reconstruction size
+        // for a fastMRI output file.
         const Dims d = dims_of(slice_images.front());
-        CArray vol(d[0], d[1], 1, 1, Index(slice_images.size()));
-        for (std::size_t i = 0; i < slice_images.size(); ++i)
-          vol.chip(Index(i), 4) = slice_images[i].reshape(Dims{d[0], d[1], 1, 1, 1}).chip(0, 4);
+        CArray vol(d[0], d[1], 1, d[3], Index(slice_images.size()));
+        for (std::size_t i = 0; i < slice_images.size(); ++i) {
+          require(dims_of(slice_images[i]) == d, "recon: slice images differ in dims");
+          vol.chip(Index(i), 4) = slice_images[i].chip(0, 4);
+        }
         const bool h5_out = std::filesystem::path(recon_out).extension() == ".h5";
         // fastMRI crops (H, W) to (reconSpace x, reconSpace y): reconlab's (x = W, y = H) to (recon_ny, recon_nx).
-        const bool crop = h5_out && fm->recon_nx > 0 && fm->recon_nx <= d[1] && fm->recon_ny <= d[0];
+        const bool crop = fm && h5_out && fm->recon_nx > 0 && fm->recon_nx <= d[1] && fm->recon_ny <= d[0];
         if (h5_out) {
+          require(d[3] == 1, "a fastMRI reconstruction file (.h5 output) holds one image per slice; these slices "
+                             "have " + std::to_string(d[3]) + " frames: write .npy, .cfl or .nii");
           RArray mag = vol.abs();
           if (crop) mag = io::fastmri_center_crop(mag, fm->recon_ny, fm->recon_nx);
           io::write_fastmri_reconstruction(recon_out, mag);
+        } else if (im && io::is_npy(recon_out)) {
+          // ISMRMRD slices: (slices, frames, ny, nx), frames dropped when there is one.
+          const Index S = Index(slice_images.size());
+          io::write_npy(recon_out, vol, d[3] > 1 ? std::vector<Index>{S, d[3], d[1], d[0]} : std::vector<Index>{S, d[1], d[0]});
         } else {
           write_image(recon_out, vol, KspaceLayout{});
         }
         slice_info["slices"] = slice_images.size();
         slice_info["first_slice"] = first_slice;
+        slice_info["frames"] = d[3];
         slice_info["cropped_to"] = crop ? nlohmann::json{fm->recon_nx, fm->recon_ny} : nlohmann::json(nullptr);
         slice_info["output"] = recon_out;
         std::cout << slice_info.dump() << "\n";

@@ -259,6 +259,8 @@ class AnyOperator {
     apply_ = [p](const Array& x) { return p->apply(x); };
     adjoint_ = [p](const Array& y) { return p->adjoint(y); };
     normal_ = [p](const Array& x) { return reconlab::normal(*p, x); };
+    apply_into_ = [p](const Array& x, Array& out) { reconlab::apply_into(*p, x, out); };
+    adjoint_into_ = [p](const Array& y, Array& out) { reconlab::adjoint_into(*p, y, out); };
     domain_ = p->domain_dims();
     range_ = p->range_dims();
     name_ = p->name();
@@ -266,12 +268,17 @@ class AnyOperator {
   Range apply(const Domain& x) const { return apply_(x); }
   Domain adjoint(const Range& y) const { return adjoint_(y); }
   Domain normal(const Domain& x) const { return normal_(x); }
+  /// The wrapped operator's apply_into / adjoint_into (reconlab::apply_into: its own in-place form when it has
+  /// one, so solvers' loops over a forward_model allocate nothing on that path).
+  void apply_into(const Domain& x, Range& out) const { apply_into_(x, out); }
+  void adjoint_into(const Range& y, Domain& out) const { adjoint_into_(y, out); }
   Dims domain_dims() const { return domain_; }
   Dims range_dims() const { return range_; }
   std::string name() const { return name_; }
 
  private:
   std::function<Array(const Array&)> apply_, adjoint_, normal_;
+  std::function<void(const Array&, Array&)> apply_into_, adjoint_into_;
   Dims domain_, range_;
   std::string name_;
 };
@@ -298,10 +305,15 @@ struct Blocks {
   /// out = a x + b y over every block, into a caller-owned value (resized to x's shape; may be x or y itself):
   /// the backend's lincomb_into when it has one, else through axpy (which allocates).
   static void lincomb_into(cfloat a, const Array& x, cfloat b, const Array& y, Array& out) {
-    if constexpr (requires { B::lincomb_into(a, x, b, y, out); })
+    if constexpr (requires { B::lincomb_into(a, x, b, y, out); }) {
       B::lincomb_into(a, x, b, y, out);
-    else
-      out = B::axpy(a, x, B::axpy(b - cfloat(1), y, y));
+    } else if (a == cfloat(1)) {
+      out = B::axpy(b, y, x);
+    } else if (b == cfloat(1)) {
+      out = B::axpy(a, x, y);
+    } else {
+      out = B::axpy(a, x, B::axpy(b, y, B::axpy(cfloat(-1), y, y)));
+    }
   }
   template <class T>
   static void lincomb_into(cfloat a, const std::vector<T>& x, cfloat b, const std::vector<T>& y, std::vector<T>& out) {
@@ -315,31 +327,49 @@ struct Blocks {
       (lincomb_into(a, std::get<I>(x), b, std::get<I>(y), std::get<I>(out)), ...);
     }(std::index_sequence_for<T...>{});
   }
-  /// ||a w + b x + c y + d z||^2 over every block without forming the sum (the backend's norm_squared_of_sum
-  /// when it has one, else through axpy and dot). Two terms: c = d = 0.
-  static double norm_squared_of_sum(cfloat a, const Array& w, cfloat b, const Array& x, cfloat c, const Array& y,
-                                    cfloat d, const Array& z) {
-    if constexpr (requires { B::norm_squared_of_sum(a, w, b, x, c, y, d, z); }) {
-      return B::norm_squared_of_sum(a, w, b, x, c, y, d, z);
+  /// ||w||^2 over every block (the backend's norm_squared when it has one, else dot).
+  static double norm_squared(const Array& w) {
+    if constexpr (requires { B::norm_squared(w); })
+      return B::norm_squared(w);
+    else
+      return B::dot(w, w).real();
+  }
+  template <class T>
+  static double norm_squared(const std::vector<T>& w) {
+    double s = 0;
+    for (const auto& v : w) s += norm_squared(v);
+    return s;
+  }
+  template <class... T>
+  static double norm_squared(const std::tuple<T...>& w) {
+    return std::apply([](const auto&... v) { return (0.0 + ... + norm_squared(v)); }, w);
+  }
+  /// ||a (w - x) + b (y - z)||^2 over every block, the differences taken first (accurate as w -> x, y -> z;
+  /// b = 0: ||a (w - x)||^2): the backend's norm_squared_of_differences when it has one, else through axpy.
+  static double norm_squared_of_differences(double a, const Array& w, const Array& x, double b, const Array& y,
+                                            const Array& z) {
+    if constexpr (requires { B::norm_squared_of_differences(a, w, x, b, y, z); }) {
+      return B::norm_squared_of_differences(a, w, x, b, y, z);
     } else {
-      const Array zero = B::axpy(cfloat(-1), w, w);
-      const Array s = B::axpy(a, w, B::axpy(b, x, B::axpy(c, y, B::axpy(d, z, zero))));
+      const Array d1 = B::axpy(cfloat(-1), x, w);
+      Array s = B::axpy(cfloat(float(a - 1)), d1, d1);  // a (w - x)
+      if (b != 0) s = B::axpy(cfloat(float(b)), B::axpy(cfloat(-1), z, y), s);
       return B::dot(s, s).real();
     }
   }
   template <class T>
-  static double norm_squared_of_sum(cfloat a, const std::vector<T>& w, cfloat b, const std::vector<T>& x, cfloat c,
-                                    const std::vector<T>& y, cfloat d, const std::vector<T>& z) {
+  static double norm_squared_of_differences(double a, const std::vector<T>& w, const std::vector<T>& x, double b,
+                                            const std::vector<T>& y, const std::vector<T>& z) {
     double s = 0;
-    for (std::size_t i = 0; i < w.size(); ++i) s += norm_squared_of_sum(a, w[i], b, x[i], c, y[i], d, z[i]);
+    for (std::size_t i = 0; i < w.size(); ++i) s += norm_squared_of_differences(a, w[i], x[i], b, y[i], z[i]);
     return s;
   }
   template <class... T>
-  static double norm_squared_of_sum(cfloat a, const std::tuple<T...>& w, cfloat b, const std::tuple<T...>& x,
-                                    cfloat c, const std::tuple<T...>& y, cfloat d, const std::tuple<T...>& z) {
+  static double norm_squared_of_differences(double a, const std::tuple<T...>& w, const std::tuple<T...>& x, double b,
+                                            const std::tuple<T...>& y, const std::tuple<T...>& z) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return (0.0 + ... + norm_squared_of_sum(a, std::get<I>(w), b, std::get<I>(x), c, std::get<I>(y), d,
-                                              std::get<I>(z)));
+      return (0.0 + ... + norm_squared_of_differences(a, std::get<I>(w), std::get<I>(x), b, std::get<I>(y),
+                                                      std::get<I>(z)));
     }(std::index_sequence_for<T...>{});
   }
   /// <x, y> = sum conj(x) y over every block.

@@ -144,3 +144,55 @@ TEST(IsmrmrdCli, ReconReadsAnIsmrmrdFile) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("carries its own layout and mask"), std::string::npos) << r.out;
 }
+
+// A two-slice ISMRMRD file: two generator files (R = 2 with 8 and with 16 calibration lines, so the slices' masks
+// differ; two repetitions each) merged by h5py
+// into one dataset with idx.slice = 0 and 1 and encodingLimits.slice = 0..1. `recon` reconstructs every slice with
+// its own mask into (slices, frames, ny, nx), each slice equal to the reconstruction of its single-slice file;
+// --slice picks one; a slice outside the file is a clear error.
+TEST(IsmrmrdCli, ReconReconstructsEverySliceOfAMultiSliceFile) {
+  if (!have_generator()) GTEST_SKIP() << "ismrmrd-tools or python3-h5py missing";
+  TempDir dir("ismrmrd_slices");
+  const std::string a = dir / "calib8.h5", b = dir / "calib16.h5", both = dir / "two_slices.h5";
+  ASSERT_EQ(std::system(("ismrmrd_generate_cartesian_shepp_logan -m 64 -c 4 -a 2 -w 8 -n 0 -o " + a + " >/dev/null").c_str()), 0);
+  ASSERT_EQ(std::system(("ismrmrd_generate_cartesian_shepp_logan -m 64 -c 4 -a 2 -w 16 -n 0 -o " + b + " >/dev/null").c_str()), 0);
+  const std::string script =
+      "import h5py, numpy as np\n"
+      "fa, fb = h5py.File('" + a + "', 'r'), h5py.File('" + b + "', 'r')\n"
+      "da, db = fa['dataset/data'][:], fb['dataset/data'][:]\n"
+      "da['head']['idx']['slice'] = 0\n"
+      "db['head']['idx']['slice'] = 1\n"
+      "xml = fa['dataset/xml'][0]\n"
+      "xml = xml.decode() if isinstance(xml, bytes) else xml\n"
+      "xml = xml.replace('<encodingLimits>', '<encodingLimits><slice><minimum>0</minimum><maximum>1</maximum>'\n"
+      "                  '<center>0</center></slice>', 1)\n"
+      "with h5py.File('" + both + "', 'w') as g:\n"
+      "    g.create_dataset('dataset/xml', data=[xml.encode()], dtype=h5py.string_dtype('ascii'))\n"
+      "    g.create_dataset('dataset/data', data=np.concatenate([da, db]), dtype=fa['dataset/data'].dtype,\n"
+      "                     maxshape=(None,), chunks=True)\n";
+  std::ofstream(dir / "merge.py") << script;
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + (dir / "merge.py")).c_str()), 0);
+  const io::IsmrmrdData merged = io::read_ismrmrd(both);
+  ASSERT_EQ(merged.acquisition.kspace.dimension(4), 2);
+  auto r = test_support::run_cli("recon --method zero-filled --kspace " + both + " " + (dir / "zf.npy"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\"slices\":2"), std::string::npos) << r.out;
+  const io::NpyArray vol = io::read_npy(dir / "zf.npy");
+  ASSERT_EQ(vol.shape, (std::vector<Index>{2, 2, 128, 64}));  // (slices, frames = repetitions, ny, nx)
+  for (int s = 0; s < 2; ++s) {
+    r = test_support::run_cli("recon --method zero-filled --kspace " + (s == 0 ? a : b) + " " + (dir / "one.npy"));
+    ASSERT_EQ(r.status, 0) << r.out;
+    const io::NpyArray one = io::read_npy(dir / "one.npy");
+    ASSERT_EQ(one.data_c.size() * 2, vol.data_c.size());
+    for (std::size_t i = 0; i < one.data_c.size(); ++i)
+      ASSERT_EQ(vol.data_c[s * one.data_c.size() + i], one.data_c[i]) << "slice " << s << " element " << i;
+    // --slice s alone gives the same slice.
+    r = test_support::run_cli("recon --method zero-filled --slice " + std::to_string(s) + " --kspace " + both + " " +
+                              (dir / "picked.npy"));
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(io::read_npy(dir / "picked.npy").data_c, one.data_c) << "slice " << s;
+  }
+  r = test_support::run_cli("recon --method zero-filled --slice 2 --kspace " + both + " " + (dir / "x.npy"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("outside 0..1"), std::string::npos) << r.out;
+}

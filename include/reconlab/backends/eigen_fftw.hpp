@@ -612,7 +612,7 @@ struct EigenFftw {
   }
   /// Euclidean norm ||a||_2.
   static double norm(const Array& a) { return std::sqrt(std::max(0.0, dot(a, a).real())); }
-  /// Samples per block of the threaded elementwise loops (lincomb_into, norm_squared_of_sum, the differences).
+  /// Samples per block of the threaded elementwise loops (lincomb_into, the norms, the differences).
   static constexpr Index kBlock = 16384;
   /// f(i0, i1) over [0, n): split over the FFT threads (fft_threads) in whole blocks of kBlock samples when n
   /// spans two blocks or more, else one call. For elementwise loops whose values do not depend on the split
@@ -649,85 +649,68 @@ struct EigenFftw {
       });
     }
   }
-  /// ||a w + b x + c y + d z||^2 without forming the sum (the residuals of primal-dual solvers), accumulated in
-  /// double over fixed blocks of kBlock samples summed in order, so the value does not depend on the thread
-  /// count (with real weights, runs of 32 squares per lane are summed in float first: relative error ~1e-6).
-  /// Pass c = d = 0 (and any arrays of the same dims) for two terms, and b = c = d = 0 for ||a w||^2. Throws Error when the dims differ.
-  static double norm_squared_of_sum(cfloat a, const Array& w, cfloat b, const Array& x, cfloat c, const Array& y,
-                                    cfloat d, const Array& z) {
+  /// ||w||^2, summed as sum_squares does.
+  static double norm_squared(const Array& w) {
+    const float* fw = reinterpret_cast<const float*>(w.data());
+    return sum_squares(2 * w.size(), [fw](Index r) { return fw[r]; });
+  }
+  /// ||a (w - x) + b (y - z)||^2 without forming the sum: the residuals of primal-dual solvers (pdhg.hpp). The
+  /// differences are taken first, so the value stays accurate as w -> x and y -> z whatever a and b (a step
+  /// 1 / sigma, say). b = 0: ||a (w - x)||^2, y and z not read. Summed as sum_squares does. Throws Error when the
+  /// four arrays' dims differ.
+  static double norm_squared_of_differences(double a, const Array& w, const Array& x, double b, const Array& y,
+                                            const Array& z) {
     require(dims(w) == dims(x) && dims(w) == dims(y) && dims(w) == dims(z),
-            "norm_squared_of_sum: the arrays' dims differ");
-    const cfloat* pw = w.data();
-    const cfloat* px = x.data();
-    const cfloat* py = y.data();
-    const cfloat* pz = z.data();
-    const Index n = w.size(), blocks = (n + kBlock - 1) / kBlock;
-    const bool four = c != cfloat(0) || d != cfloat(0);
-    std::vector<double> partial(std::size_t(std::max<Index>(blocks, 1)), 0.0);
-    const bool real = a.imag() == 0 && b.imag() == 0 && c.imag() == 0 && d.imag() == 0;
-    const bool one = !four && b == cfloat(0);  // ||a w||^2: x is not read
-    auto block = [&](Index k) {
-      if (real) {  // real weights (the solvers' case): over floats, 8 partial sums that vectorise
-        const float ar = a.real(), br = b.real(), cr = c.real(), dr = d.real();
-        const float* fw = reinterpret_cast<const float*>(pw);
-        const float* fx = reinterpret_cast<const float*>(px);
-        const float* fy = reinterpret_cast<const float*>(py);
-        const float* fz = reinterpret_cast<const float*>(pz);
-        // 8 float lanes over runs of 256 floats (each lane sums 32 squares), each run's sum added in double.
-        double total = 0;
-        const Index i1 = 2 * std::min(n, (k + 1) * kBlock);
-        Index i = 2 * k * kBlock;
-        for (; i + 256 <= i1; i += 256) {
-          float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-          if (one) {
-            for (Index r = i; r < i + 256; r += 8)
-              for (int j = 0; j < 8; ++j) {
-                const float v = ar * fw[r + j];
-                acc[j] += v * v;
-              }
-          } else if (four) {
-            for (Index r = i; r < i + 256; r += 8)
-              for (int j = 0; j < 8; ++j) {
-                const float v = ar * fw[r + j] + br * fx[r + j] + cr * fy[r + j] + dr * fz[r + j];
-                acc[j] += v * v;
-              }
-          } else {
-            for (Index r = i; r < i + 256; r += 8)
-              for (int j = 0; j < 8; ++j) {
-                const float v = ar * fw[r + j] + br * fx[r + j];
-                acc[j] += v * v;
-              }
-          }
-          total += double(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
-        }
-        for (; i < i1; ++i) {
-          const float v = ar * fw[i] + br * fx[i] + cr * fy[i] + dr * fz[i];
-          total += double(v * v);
-        }
-        partial[std::size_t(k)] = total;
-        return;
-      }
-      double acc[4] = {0, 0, 0, 0};
-      const Index i1 = std::min(n, (k + 1) * kBlock);
-      Index i = k * kBlock;
-      for (; i + 4 <= i1; i += 4)
-        for (int j = 0; j < 4; ++j) {
-          const cfloat v = four ? a * pw[i + j] + b * px[i + j] + c * py[i + j] + d * pz[i + j]
-                                : a * pw[i + j] + b * px[i + j];
-          acc[j] += double(std::norm(v));
-        }
-      for (; i < i1; ++i) acc[0] += double(std::norm(a * pw[i] + b * px[i] + c * py[i] + d * pz[i]));
-      partial[std::size_t(k)] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    };
-    detail::parallel_chunks(blocks, n >= 2 * kBlock ? fft_threads() : 1, [&](Index k0, Index k1) {
-      for (Index k = k0; k < k1; ++k) block(k);
-    });
-    double s = 0;
-    for (double v : partial) s += v;
-    return s;
+            "norm_squared_of_differences: the arrays' dims differ");
+    const float af = float(a), bf = float(b);
+    const float* fw = reinterpret_cast<const float*>(w.data());
+    const float* fx = reinterpret_cast<const float*>(x.data());
+    const float* fy = reinterpret_cast<const float*>(y.data());
+    const float* fz = reinterpret_cast<const float*>(z.data());
+    if (b == 0) return sum_squares(2 * w.size(), [=](Index r) { return af * (fw[r] - fx[r]); });
+    return sum_squares(2 * w.size(), [=](Index r) { return af * (fw[r] - fx[r]) + bf * (fy[r] - fz[r]); });
   }
 
  private:
+  /// sum over r < n of value(r)^2 (n floats; value(r) a float): fixed blocks of 2 kBlock floats split over the
+  /// FFT threads, each summed in runs of 256 floats over 8 float lanes (32 squares per lane, relative rounding
+  /// ~1e-6), each run's sum added in double, the blocks' sums added in order, so the value does not depend on
+  /// the thread count. No allocation for up to 64 blocks (2 M complex samples).
+  template <class V>
+  static double sum_squares(Index n, const V& value) {
+    const Index block = 2 * kBlock, blocks = (n + block - 1) / block;
+    double local[64];
+    std::vector<double> heap;
+    double* partial = local;
+    if (blocks > 64) {
+      heap.resize(std::size_t(blocks));
+      partial = heap.data();
+    }
+    detail::parallel_chunks(blocks, blocks >= 2 ? fft_threads() : 1, [&](Index k0, Index k1) {
+      for (Index k = k0; k < k1; ++k) {
+        const Index i1 = std::min(n, (k + 1) * block);
+        Index i = k * block;
+        double total = 0;
+        for (; i + 256 <= i1; i += 256) {
+          float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          for (Index r = i; r < i + 256; r += 8)
+            for (int j = 0; j < 8; ++j) {
+              const float v = value(r + j);
+              acc[j] += v * v;
+            }
+          total += double(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+        }
+        for (; i < i1; ++i) {
+          const float v = value(i);
+          total += double(v * v);
+        }
+        partial[k] = total;
+      }
+    });
+    double sum = 0;
+    for (Index k = 0; k < blocks; ++k) sum += partial[k];
+    return sum;
+  }
   /// f(base, t0, t1) for every piece of [0, total) cut at multiples of `len` (slabs): base = the slab's first
   /// index, [t0, t1) the piece within it. Split over the FFT threads as for_blocks.
   template <class F>
@@ -895,7 +878,8 @@ struct EigenFftw {
   static void fft2c_into(const Array& in, Array& out) { transform_into(in, out, FFTW_FORWARD); }
   /// ifft2c into a caller-owned array; see fft2c_into.
   static void ifft2c_into(const Array& in, Array& out) { transform_into(in, out, FFTW_BACKWARD); }
-  /// a = fft2c(a) in place, the same values (no allocation after the plans exist). In place is safe: the
+  /// a = fft2c(a) in place, the same values (no array of a's size is allocated; the row and column blocks use
+  /// small scratch buffers). In place is safe: the
   /// even-size path reads each block of rows into scratch before writing those rows, and the general path shifts
   /// the whole input into scratch first.
   static void fft2c_inplace(Array& a) { transform_impl(a, a, FFTW_FORWARD); }

@@ -39,6 +39,7 @@
 #include "reconlab/array.hpp"
 #include "reconlab/error.hpp"
 #include "reconlab/io/atomic.hpp"
+#include "reconlab/io/limits.hpp"
 #include "reconlab/metrics.hpp"
 
 namespace reconlab::io {
@@ -100,7 +101,7 @@ inline void require_stored(hid_t d, long double values, std::size_t bytes_each, 
   std::error_code ec;
   const long double file_bytes = (long double)std::filesystem::file_size(path, ec);
   const long double stored = std::min<long double>((long double)H5Dget_storage_size(d), file_bytes);
-  require(values * (long double)bytes_each <= 1032.0L * stored,
+  require(values * (long double)bytes_each <= max_decoded_bytes(stored, true),
           what + " " + path + ": dataset " + name + " claims " +
               [&] {  // (a claim past 2^64 cannot be cast to an integer: fuzz_fastmri, UBSan)
                 std::ostringstream o;

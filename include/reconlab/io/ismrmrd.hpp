@@ -254,4 +254,21 @@ inline IsmrmrdData read_ismrmrd(const std::string& path, const std::string& data
   return out;
 }
 
+/// Slice `s` of an acquisition read by read_ismrmrd (k-space and mask with slices along the batch axis): k-space
+/// (Ny, Nx, coils, repetitions, 1) and that slice's mask (Ny, Nx, 1, repetitions, 1); sensitivities, when set, are
+/// kept. Throws Error for s outside 0..slices-1 or an acquisition that is not Cartesian.
+inline Acquisition ismrmrd_slice(const Acquisition& a, Index s) {
+  const Index slices = a.kspace.dimension(4);
+  require(s >= 0 && s < slices, "ISMRMRD slice " + std::to_string(s) + " outside 0.." + std::to_string(slices - 1));
+  require(a.cartesian(), "ismrmrd_slice: the acquisition is not Cartesian");
+  const Dims kd = dims_of(a.kspace);
+  Acquisition out;
+  out.kspace = a.kspace.chip(s, 4).reshape(Dims{kd[0], kd[1], kd[2], kd[3], 1});
+  const RArray& m = a.mask();
+  const Dims md = dims_of(m);
+  out.sampling = CartesianMask{md[4] == 1 ? m : RArray(m.chip(s, 4).reshape(Dims{md[0], md[1], md[2], md[3], 1}))};
+  out.sensitivities = a.sensitivities;
+  return out;
+}
+
 }  // namespace reconlab::io

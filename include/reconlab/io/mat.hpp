@@ -32,6 +32,7 @@
 
 #include "reconlab/array.hpp"
 #include "reconlab/error.hpp"
+#include "reconlab/io/limits.hpp"
 
 namespace reconlab::io {
 
@@ -356,7 +357,7 @@ inline CArray read_mat(const std::string& path, const std::string& variable) {
     std::error_code ec;
     const long double file_bytes = (long double)std::filesystem::file_size(path, ec);
     const long double need = (long double)rows * cols * frames * Mat_SizeOfClass(cls) * (info->isComplex ? 2 : 1);
-    require(need <= (info->compression == MAT_COMPRESSION_NONE ? 1.0L : 1032.0L) * file_bytes,
+    require(need <= max_decoded_bytes(file_bytes, info->compression != MAT_COMPRESSION_NONE),
             what + ": " + std::to_string(rows) + " x " + std::to_string(cols) + " x " + std::to_string(frames) +
                 " values do not fit in the file: it is truncated or corrupt");
   }

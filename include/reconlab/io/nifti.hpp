@@ -19,6 +19,7 @@
 
 #include "reconlab/array.hpp"
 #include "reconlab/error.hpp"
+#include "reconlab/io/limits.hpp"
 
 namespace reconlab::io {
 
@@ -102,7 +103,7 @@ inline NiftiVolume read_nifti(const std::string& path, Index volume = -1) {
     if (ec) throw Error("NIfTI file " + path + ": cannot stat the data file " + data_file);
     const long double need = (long double)(hdr->iname_offset) + (long double)nx * ny * nz * nt * hdr->nbyper;
     const bool gz = data_file.size() > 3 && data_file.compare(data_file.size() - 3, 3, ".gz") == 0;
-    if (need > (gz ? 1032.0L : 1.0L) * (long double)file_bytes)
+    if (need > max_decoded_bytes((long double)file_bytes, gz))
       throw Error("NIfTI file " + path + ": truncated data: dims " + std::to_string(nx) + " x " + std::to_string(ny) +
                   " x " + std::to_string(nz) + " x " + std::to_string(nt) + " of " + std::to_string(hdr->nbyper) +
                   "-byte voxels do not fit in the " + std::to_string(file_bytes) + "-byte file " + data_file);

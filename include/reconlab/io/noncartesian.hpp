@@ -39,6 +39,33 @@ inline void require_only(const std::vector<long>& d, std::initializer_list<std::
 inline long dim(const std::vector<long>& d, std::size_t i) { return i < d.size() ? d[i] : 1; }
 }  // namespace noncart_detail
 
+/// Trajectory coordinates from values `v` laid out (c, S, Y, T) with c fastest (c = 3: kx, ky, kz = 0; or c = 2:
+/// kx, ky), in cycles per FOV: the coords (2, samples S, spokes Y, frames T, 1) of Trajectory. `what` names the
+/// source in errors. Throws Error for c other than 2 or 3, an empty trajectory, a size that does not match, a
+/// non-finite coordinate and a non-zero kz (3D trajectories are not supported).
+inline RArray trajectory_from_values(const std::vector<double>& v, Index c, Index S, Index Y, Index T,
+                                     const std::string& what) {
+  require(c == 2 || c == 3, what + " has " + std::to_string(c) +
+                                " coordinates per sample; expected 3 (kx, ky, kz = 0) or 2");
+  require(S >= 1 && Y >= 1 && T >= 1, what + " is empty");
+  require(Index(v.size()) == c * S * Y * T, what + ": " + std::to_string(v.size()) + " values for " +
+                                                 std::to_string(c * S * Y * T) + " coordinates");
+  RArray out(2, S, Y, T, 1);
+  for (Index i = 0; i < S * Y * T; ++i) {
+    for (Index a = 0; a < 2; ++a) {
+      const double x = v[std::size_t(i * c + a)];
+      require(std::isfinite(x), what + ": coordinate " + std::to_string(a) + " of sample " + std::to_string(i) +
+                                    " is not finite");
+      out.data()[2 * i + a] = float(x);
+    }
+    if (c == 3)
+      require(v[std::size_t(i * c + 2)] == 0.0, what + ": sample " + std::to_string(i) + " has kz = " +
+                                                    std::to_string(v[std::size_t(i * c + 2)]) +
+                                                    "; only 2D trajectories are supported");
+  }
+  return out;
+}
+
 /// Reads a trajectory file: BART .cfl/.hdr [3 (or 2), samples, spokes, 1, ..., frames in dim 10] or .npy (frames,
 /// spokes, samples, 3) / (spokes, samples, 3) (2 instead of 3 accepted). Returns coords (2, samples, spokes,
 /// frames, 1) in cycles per FOV. Throws Error naming the file for another layout, a non-zero kz (3D trajectories
@@ -68,23 +95,7 @@ inline RArray read_trajectory(const std::string& path) {
       v[i] = r.data[i].real();
     }
   }
-  require(c == 2 || c == 3, "trajectory " + path + " has " + std::to_string(c) +
-                                " coordinates per sample; expected 3 (kx, ky, kz = 0) or 2");
-  require(S >= 1 && Y >= 1 && T >= 1, "trajectory " + path + " is empty");
-  RArray out(2, S, Y, T, 1);
-  for (Index i = 0; i < S * Y * T; ++i) {
-    for (Index a = 0; a < 2; ++a) {
-      const double x = v[std::size_t(i * c + a)];
-      require(std::isfinite(x), "trajectory " + path + ": coordinate " + std::to_string(a) + " of sample " +
-                                    std::to_string(i) + " is not finite");
-      out.data()[2 * i + a] = float(x);
-    }
-    if (c == 3)
-      require(v[std::size_t(i * c + 2)] == 0.0, "trajectory " + path + ": sample " + std::to_string(i) +
-                                                    " has kz = " + std::to_string(v[std::size_t(i * c + 2)]) +
-                                                    "; only 2D trajectories are supported");
-  }
-  return out;
+  return trajectory_from_values(v, c, S, Y, T, "trajectory " + path);
 }
 
 /// Reads non-Cartesian samples: BART .cfl [1, samples, spokes, coils, 1, ..., frames in dim 10] or .npy (spokes,

@@ -63,16 +63,18 @@ typename B::Array pdhg(const Op& K, const ProxFStar& prox_fstar, const ProxG& pr
   using Range = typename Op::Range;
   const double L = std::sqrt(norm_k2);
   const double tau = 0.99 / (L * std::sqrt(opt.step_ratio)), sigma = 0.99 * std::sqrt(opt.step_ratio) / L;
-  // Every value lives in a buffer made once; the loop allocates nothing when K, the proxes and the backend have
-  // in-place forms (apply_into / adjoint_into, Blocks::lincomb_into): the arrays of a 320 x 256 CS-TV iteration
-  // are 640 KB each, and fresh ones cost page faults on every pass. Operators without those forms still work.
+  // Every value lives in a buffer made once; the loop allocates no array of the problem's size when K, the
+  // proxes and the backend have in-place forms (apply_into / adjoint_into, Blocks::lincomb_into; proxes that take
+  // and return their argument by value): the arrays of a 320 x 256 CS-TV iteration are 640 KB each, and fresh
+  // ones cost page faults on every pass. Operators without those forms still work (they allocate). The iterates
+  // equal the allocating form's up to rounding (sums are associated differently).
   Array x = std::move(x0);
   Range kx;
   reconlab::apply_into(K, x, kx);
   Range kxbar = kx, y = kx, y_new = kx, kx_new = kx;
   V::lincomb_into(cfloat(0), kx, cfloat(0), kx, y);  // the dual starts at 0
   Array x_new = x, khy = x;
-  const cfloat one(1), zero(0);
+  const cfloat one(1);
   SolverStatus st;
   PdhgStatus res;
   for (int k = 0; k < opt.max_iterations; ++k) {
@@ -83,11 +85,9 @@ typename B::Array pdhg(const Op& K, const ProxFStar& prox_fstar, const ProxG& pr
     x_new = prox_g(std::move(x_new), tau);
     reconlab::apply_into(K, x_new, kx_new);
     // Residuals (file comment): p = (x - x_new) / tau; d = (y - y_new) / sigma + K xbar - K x_new.
-    const double p = std::sqrt(V::norm_squared_of_sum(one, x, -one, x_new, zero, x, zero, x)) / tau;
-    const cfloat is(float(1.0 / sigma));
-    const double d = std::sqrt(V::norm_squared_of_sum(is, y, -is, y_new, one, kxbar, -one, kx_new));
-    const double norm_y = std::sqrt(V::norm_squared_of_sum(one, y_new, zero, y_new, zero, y_new, zero, y_new));
-    const double norm_kx = std::sqrt(V::norm_squared_of_sum(one, kx_new, zero, kx_new, zero, kx_new, zero, kx_new));
+    const double p = std::sqrt(V::norm_squared_of_differences(1.0, x, x_new, 0.0, x, x)) / tau;
+    const double d = std::sqrt(V::norm_squared_of_differences(1.0 / sigma, y, y_new, 1.0, kxbar, kx_new));
+    const double norm_y = std::sqrt(V::norm_squared(y_new)), norm_kx = std::sqrt(V::norm_squared(kx_new));
     const double rp = p / std::max(L * norm_y, 1e-300), rd = d / std::max(norm_kx, 1e-300);
     // K xbar_{k+1} = 2 K x_{k+1} - K x_k by linearity: no extra application of K.
     V::lincomb_into(cfloat(2), kx_new, -one, kx, kxbar);

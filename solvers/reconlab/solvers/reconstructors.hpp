@@ -3,6 +3,7 @@
 /// The classical methods as reconlab::Reconstructor: zero-filled, ROF on zero-filled, CS-TV and BART pics TV.
 /// Inputs follow reconlab::Acquisition (centred k-space, mask 0/1 of dims (nx, ny, 1, 1, 1)).
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "reconlab/forward_model.hpp"
@@ -217,18 +218,43 @@ class BartPicsReconstructor : public Reconstructor {
   std::string last_command_;
 };
 
-/// The single-coil classical methods of the studies by name: "zero-filled", "rof" (weight w, duality-gap stop),
-/// "cs-tv" (lambda w, at most 300 iterations), "bart-pics" (lambda w, 100 iterations), with the settings the studies report.
-/// Throws Error for another name.
-inline std::unique_ptr<Reconstructor> make_classical_reconstructor(const std::string& method, double w) {
+/// Settings of make_classical_reconstructor; unset values take each method's default.
+struct ClassicalOptions {
+  /// rof: weight in the image's units (default 0.05); cs-tv: lambda relative to the zero-filled maximum (2e-3);
+  /// bart-pics: -r (0.01).
+  std::optional<double> lambda = std::nullopt;
+  double lambda_t = 0;            ///< temporal TV weight >= 0 of k-t TV (cs-tv, bart-pics); others must leave it 0
+  std::optional<int> iterations = std::nullopt;  ///< cap >= 1: rof RofOptions' and cs-tv CsTvOptions' (the duality-gap and
+                                  ///< residual criteria stop them), bart-pics 100 (BART's own count)
+};
+
+/// The one factory of the classical Reconstructors every front end shares (the built-in studies, `reconlab recon`,
+/// TOML studies, the Python module): "zero-filled", "rof" (duality-gap stop), "cs-tv" (PDHG, residual stop; no
+/// per-iteration objective is recorded), "bart-pics" (TV). Single- or multi-coil as each reconstructor allows.
+/// Throws Error for another name, and for lambda_t on zero-filled or rof.
+inline std::unique_ptr<Reconstructor> make_classical_reconstructor(const std::string& method,
+                                                                   const ClassicalOptions& o) {
+  require(o.lambda_t == 0 || method == "cs-tv" || method == "bart-pics",
+          "lambda_t (k-t TV) applies to cs-tv and bart-pics, not " + method);
   if (method == "zero-filled") return std::make_unique<ZeroFilledReconstructor>();
-  if (method == "rof") return std::make_unique<RofReconstructor>(RofOptions{.weight = w});
+  if (method == "rof")
+    return std::make_unique<RofReconstructor>(RofOptions{
+        .weight = o.lambda.value_or(0.05), .max_iterations = o.iterations.value_or(RofOptions{}.max_iterations)});
   if (method == "cs-tv")
     return std::make_unique<CsTvReconstructor>(
-        CsTvOptions{.lambda = w, .record_objective = false});
+        CsTvOptions{.lambda = o.lambda.value_or(2e-3),
+                    .lambda_t = o.lambda_t,
+                    .max_iterations = o.iterations.value_or(CsTvOptions{}.max_iterations),
+                    .record_objective = false});
   if (method == "bart-pics")
-    return std::make_unique<BartPicsReconstructor>(BartPicsOptions{.lambda = w, .iterations = 100});
+    return std::make_unique<BartPicsReconstructor>(BartPicsOptions{
+        .lambda = o.lambda.value_or(0.01), .iterations = o.iterations.value_or(100), .lambda_t = o.lambda_t});
   throw Error("unknown classical method '" + method + "' (zero-filled | rof | cs-tv | bart-pics)");
+}
+
+/// make_classical_reconstructor with the weight w as lambda (the studies' weight searches).
+inline std::unique_ptr<Reconstructor> make_classical_reconstructor(const std::string& method, double w) {
+  return make_classical_reconstructor(method, ClassicalOptions{.lambda = w});
 }
 
 }  // namespace reconlab::solvers
