@@ -148,6 +148,8 @@ struct Image {
   std::optional<CArray> kspace;         ///< k-space files: fully sampled k-space
   std::optional<CArray> complex_image;  ///< complex images (.npy / .cfl with phase): kept with their own phase
   std::uint64_t index = 0;  ///< position over every dataset's images: the seeds' i
+  std::optional<CArray> maps;  ///< coil_maps (nx, ny, coils, 1, 1): images simulated as multi-coil k-space F S x
+  bool maps_known = false;     ///< the acquisitions carry the maps (else methods estimate them from the ACS lines)
 };
 
 RArray root_sum_of_squares(const CArray& coil_images) {
@@ -164,7 +166,7 @@ RArray root_sum_of_squares(const CArray& coil_images) {
 /// The images of one [[dataset]] table.
 std::vector<Image> load_dataset(const toml::table& t, const fs::path& base, const std::string& data_dir,
                                 std::uint64_t& counter) {
-  check_keys(t, {"name", "files", "slices", "role", "phase"}, "[[dataset]]");
+  check_keys(t, {"name", "files", "slices", "role", "phase", "coil_maps", "maps_known"}, "[[dataset]]");
   const auto name = get_string(t, "name", "[[dataset]]");
   require(name && !name->empty(), "[[dataset]]: 'name' is required");
   const std::string where = "[[dataset]] " + *name;
@@ -175,6 +177,19 @@ std::vector<Image> load_dataset(const toml::table& t, const fs::path& base, cons
   require(role == "test" || role == "validation", where + ": 'role' must be test or validation, got '" + role + "'");
   const std::string phase = get_string(t, "phase", where).value_or("smooth");
   require(phase == "smooth" || phase == "none", where + ": 'phase' must be smooth or none, got '" + phase + "'");
+  // Coil maps for simulated multi-coil k-space: a complex array (coils, ny, nx) (.npy C order, or .cfl).
+  std::optional<CArray> maps;
+  if (const auto mp = get_string(t, "coil_maps", where)) {
+    const auto files = expand(expand_variables(*mp, data_dir, where), base, where);
+    require(files.size() == 1, where + ": 'coil_maps' must name one file, got " + std::to_string(files.size()));
+    maps = io::read_array(files.front());
+    const Dims md = dims_of(*maps);
+    require(md[3] == 1 && md[4] == 1 && md[2] >= 1,
+            where + ": coil_maps " + files.front() + " must be (coils, ny, nx), got reconlab dims " + dims_string(md));
+    require_finite(*maps, where + ": coil_maps " + files.front());
+  }
+  const bool maps_known = get_bool(t, "maps_known", where).value_or(false);
+  require(!maps_known || maps, where + ": 'maps_known' needs 'coil_maps'");
   std::vector<Image> out;
   for (const auto& pattern : *patterns)
     for (const std::string& path : expand(expand_variables(pattern, data_dir, where), base, where)) {
@@ -188,8 +203,14 @@ std::vector<Image> load_dataset(const toml::table& t, const fs::path& base, cons
         truth = truth * (1.0f / mx);
         if (k) *k = *k * cfloat(1.0f / mx);
         if (complex_image) *complex_image = *complex_image * cfloat(1.0f / mx);
+        require(!maps || !k, where + ": 'coil_maps' simulates multi-coil k-space from images; " + path +
+                                 " is k-space (its own coils)");
+        require(!maps || (maps->dimension(0) == truth.dimension(0) && maps->dimension(1) == truth.dimension(1)),
+                where + ": coil_maps are " + std::to_string(maps ? maps->dimension(1) : 0) + " x " +
+                    std::to_string(maps ? maps->dimension(0) : 0) + " (ny x nx) but " + path + " (" + id + ") is " +
+                    std::to_string(truth.dimension(1)) + " x " + std::to_string(truth.dimension(0)));
         out.push_back({*name, id, role == "validation", phase == "smooth", std::move(truth), std::move(k),
-                       std::move(complex_image), counter++});
+                       std::move(complex_image), counter++, maps, maps_known});
       };
       if (ends_with(path, ".h5")) {
         const io::FastmriFile f = io::read_fastmri(path);
@@ -282,16 +303,22 @@ SamplingMask make_mask(const Sampling& s, Index nx, Index ny, std::size_t r, std
 /// The acquisition of `img` at acceleration index r, mask repeat m (seeds as study_command.hpp says).
 Acquisition acquire(const Image& img, const Sampling& s, std::size_t r, int m, std::uint64_t seed) {
   const std::uint64_t base = seed + 1000 * img.index;
-  CArray k = img.kspace          ? *img.kspace
-             : img.complex_image ? EigenFftw::fft2c(*img.complex_image)
-                                 : EigenFftw::fft2c(img.smooth_phase ? study::with_smooth_phase(img.truth, base + 7)
-                                                                     : CArray(img.truth.cast<cfloat>()));
+  CArray k;
+  if (img.kspace) {
+    k = *img.kspace;
+  } else {
+    const CArray x = img.complex_image ? *img.complex_image
+                     : img.smooth_phase ? study::with_smooth_phase(img.truth, base + 7)
+                                        : CArray(img.truth.cast<cfloat>());
+    k = EigenFftw::fft2c(img.maps ? EigenFftw::coil_expand(*img.maps, x) : x);  // F S x per coil, or F x
+  }
   const SamplingMask mask =
       make_mask(s, k.dimension(0), k.dimension(1), r, base + 10 * std::uint64_t(r) + std::uint64_t(m));
   Acquisition a;
   a.kspace = EigenFftw::multiply_mask(mask.mask, k);
   a.sampling = CartesianMask{mask.mask};
   a.metadata = {{"mask", mask.description}};
+  if (img.maps && img.maps_known) a.sensitivities = *img.maps;
   validate_acquisition(a);
   if (a.coils() > 1) solvers::validate_multicoil(a);
   return a;

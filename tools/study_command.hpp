@@ -22,6 +22,10 @@
 ///   role = "test"                   # "test" (rows of the table) or "validation" (weight searches only)
 ///   phase = "smooth"                # magnitude images: "smooth" (a seeded smooth 2nd-order phase, simulation.hpp
 ///                                   # with_smooth_phase) or "none" (real images); k-space files keep their own
+///   coil_maps = "maps.npy"          # images only: complex coil maps (coils, ny, nx) of the images' size; the
+///                                   # k-space is simulated per coil, F (S_c x) (SENSE model), truth |x|
+///   maps_known = false              # with coil_maps: true gives methods the maps (the exact-maps case); false
+///                                   # makes them estimate maps from the ACS lines (recon's --estimate-maps)
 ///
 ///   [sampling]
 ///   mask = "random"                 # random | equispaced | equispaced-fraction (fastMRI column masks along x) |
