@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -264,16 +265,51 @@ struct Sampling {
   std::vector<double> center_fractions;  ///< one per acceleration
   Index calib = 24;
   int masks = 1;
+  std::string mask_file;         ///< mask = "stored": the mask file as written (${VAR}, relative to the study file)
+  std::optional<RArray> stored;  ///< its mask (nx, ny, 1, 1, 1), loaded by load_stored_mask
 };
+
+/// mask = "stored": reads the mask file ((ny, nx) .npy or .cfl, values in [0, 1]) and sets the one acceleration to
+/// the mask's own. Throws Error for another shape, values outside [0, 1] or an all-zero mask.
+void load_stored_mask(Sampling& s, const fs::path& base, const std::string& data_dir) {
+  const std::string where = "[sampling] mask_file";
+  const auto files = expand(expand_variables(s.mask_file, data_dir, where), base, where);
+  require(files.size() == 1, where + " must name one file, got " + std::to_string(files.size()));
+  const CArray m = io::read_array(files.front());
+  const Dims d = dims_of(m);
+  require(d[2] == 1 && d[3] == 1 && d[4] == 1,
+          where + " " + files.front() + " must be a 2D (ny, nx) mask, got reconlab dims " + dims_string(d));
+  RArray r = m.real();
+  for (Index i = 0; i < r.size(); ++i)
+    require(m.data()[i].imag() == 0 && r.data()[i] >= 0 && r.data()[i] <= 1,
+            where + " " + files.front() + ": values must be real in [0, 1] (element " + std::to_string(i) + ")");
+  s.accelerations = {acceleration_of(r)};
+  s.center_fractions = {0.0};
+  s.mask_file = files.front();
+  s.stored = std::move(r);
+}
 
 Sampling read_sampling(const toml::table& root) {
   const toml::table* t = root["sampling"].as_table();
   require(t != nullptr, "the study file needs a [sampling] table");
-  check_keys(*t, {"mask", "accelerations", "center_fraction", "center_fractions", "calib", "masks"}, "[sampling]");
+  check_keys(*t, {"mask", "accelerations", "center_fraction", "center_fractions", "calib", "masks", "mask_file"},
+             "[sampling]");
   Sampling s;
   s.mask = get_string(*t, "mask", "[sampling]").value_or(s.mask);
-  require(s.mask == "random" || s.mask == "equispaced" || s.mask == "equispaced-fraction" || s.mask == "poisson",
-          "[sampling]: 'mask' must be random, equispaced, equispaced-fraction or poisson, got '" + s.mask + "'");
+  require(s.mask == "random" || s.mask == "equispaced" || s.mask == "equispaced-fraction" || s.mask == "poisson" ||
+              s.mask == "stored",
+          "[sampling]: 'mask' must be random, equispaced, equispaced-fraction, poisson or stored, got '" + s.mask + "'");
+  if (s.mask == "stored") {
+    // One mask from a file for every image (the data's own pattern): its acceleration is the mask's.
+    for (const char* k : {"accelerations", "center_fraction", "center_fractions", "calib", "masks"})
+      require(!t->contains(k), std::string("[sampling]: '") + k + "' does not apply to mask = \"stored\" (the "
+                               "mask file fixes the pattern and its acceleration)");
+    const auto f = get_string(*t, "mask_file", "[sampling]");
+    require(f && !f->empty(), "[sampling]: mask = \"stored\" needs 'mask_file'");
+    s.mask_file = *f;
+    return s;
+  }
+  require(!t->contains("mask_file"), "[sampling]: 'mask_file' needs mask = \"stored\"");
   const auto rs = get_array<double>(*t, "accelerations", "[sampling]");
   require(rs.has_value(), "[sampling]: 'accelerations' is required");
   s.accelerations = *rs;
@@ -292,6 +328,13 @@ Sampling read_sampling(const toml::table& root) {
 }
 
 SamplingMask make_mask(const Sampling& s, Index nx, Index ny, std::size_t r, std::uint64_t seed) {
+  if (s.stored) {
+    require(s.stored->dimension(0) == nx && s.stored->dimension(1) == ny,
+            "[sampling] mask_file " + s.mask_file + " is " + std::to_string(s.stored->dimension(1)) + " x " +
+                std::to_string(s.stored->dimension(0)) + " (ny x nx) but an image's k-space is " + std::to_string(ny) +
+                " x " + std::to_string(nx));
+    return {*s.stored, "stored mask " + s.mask_file + " (R = " + std::to_string(s.accelerations.front()) + ")"};
+  }
   const auto sd = std::int64_t(seed % (std::uint64_t(1) << 32));
   const double R = s.accelerations[r], cf = s.center_fractions[r];
   if (s.mask == "random") return random_column_mask(nx, ny, cf, R, sd);
@@ -465,6 +508,7 @@ int run_study_command(int argc, char** argv) {
   return study::run_study(info, int(args.size()), args.data(), {}, [&](study::Study& s) {
     const fs::path base = fs::absolute(config).parent_path();
     s.manifest()["config"] = {{"path", fs::absolute(config).string()}, {"text", read_text(config)}};
+    if (sampling.mask == "stored") load_stored_mask(sampling, base, s.options().data);
     std::vector<Image> images;
     std::uint64_t counter = 0;
     std::set<std::string> names;

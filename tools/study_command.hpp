@@ -35,6 +35,10 @@
 ///                                   # center_fractions = [0.08, 0.04]
 ///   calib = 24                      # poisson: calibration square side
 ///   masks = 1                       # masks (seeds) per image and R
+///   # or one mask stored in a file for every image (the data's own pattern; R is the mask's own acceleration;
+///   # accelerations, center_fraction(s), calib and masks do not apply):
+///   # mask = "stored"
+///   # mask_file = "${RECONLAB_DATA}/knee/smp_mask_320x256.npy"   # (ny, nx), values in [0, 1]
 ///
 ///   [[method]]                      # one or more
 ///   name = "cs-tv"                  # required, unique: the table's method column
