@@ -51,6 +51,7 @@ namespace {
 
 using CNumpy = py::array_t<cfloat, py::array::c_style | py::array::forcecast>;
 using RNumpy = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using DNumpy = py::array_t<double, py::array::c_style | py::array::forcecast>;  ///< trajectory coordinates
 
 /// reconlab dims (nx, ny, coils, frames, batch) of a C-order NumPy shape (..., ny, nx) with 2 to 5 axes.
 Dims dims_from_shape(const py::array& a, const std::string& what) {
@@ -133,10 +134,15 @@ struct PyOperator {
   }
 };
 
+/// reconlab's image grid {nx, ny} of a NumPy shape (ny, nx), when given.
+std::optional<std::pair<Index, Index>> image_grid(const std::optional<std::pair<Index, Index>>& ny_nx) {
+  if (!ny_nx) return std::nullopt;
+  return std::pair<Index, Index>{ny_nx->second, ny_nx->first};
+}
 
 /// Trajectory coords (2, samples, spokes, frames, 1) from NumPy (frames, spokes, samples, 2|3) or (spokes,
 /// samples, 2|3), checked by io::trajectory_from_values.
-RArray trajectory_coords(const py::array_t<double, py::array::c_style | py::array::forcecast>& t) {
+RArray trajectory_coords(const DNumpy& t) {
   const py::ssize_t nd = t.ndim();
   require(nd == 3 || nd == 4, "traj must be (spokes, samples, 2 or 3) or (frames, spokes, samples, 2 or 3), got " +
                                   std::to_string(nd) + " axes");
@@ -145,7 +151,7 @@ RArray trajectory_coords(const py::array_t<double, py::array::c_style | py::arra
 }
 
 /// A trajectory Acquisition from NumPy samples, coordinates, optional density weights, grid (ny, nx) and maps.
-Acquisition make_trajectory_acquisition(const CNumpy& kspace, const py::array_t<double, py::array::c_style | py::array::forcecast>& traj,
+Acquisition make_trajectory_acquisition(const CNumpy& kspace, const DNumpy& traj,
                                         const std::optional<RNumpy>& density,
                                         const std::optional<std::pair<Index, Index>>& shape,
                                         const std::optional<CNumpy>& sens) {
@@ -153,11 +159,9 @@ Acquisition make_trajectory_acquisition(const CNumpy& kspace, const py::array_t<
   require(dims_of(k)[4] == 1, "kspace: trajectory samples are (frames, coils, spokes, samples); no batch axis");
   std::optional<CArray> w;
   if (density) w = CArray(to_tensor<float>(*density, "density").cast<cfloat>());
-  std::optional<std::pair<Index, Index>> grid;
-  if (shape) grid = std::pair<Index, Index>{shape->second, shape->first};  // (ny, nx) -> {nx, ny}
   std::optional<CArray> maps;
   if (sens) maps = to_tensor<cfloat>(*sens, "sens");
-  return tool::trajectory_acquisition(std::move(k), trajectory_coords(traj), w, grid, std::move(maps),
+  return tool::trajectory_acquisition(std::move(k), trajectory_coords(traj), w, image_grid(shape), std::move(maps),
                                       {"kspace", "traj", "density"});
 }
 
@@ -256,7 +260,7 @@ PYBIND11_MODULE(reconlab, m) {
 
   m.def(
       "nufft_model",
-      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& traj,
+      [](const DNumpy& traj,
          const std::optional<std::pair<Index, Index>>& shape, const std::optional<CNumpy>& sens, Index coils) {
         RArray coords = trajectory_coords(traj);
         const Index S = coords.dimension(1), Y = coords.dimension(2), T = coords.dimension(3);
@@ -269,11 +273,9 @@ PYBIND11_MODULE(reconlab, m) {
         require(c >= 1, "coils must be >= 1");
         CArray zeros(S, Y, c, T, 1);
         zeros.setZero();
-        const Acquisition acq = tool::trajectory_acquisition(
-            std::move(zeros), std::move(coords), std::nullopt,
-            shape ? std::optional<std::pair<Index, Index>>(std::pair<Index, Index>{shape->second, shape->first})
-                  : std::nullopt,
-            std::move(maps), {"kspace", "traj", "density"});
+        const Acquisition acq = tool::trajectory_acquisition(std::move(zeros), std::move(coords), std::nullopt,
+                                                             image_grid(shape), std::move(maps),
+                                                             {"kspace", "traj", "density"});
         const Dims id = acq.image_dims;
         const Dims domain{id[0], id[1], sens ? 1 : c, T, 1};
         return PyOperator{forward_model<EigenFftw>(acq), domain, dims_of(acq.kspace)};
@@ -304,7 +306,7 @@ PYBIND11_MODULE(reconlab, m) {
          std::optional<double> lambda_l, std::optional<int> iterations, const std::string& maps,
          double window_width, const std::string& weights, std::optional<Index> upscale,
          const std::string& low_resolution,
-         const std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>>& traj,
+         const std::optional<DNumpy>& traj,
          const std::optional<RNumpy>& density, const std::optional<std::pair<Index, Index>>& shape,
          Index sliding_window) {
         const tool::ReconOptions o{.lambda = lambda,

@@ -28,21 +28,29 @@ bool classical_method(const std::string& method) {
   return std::find(c.begin(), c.end(), method) != c.end();
 }
 
+namespace {
+/// The checks both factories share: lambda_t only for the k-t TV methods and >= 0; the maps source. Returns the
+/// maps source. Throws Error otherwise.
+solvers::MapsSource checked_common_options(const std::string& method, const ReconOptions& o) {
+  require(!o.lambda_t || method == "cs-tv" || method == "bart-pics",
+          "--lambda-t applies to cs-tv and bart-pics (k-t TV; lambda_t in Python), not method " + method);
+  require(!o.lambda_t || *o.lambda_t >= 0, "--lambda-t (lambda_t) must be >= 0");
+  require(o.maps_source == "lowres" || o.maps_source == "ecalib",
+          "maps source must be lowres or ecalib, got '" + o.maps_source + "'");
+  return o.maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
+}
+}  // namespace
+
 std::unique_ptr<Reconstructor> make_cartesian_reconstructor(const std::string& method, const ReconOptions& o,
                                                             Acquisition& acq) {
   const auto& lambda = o.lambda;
   const auto& lambda_t = o.lambda_t;
   const auto& iterations = o.iterations;
   const bool multicoil = acq.coils() > 1;
-  require(o.maps_source == "lowres" || o.maps_source == "ecalib",
-          "maps source must be lowres or ecalib, got '" + o.maps_source + "'");
-  const auto source = o.maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
+  const auto source = checked_common_options(method, o);
   const bool sr_method = method == "zero-padding" || method == "bicubic" || method == "tv-sr";
   require(!sr_method || acq.low_resolution != LowResolution::none,
           "method " + method + " is a super-resolution method: give --upscale S (a low-resolution acquisition)");
-  require(!lambda_t || method == "cs-tv" || method == "bart-pics",
-          "--lambda-t applies to cs-tv and bart-pics (k-t TV; lambda_t in Python), not method " + method);
-  require(!lambda_t || *lambda_t >= 0, "--lambda-t (lambda_t) must be >= 0");
   require(!o.lambda_l || method == "l+s", "--lambda-l (lambda_l) applies to method l+s");
   using CsPenalty = solvers::CsSenseReconstructor::Penalty;
   if (method == "gridding" || method == "bart-nufft-inverse" || method == "radial-interpolation")
@@ -139,12 +147,7 @@ Acquisition trajectory_acquisition(CArray kspace, RArray coords, const std::opti
 std::unique_ptr<Reconstructor> make_trajectory_reconstructor(const std::string& method, const ReconOptions& o,
                                                              Acquisition& acq) {
   require(!o.lambda_l, "--lambda-l (lambda_l, l+s) does not apply to trajectory methods");
-  require(!o.lambda_t || method == "cs-tv" || method == "bart-pics",
-          "--lambda-t (lambda_t) applies to cs-tv and bart-pics (k-t TV of a trajectory cine), not method " + method);
-  require(!o.lambda_t || *o.lambda_t >= 0, "--lambda-t (lambda_t) must be >= 0");
-  require(o.maps_source == "lowres" || o.maps_source == "ecalib",
-          "maps source must be lowres or ecalib, got '" + o.maps_source + "'");
-  const auto source = o.maps_source == "ecalib" ? solvers::MapsSource::Ecalib : solvers::MapsSource::LowRes;
+  const auto source = checked_common_options(method, o);
   if (method == "gridding") return std::make_unique<solvers::GriddingReconstructor>();
   if (method == "cg-sense")
     return std::make_unique<solvers::CgSenseReconstructor>(

@@ -280,8 +280,9 @@ CArray read_kspace(const std::string& path, const std::string& axes_opt, KspaceL
   return k;
 }
 
-/// Writes the reconstructed image (nx, ny, 1, frames, 1) in the input's layout: .npy (ny, nx), or (frames, ny, nx)
-/// when the input had a frame axis or the image has frames; .cfl with frames in BART dim 10.
+/// Writes the reconstructed image (nx, ny, 1, frames, slices) in the input's layout: .npy (ny, nx), or (frames, ny,
+/// nx) when the input had a frame axis or the image has frames, or (slices, [frames,] ny, nx) for the slices of a
+/// fastMRI or ISMRMRD file; .cfl with frames in BART dim 10; NIfTI magnitudes.
 void write_image(const std::string& path, const CArray& img, const KspaceLayout& layout) {
   const Dims d = dims_of(img);
   const std::string name = std::filesystem::path(path).filename().string();
@@ -293,6 +294,8 @@ void write_image(const std::string& path, const CArray& img, const KspaceLayout&
   }
   if (io::is_npy(path) && (layout.frames_axis || d[3] > 1) && d[2] == 1 && d[4] == 1)
     io::write_npy(path, img, {d[3], d[1], d[0]});
+  else if (io::is_npy(path) && d[2] == 1 && d[4] > 1)  // slices of a raw-data file: (slices, [frames,] ny, nx)
+    io::write_npy(path, img, d[3] > 1 ? std::vector<Index>{d[4], d[3], d[1], d[0]} : std::vector<Index>{d[4], d[1], d[0]});
   else
     io::write_array(path, img);
 }
@@ -768,10 +771,6 @@ int main(int argc, char** argv) {
           RArray mag = vol.abs();
           if (crop) mag = io::fastmri_center_crop(mag, fm->recon_ny, fm->recon_nx);
           io::write_fastmri_reconstruction(recon_out, mag);
-        } else if (im && io::is_npy(recon_out)) {
-          // ISMRMRD slices: (slices, frames, ny, nx), frames dropped when there is one.
-          const Index S = Index(slice_images.size());
-          io::write_npy(recon_out, vol, d[3] > 1 ? std::vector<Index>{S, d[3], d[1], d[0]} : std::vector<Index>{S, d[1], d[0]});
         } else {
           write_image(recon_out, vol, KspaceLayout{});
         }

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -164,6 +164,15 @@ RArray root_sum_of_squares(const CArray& coil_images) {
   return out.sqrt();
 }
 
+/// The one file `pattern` (${VAR} expanded, relative to `base`) names; throws Error naming `where` unless it
+/// matches exactly one.
+std::string one_file(const std::string& pattern, const fs::path& base, const std::string& data_dir,
+                     const std::string& where) {
+  const auto files = expand(expand_variables(pattern, data_dir, where), base, where);
+  require(files.size() == 1, where + " must name one file, got " + std::to_string(files.size()));
+  return files.front();
+}
+
 /// The images of one [[dataset]] table.
 std::vector<Image> load_dataset(const toml::table& t, const fs::path& base, const std::string& data_dir,
                                 std::uint64_t& counter) {
@@ -181,13 +190,12 @@ std::vector<Image> load_dataset(const toml::table& t, const fs::path& base, cons
   // Coil maps for simulated multi-coil k-space: a complex array (coils, ny, nx) (.npy C order, or .cfl).
   std::optional<CArray> maps;
   if (const auto mp = get_string(t, "coil_maps", where)) {
-    const auto files = expand(expand_variables(*mp, data_dir, where), base, where);
-    require(files.size() == 1, where + ": 'coil_maps' must name one file, got " + std::to_string(files.size()));
-    maps = io::read_array(files.front());
+    const std::string file = one_file(*mp, base, data_dir, where + ": 'coil_maps'");
+    maps = io::read_array(file);
     const Dims md = dims_of(*maps);
     require(md[3] == 1 && md[4] == 1 && md[2] >= 1,
-            where + ": coil_maps " + files.front() + " must be (coils, ny, nx), got reconlab dims " + dims_string(md));
-    require_finite(*maps, where + ": coil_maps " + files.front());
+            where + ": coil_maps " + file + " must be (coils, ny, nx), got reconlab dims " + dims_string(md));
+    require_finite(*maps, where + ": coil_maps " + file);
   }
   const bool maps_known = get_bool(t, "maps_known", where).value_or(false);
   require(!maps_known || maps, where + ": 'maps_known' needs 'coil_maps'");
@@ -273,19 +281,18 @@ struct Sampling {
 /// the mask's own. Throws Error for another shape, values outside [0, 1] or an all-zero mask.
 void load_stored_mask(Sampling& s, const fs::path& base, const std::string& data_dir) {
   const std::string where = "[sampling] mask_file";
-  const auto files = expand(expand_variables(s.mask_file, data_dir, where), base, where);
-  require(files.size() == 1, where + " must name one file, got " + std::to_string(files.size()));
-  const CArray m = io::read_array(files.front());
+  const std::string file = one_file(s.mask_file, base, data_dir, where);
+  const CArray m = io::read_array(file);
   const Dims d = dims_of(m);
   require(d[2] == 1 && d[3] == 1 && d[4] == 1,
-          where + " " + files.front() + " must be a 2D (ny, nx) mask, got reconlab dims " + dims_string(d));
+          where + " " + file + " must be a 2D (ny, nx) mask, got reconlab dims " + dims_string(d));
   RArray r = m.real();
   for (Index i = 0; i < r.size(); ++i)
     require(m.data()[i].imag() == 0 && r.data()[i] >= 0 && r.data()[i] <= 1,
-            where + " " + files.front() + ": values must be real in [0, 1] (element " + std::to_string(i) + ")");
+            where + " " + file + ": values must be real in [0, 1] (element " + std::to_string(i) + ")");
   s.accelerations = {acceleration_of(r)};
   s.center_fractions = {0.0};
-  s.mask_file = files.front();
+  s.mask_file = file;
   s.stored = std::move(r);
 }
 
