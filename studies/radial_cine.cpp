@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
     Preset P = make_preset(s.options().preset);
     const auto initial = networks::cine::initial_image_from_string(network_input);
     if (epochs > 0) P.epochs = epochs;
+    s.manifest().fix("settings", {{"epochs", P.epochs}, {"noise", noise}});
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);

@@ -1,11 +1,12 @@
 /// @file super_resolution.cpp
-/// The super-resolution study (issue 10; seed 002, SR-DCGAN): 4x super-resolution of real brain images by the
-/// classical interpolators and TV super-resolution against three trained networks:
+/// The super-resolution study (issue 10; seed 002, SR-DCGAN): 4x and 2x super-resolution of real brain images by the
+/// classical interpolators and TV super-resolution against trained networks:
 ///   zero-padding  sinc interpolation (super_resolution.hpp)
 ///   bicubic       Keys' cubic convolution (Keys 1981)
 ///   tv-sr         min 0.5 ||A x - y||^2 + lambda TV(x), the one CS-TV PDHG on A = F_l D; lambda per factor chosen
 ///                 on Colin27 validation slices
 ///   sr-resnet     residual network (EDSR-style), L1 loss: the PSNR-oriented network
+///   sr-resnet-kt  the same network and loss trained on k-space truncation instead of block averages
 ///   sr-gan        the same network trained with L1 + 1e-3 x adversarial loss against seed 002's discriminator
 ///                 (SRGAN's content + adversarial loss, Ledig et al. 2017)
 ///   sr-dcgan      seed 002's generator and discriminator, adversarial (BCE) loss only, Adam (0.5, 0.999), the
@@ -22,10 +23,10 @@
 ///                       (cropped to 228 x 180).
 /// Low-resolution data: both models of acquisition.hpp's LowResolution, k-space truncation (a low-resolution scan)
 /// and block averages (image-domain downsampling, the seed's simulation); noise 1e-3 of the k-space RMS. The
-/// networks are trained on block averages only and tested on both: the table shows what a network trained on one
-/// model loses on the other. Training: augmented Colin27 slices (flips, gamma, noise), random high-resolution
-/// patches with their low-resolution patches, normalised by the whole slice's low-resolution maximum
-/// (kLowResolutionInput).
+/// networks are trained on block averages (sr-resnet-kt on k-space truncation) and every one is tested on both
+/// models: the table shows what a network trained on one model loses on the other, in both directions. Training:
+/// augmented Colin27 slices (flips, gamma, noise), random high-resolution patches with their low-resolution patches,
+/// normalised by the whole slice's low-resolution maximum (kLowResolutionInput).
 ///
 /// Output: metrics.csv (the acceleration column holds the factor s), summary.md, manifest.json, figures (box plots,
 /// panels with a zoomed region and error maps, loss curves of the networks with the generator and discriminator
@@ -65,7 +66,7 @@ struct Preset {
 };
 
 Preset make_preset(const std::string& name) {
-  if (name == "quick") return {3, 2, 10, 64, 15, 24, 3, {4}, 2, 10.0};
+  if (name == "quick") return {3, 2, 10, 64, 15, 24, 3, {2, 4}, 2, 10.0};
   require(name == "full", "unknown preset '" + name + "' (quick | full)");
   return {2, 4, 6, 128, 60, 64, 8, {2, 4}, 1, 1.0};
 }
@@ -87,7 +88,7 @@ RArray centre_crop(const RArray& a, Index nx, Index ny) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::vector<std::string> methods = {"zero-padding", "bicubic",  "tv-sr",           "sr-resnet",
+  const std::vector<std::string> methods = {"zero-padding", "bicubic",  "tv-sr",           "sr-resnet", "sr-resnet-kt",
                                             "sr-gan",       "sr-dcgan", "sr-dcgan-content"};
   const study::StudyInfo info("super_resolution",
                               "super-resolution study: interpolation and TV-SR vs SR networks (seed 002) on real brains",
@@ -141,7 +142,7 @@ int main(int argc, char** argv) {
     manifest["data"] = {{"colin27", colin}, {"train_slices", train.size()}, {"validation_z", val_z},
                         {"ge_series", ge_dir}, {"brain8ch", have_brain8 ? brain8 : "absent"},
                         {"noise", kNoise}, {"models", {"kspace-truncation", "block-average"}},
-                        {"networks_trained_on", "block-average, factor 4"}};
+                        {"networks_trained_on", "factor 4; block-average, sr-resnet-kt kspace-truncation"}};
     manifest.save();
 
     // ---- Classical methods: TV-SR's lambda per factor on the validation slices (both models) --------------------
@@ -163,13 +164,13 @@ int main(int argc, char** argv) {
       return std::make_shared<solvers::CsTvReconstructor>(solvers::CsTvOptions{.lambda = w});
     });
 
-    // ---- Networks: block-average training patches at 4x -------------------------------------------------------
-    auto make_data = [&] {
+    // ---- Networks: training patches at 4x, low-resolution model `model` -----------------------------------------
+    auto make_data = [&](LowResolution model) {
       Random rng(seed + 11);
       std::vector<torch::Tensor> xs, ys, vx, vy;
       auto add = [&](const RArray& truth, Index x0, Index y0, uint64_t noise_seed, std::vector<torch::Tensor>& X,
                      std::vector<torch::Tensor>& Y) {
-        const Acquisition acq = low_res(truth, 4, LowResolution::block_average, noise_seed);
+        const Acquisition acq = low_res(truth, 4, model, noise_seed);
         const networks::SrInput in = networks::sr_input(solvers::low_resolution_image_in_image_units(acq).abs());
         const auto hi = networks::Torch::from_eigen(truth).reshape({1, 1, truth.dimension(1), truth.dimension(0)});
         const int64_t p = P.patch;
@@ -192,6 +193,14 @@ int main(int argc, char** argv) {
       return networks::TrainingBatches{networks::image_batch(torch::cat(xs), torch::cat(ys)),
                                        networks::image_batch(torch::cat(vx), torch::cat(vy))};
     };
+    const std::function<networks::TrainingBatches()> block_average_data = [&] {
+      return make_data(LowResolution::block_average);
+    };
+    // model.json of a network with the low-resolution model it was trained on (the registry ignores the key).
+    auto trained_on = [](nlohmann::json j, LowResolution model) {
+      j["trained_on"] = to_string(model);
+      return j;
+    };
     networks::TrainOptions topt;
     topt.epochs = P.epochs;
     topt.batch_size = 8;
@@ -202,27 +211,30 @@ int main(int argc, char** argv) {
     topt.threads = threads;
     const networks::SrResNetOptions ropt{.features = P.features, .blocks = P.blocks, .scale = 4};
     std::map<std::string, std::shared_ptr<Reconstructor>> nets;
-    // Diagnostic on whole validation slices (same subject as training): each network against bicubic.
-    auto diagnose = [&](const std::string& name) {
+    // Diagnostic on whole validation slices (same subject as training): each network against bicubic, on the
+    // low-resolution model it was trained on.
+    auto diagnose = [&](const std::string& name, LowResolution model) {
       double b = 0, n = 0;
       for (std::size_t i = 0; i < val.size(); ++i) {
-        const Acquisition acq = low_res(val[i], 4, LowResolution::block_average, seed + 300 + i);
+        const Acquisition acq = low_res(val[i], 4, model, seed + 300 + i);
         b += compute_metrics(val[i], solvers::BicubicReconstructor().reconstruct(acq).abs(), 1.0).psnr / double(val.size());
         n += compute_metrics(val[i], nets.at(name)->reconstruct(acq).abs(), 1.0).psnr / double(val.size());
       }
-      spdlog::info("validation (block-average 4x): bicubic {:.2f} dB, {} {:.2f} dB", b, name, n);
-      manifest["validation"][name] = {{"bicubic_psnr", b}, {"network_psnr", n}};
+      spdlog::info("validation ({} 4x): bicubic {:.2f} dB, {} {:.2f} dB", to_string(model), b, name, n);
+      manifest["validation"][name] = {{"model", to_string(model)}, {"bicubic_psnr", b}, {"network_psnr", n}};
       manifest.save();
     };
     // One method per network, 4x only: built after torch::manual_seed(seed + offset) (so its initial weights depend
-    // on the seed alone), trained or loaded before its first missing row, then checked against bicubic.
+    // on the seed alone), trained or loaded before its first missing row, then checked against bicubic on `model`,
+    // the low-resolution model it trains on (block averages unless named).
     auto add_network = [&](const std::string& name, uint64_t offset,
-                           std::function<std::shared_ptr<Reconstructor>()> build) {
+                           std::function<std::shared_ptr<Reconstructor>()> build,
+                           LowResolution model = LowResolution::block_average) {
       s.add_method({name, [&nets, name](const study::StudyCase&) { return nets.at(name); },
-                    [&, name, offset, build] {
+                    [&, name, offset, build, model] {
                       torch::manual_seed(seed + offset);
                       nets[name] = build();
-                      diagnose(name);
+                      diagnose(name, model);
                     },
                     [](const study::StudyCase& c) { return c.acceleration == 4; }});
     };
@@ -234,8 +246,8 @@ int main(int argc, char** argv) {
                                                           networks::seed002_discriminator_lr(lr_factor));
       networks::TrainOptions o = topt;
       o.lr_schedule = "constant";  // the task's own schedules
-      auto summary = networks::train_or_load(task, out / name, model_json,
-                                             std::function<networks::TrainingBatches()>(make_data), o);
+      auto summary = networks::train_or_load(task, out / name, trained_on(model_json, LowResolution::block_average),
+                                             block_average_data, o);
       if (!summary.empty()) {
         summary["content_weight"] = loss.content_weight;
         summary["adversarial_weight"] = loss.adversarial_weight;
@@ -244,14 +256,20 @@ int main(int argc, char** argv) {
       return std::make_shared<networks::SrNetworkReconstructor<decltype(generator)>>(generator, name, model_json, 4);
     };
     const networks::SrDcganOptions gopt{.width = 3};
-    add_network("sr-resnet", 0, [&] {
+    // SR-ResNet with L1 loss on one low-resolution model: "sr-resnet" on block averages, "sr-resnet-kt" on k-space
+    // truncation (the same patches, noise seeds and initial weights' seed offset scheme).
+    auto l1_resnet = [&](const std::string& name, LowResolution model) {
       networks::SrResNet net(ropt);
-      auto summary = networks::train_or_load(net, out / "sr-resnet", networks::network_json(ropt),
-                                             std::function<networks::TrainingBatches()>(make_data), topt);
-      if (!summary.empty()) manifest["training"]["sr-resnet"] = summary;
-      return std::make_shared<networks::SrNetworkReconstructor<networks::SrResNet>>(net, "sr-resnet",
-                                                                                     networks::network_json(ropt), 4);
-    });
+      const nlohmann::json model_json = trained_on(networks::network_json(ropt), model);
+      auto summary = networks::train_or_load(net, out / name, model_json,
+                                             std::function<networks::TrainingBatches()>([&] { return make_data(model); }),
+                                             topt);
+      if (!summary.empty()) manifest["training"][name] = summary;
+      return std::make_shared<networks::SrNetworkReconstructor<networks::SrResNet>>(net, name, model_json, 4);
+    };
+    add_network("sr-resnet", 0, [&] { return l1_resnet("sr-resnet", LowResolution::block_average); });
+    add_network("sr-resnet-kt", 4, [&] { return l1_resnet("sr-resnet-kt", LowResolution::kspace_truncation); },
+                LowResolution::kspace_truncation);
     // SRGAN's generator learning rate 1e-4 (Ledig et al. 2017) is 3.3 x the seed's 3e-5.
     add_network("sr-gan", 1, [&] {
       return gan("sr-gan", networks::SrResNet(ropt), {.content_weight = 1.0, .adversarial_weight = 1e-3},
@@ -281,11 +299,12 @@ int main(int argc, char** argv) {
     s.run();
 
     s.write_summary("Super-resolution study",
-                    "4x (and, in the full preset, 2x) super-resolution; the acceleration column is the factor s. "
-                    "Datasets are suffixed with the low-resolution model: kspace-truncation (the centre of k-space, "
-                    "a low-resolution scan) or block-average (image-domain downsampling, the seed's). The networks "
-                    "were trained on Colin27 block averages only. Mean ± sample std over test images; magnitude images "
-                    "with maximum 1 (data range 1). Seed 002 reports no quantitative metric (example figures and "
+                    "4x and 2x super-resolution (the networks upsample by 4 only, as seed 002's generator); the "
+                    "acceleration column is the factor s. Datasets are suffixed with the low-resolution model: "
+                    "kspace-truncation (the centre of k-space, a low-resolution scan) or block-average (image-domain "
+                    "downsampling, the seed's). The networks were trained on Colin27 block averages (sr-resnet-kt on "
+                    "k-space truncation). Mean ± sample std over test images; magnitude images with maximum 1 (data "
+                    "range 1). Seed 002 reports no quantitative metric (example figures and "
                     "loss curves only, ADNI data), so no seed number stands beside ours.");
     s.box_plots();
     // A zoomed region below the brain's centre (ventricles, basal ganglia, the posterior cortex of the GE slices).
@@ -293,6 +312,7 @@ int main(int argc, char** argv) {
     // Seed 002's figures: generator and discriminator losses (d_loss, g_adversarial, g_content recorded by
     // sr_gan_task) and both learning-rate schedules (lr, lr_discriminator), beside the train / validation loss.
     s.loss_curves({{"sr-resnet", "SR-ResNet training (L1)"},
+                   {"sr-resnet-kt", "SR-ResNet training (L1) on k-space truncation"},
                    {"sr-gan", "SR-GAN training (L1 + 1e-3 adversarial)"},
                    {"sr-dcgan", "SR-DCGAN training (seed 002: adversarial loss only)"},
                    {"sr-dcgan-content", "SR-DCGAN generator with L1 + 1e-3 adversarial"}});

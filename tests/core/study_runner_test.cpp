@@ -140,6 +140,25 @@ TEST(StudyRunner, ASecondRunWithAMethodAddedComputesOnlyTheNewRows) {
     EXPECT_TRUE(fs::exists(out / "samples" / ("ds_case0_R4_" + what + ".npy"))) << what;
 }
 
+TEST(StudyRunner, AFolderOfAnotherSeedOrPresetIsRefusedNotMixed) {
+  const auto out = fresh_dir("other_seed");
+  Fixture f;
+  {
+    auto s = f.make(out, 2);
+    f.add(s, "a", 0.5f);
+    s->run();
+  }
+  f.opt.seed = 12345;  // another seed into the same folder would mix rows of two experiments
+  EXPECT_THROW(f.make(out, 2), Error);
+  f.opt.seed = study::CommonOptions{}.seed;
+  f.opt.preset = "full";
+  study::StudyInfo info = test_info();
+  info.presets = {"quick", "full"};
+  EXPECT_THROW(f.make(out, 2, info), Error);
+  f.opt.preset = "quick";
+  EXPECT_NO_THROW(f.make(out, 2, info));  // the same seed and preset resume
+}
+
 TEST(StudyRunner, AnInterruptedRunResumesWithoutRecomputingFinishedRows) {
   const auto out = fresh_dir("interrupted");
   Fixture f;

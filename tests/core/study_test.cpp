@@ -83,6 +83,32 @@ TEST(Manifest, ChooseWeightPicksTheBestScoreAndResumesWithoutEvaluating) {
   EXPECT_THROW(study::choose_weight(resumed, "other", {}, [](double) { return 0.0; }), Error);
 }
 
+TEST(Manifest, FixedSettingsRefuseAResumeUnderOtherValues) {
+  const auto dir = tmp("manifest_fix");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  char arg0[] = "study";
+  char* argv[] = {arg0};
+  const nlohmann::json sizes = {{"epochs", 20}, {"features", 16}};
+  {
+    study::Manifest m(dir, "test", 1, argv);
+    m.fix("training_size", sizes);
+    m.save();
+  }
+  study::Manifest resumed(dir, "test", 1, argv);
+  EXPECT_NO_THROW(resumed.fix("training_size", sizes));  // the same values: a resume
+  EXPECT_NO_THROW(resumed.fix("new_key", 3));            // a key no earlier run recorded
+  try {
+    resumed.fix("training_size", {{"epochs", 60}, {"features", 16}});
+    FAIL() << "a different value was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("\"epochs\":20"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("\"epochs\":60"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("--out"));
+  }
+  EXPECT_EQ((*resumed)["training_size"], sizes);  // the refused value was not stored
+}
+
 TEST(ResultsTable, FrameAndScaleColumnsRoundTripAndKeyRows) {
   const auto path = tmp("frames.csv");
   std::filesystem::remove(path);

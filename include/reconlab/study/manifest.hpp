@@ -38,6 +38,17 @@ class Manifest {
   nlohmann::json& operator*() { return json_; }
   nlohmann::json* operator->() { return &json_; }
   nlohmann::json& operator[](const std::string& key) { return json_[key]; }
+  /// Records a setting that every run into this folder must share (the preset, the seed, a study's training
+  /// sizes): stores `value` under `key` when the manifest has no such key, returns when it holds the same value, and
+  /// throws Error naming both values when an earlier run recorded another one, so that a resumed study never mixes
+  /// rows or trained networks made under different settings (start the new settings in another --out folder).
+  void fix(const std::string& key, const nlohmann::json& value) {
+    if (json_.contains(key) && json_[key] != value)
+      throw Error(path_.parent_path().string() + " holds a run with " + key + " = " + json_[key].dump() +
+                  "; this run has " + key + " = " + value.dump() +
+                  " (resume with the same settings, or give another --out folder)");
+    json_[key] = value;
+  }
   /// Writes the manifest atomically.
   void save() const { io::atomic_write_text(path_, json_.dump(1)); }
   const std::filesystem::path& path() const { return path_; }

@@ -298,7 +298,8 @@ class Study {
 
   /// Resolves the options' defaults, creates out/ (figures/, samples/), sets the FFTW threads, loads or starts
   /// manifest.json (recording study, command, preset, seed, threads, smoke settings and versions) and metrics.csv.
-  /// Throws Error when an existing metrics.csv or manifest.json is malformed.
+  /// Throws Error when an existing metrics.csv or manifest.json is malformed, and when the folder holds a run of
+  /// another preset or seed (Manifest::fix).
   Study(StudyInfo info, const CommonOptions& options, int argc, char** argv)
       : info_(std::move(info)),
         options_(resolve_options(options, info_)),
@@ -312,8 +313,8 @@ class Study {
     // the 2-core machine: 200 s per epoch instead of 30 s); passive waiting costs little on an idle machine.
     ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     EigenFftw::set_fft_threads(options_.threads);
-    manifest_["preset"] = options_.preset;
-    manifest_["seed"] = options_.seed;
+    manifest_.fix("preset", options_.preset);
+    manifest_.fix("seed", options_.seed);
     manifest_["threads"] = options_.threads;
     if (options_.max_cases > 0) manifest_["max_cases"] = options_.max_cases;
     if (!options_.methods.empty()) manifest_["methods_selected"] = options_.methods;
