@@ -23,6 +23,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <set>
 
 #include "reconlab/io.hpp"
 #include "reconlab/masks.hpp"
@@ -260,9 +261,26 @@ int main(int argc, char** argv) {
                     {}, {}});
 
     // ---- Cases: every test slice under every mask and rate ------------------------------------------------------
+    // A variable-density Poisson disc cannot sample densely (its corners stay empty and its samples are at least a
+    // pixel apart): on 96^2 its densest masks sample about 0.6 (R 1.6), so poisson_disc_mask refuses seed 000's rate
+    // 0.8. Such (mask, rate) pairs are left out of every table and figure, with the reason in the manifest.
+    std::set<std::pair<std::string, double>> skipped;
+    for (double rate : P.rates)
+      for (const auto& type : P.masks) {
+        if (type != "poisson") continue;
+        try {
+          fixed_mask(type, rate, seed + 77);
+        } catch (const Error& e) {
+          spdlog::warn("{} at rate {} left out: {}", type, rate, e.what());
+          manifest["masks_left_out"][type + "@" + rate_tag(rate)] = e.what();
+          skipped.insert({type, rate});
+        }
+      }
+    manifest.save();
+    auto included = [&](const std::string& type, double rate) { return !skipped.count({type, rate}); };
     for (double rate : P.rates)
       for (const auto& type : P.masks)
-        for (std::size_t i = 0; i < test.size(); ++i) {
+        for (std::size_t i = 0; i < test.size() && included(type, rate); ++i) {
           const Slice& c = test[i];
           s.add_case({"ge-pd/" + type, c.id, 1.0 / rate, {}, c.truth,
                       [&, type, rate, &c = c] { return acquire(c, entry(type, rate, P.networks.front()).mask); },
@@ -274,6 +292,7 @@ int main(int argc, char** argv) {
     nlohmann::json diag;
     for (double rate : P.rates)
       for (const auto& type : P.masks) {
+        if (!included(type, rate)) continue;
         Entry& e = entry(type, rate, P.networks.front());
         double net_psnr = 0, cs_psnr = 0;
         solvers::CsTvReconstructor cs({.lambda = s.weight("cs-tv", 1.0 / rate)});
@@ -292,11 +311,19 @@ int main(int argc, char** argv) {
     std::vector<study::PanelImage> panels;
     for (double rate : P.rates)
       for (const auto& type : P.masks) {
+        if (!included(type, rate)) {
+          RArray empty(kN, kN, 1, 1, 1);
+          empty.setZero();
+          panels.push_back({type + " " + rate_tag(rate) + ": out of reach", empty, 0.f, 1.f});
+          continue;
+        }
         Entry& e = entry(type, rate, P.networks.front());
         if (e.probability) panels.push_back({"P' " + type + " " + rate_tag(rate), *e.probability, 0.f, 1.f});
         panels.push_back({type + " " + rate_tag(rate), e.mask, 0.f, 1.f});
       }
-    study::image_panel(panels, int(P.masks.size()) + 1, out / "figures" / "masks.png",
+    int columns = 0;  // one row per rate: a learned mask's probability map, then its mask; a fixed mask alone
+    for (const auto& type : P.masks) columns += type.rfind("learned", 0) == 0 ? 2 : 1;
+    study::image_panel(panels, columns, out / "figures" / "masks.png",
                        "learned probability maps and masks beside the fixed masks (k-space, x = columns)");
     s.write_summary("Learned sampling study",
                     "R column = 1 / sampling rate (seed 000's drop rates 0.2 / 0.4 / 0.6 are R = 1.25 / 1.67 / 2.5). "
