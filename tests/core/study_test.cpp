@@ -109,6 +109,24 @@ TEST(Manifest, FixedSettingsRefuseAResumeUnderOtherValues) {
   EXPECT_EQ((*resumed)["training_size"], sizes);  // the refused value was not stored
 }
 
+TEST(ResultsTable, ARateWithoutAShortDecimalFormResumes) {
+  // R = 1 / 0.6 (seed 000's drop rate 0.4) has no exact 10-digit form: a resumed study must still find its rows, or
+  // it computes them again and the table holds them twice (learned_sampling's full preset did before the fix).
+  const auto path = tmp("repeating_r.csv");
+  std::filesystem::remove(path);
+  const double R = 1.0 / 0.6;
+  {
+    study::ResultsTable t(path, {.scale = true});
+    t.add({"ds", "c1", R, "zero-filled", {30.5, 0.8, 0.05, 0.01, 1.0}, 0.2, {}, 1.0 / 3.0});
+    EXPECT_TRUE(t.has("ds", "c1", R, "zero-filled", 1.0 / 3.0));
+  }
+  study::ResultsTable resumed(path, {.scale = true});
+  ASSERT_EQ(resumed.rows().size(), 1u);
+  EXPECT_TRUE(resumed.has("ds", "c1", R, "zero-filled", 1.0 / 3.0));
+  EXPECT_FALSE(resumed.has("ds", "c1", 1.6667, "zero-filled", 1.0 / 3.0));  // another R is still another row
+  EXPECT_FALSE(resumed.has("ds", "c1", R, "zero-filled"));                  // and no scale is not scale 1/3
+}
+
 TEST(ResultsTable, FrameAndScaleColumnsRoundTripAndKeyRows) {
   const auto path = tmp("frames.csv");
   std::filesystem::remove(path);

@@ -44,6 +44,7 @@ struct TableColumns {
 /// (the bracketed columns when `columns` asks for them; an empty cell is "none").
 class ResultsTable {
  public:
+  static constexpr int kDigits = 10;  ///< significant digits of every number in the CSV
   /// Loads `path` when it exists (a resumed study). Throws Error on a malformed file or one whose header differs
   /// from this table's columns (written by another study or version: the message names both headers).
   explicit ResultsTable(std::filesystem::path path, TableColumns columns = {})
@@ -110,13 +111,27 @@ class ResultsTable {
   std::string header() const { return header(columns_); }
   const TableColumns& columns() const { return columns_; }
 
+  /// `v` as the CSV stores it (10 significant digits, read back): R = 1 / 0.6 is kept as 1.666666667. Rows hold
+  /// their R and scale in this form (add_rows), so a row read back from the file keys exactly as it did when added.
+  static double stored(double v) {
+    std::ostringstream s;
+    s << std::setprecision(kDigits) << v;
+    return std::stod(s.str());
+  }
+  static std::optional<double> stored(std::optional<double> v) {
+    return v ? std::optional<double>(stored(*v)) : std::nullopt;
+  }
+
   /// True if a row of (dataset, case, R, scale, method) is in the table (any frame: a case's frame rows are added
-  /// together by add_rows, so one of them stands for all).
+  /// together by add_rows, so one of them stands for all). R and scale are compared as stored: a resumed study
+  /// finds the rows of R = 1 / 0.6 that an earlier run wrote.
   bool has(const std::string& dataset, const std::string& case_id, double r, const std::string& method,
            std::optional<double> scale = {}) const {
+    const double rs = stored(r);
+    const auto ss = stored(scale);
     return std::any_of(rows_.begin(), rows_.end(), [&](const ResultRow& x) {
-      return x.dataset == dataset && x.case_id == case_id && x.acceleration == r && x.method == method &&
-             x.scale == scale;
+      return x.dataset == dataset && x.case_id == case_id && x.acceleration == rs && x.method == method &&
+             x.scale == ss;
     });
   }
   /// Appends a row and rewrites the CSV atomically.
@@ -128,7 +143,11 @@ class ResultsTable {
       require(columns_.frame || !r.frame, "results table: row has a frame but the table has no frame column");
       require(columns_.scale || !r.scale, "results table: row has a scale but the table has no scale column");
     }
-    rows_.insert(rows_.end(), rows.begin(), rows.end());
+    for (ResultRow r : rows) {
+      r.acceleration = stored(r.acceleration);
+      r.scale = stored(r.scale);
+      rows_.push_back(std::move(r));
+    }
     save();
   }
   const std::vector<ResultRow>& rows() const { return rows_; }
@@ -139,7 +158,7 @@ class ResultsTable {
   /// The CSV text (header and rows) of `rows` in a table with `columns`: what save() writes.
   static std::string csv_text(const std::vector<ResultRow>& rows, TableColumns columns) {
     std::ostringstream out;
-    out << header(columns) << "\n" << std::setprecision(10);
+    out << header(columns) << "\n" << std::setprecision(kDigits);
     for (const auto& r : rows) {
       out << r.dataset << "," << r.case_id << "," << r.acceleration << ",";
       if (columns.frame) out << (r.frame ? std::to_string(*r.frame) : "") << ",";

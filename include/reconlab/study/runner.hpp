@@ -623,8 +623,9 @@ class Study {
                          std::ostringstream t;
                          t << m;
                          for (const auto& r : cine_rows)
-                           if (r.dataset == c.dataset && r.case_id == c.id && r.acceleration == c.acceleration &&
-                               r.scale == c.scale && r.method == m)
+                           if (r.dataset == c.dataset && r.case_id == c.id &&
+                               r.acceleration == ResultsTable::stored(c.acceleration) &&
+                               r.scale == ResultsTable::stored(c.scale) && r.method == m)
                              t << " " << std::fixed << std::setprecision(2) << r.metrics.psnr << " dB";
                          return t.str();
                        },
