@@ -80,6 +80,9 @@ Acquisition acquire(const Slice& c, const RArray& mask) {
   return a;
 }
 
+/// True for the mask types a LOUPE layer learns ("learned" columns, "learned-2d").
+bool is_learned(const std::string& type) { return type.rfind("learned", 0) == 0; }
+
 double centre_fraction(double rate) { return rate >= 0.25 ? 0.08 : 0.04; }
 
 std::string rate_tag(double rate) {
@@ -204,7 +207,7 @@ int main(int argc, char** argv) {
       const std::string key = type + "@" + rate_tag(rate) + (network == P.networks.front() ? "" : "/" + network);
       if (auto it = entries.find(key); it != entries.end() && it->second.net) return it->second;
       Entry& e = entries[key];
-      const bool learned = type.rfind("learned", 0) == 0 && network == P.networks.front();
+      const bool learned = is_learned(type) && network == P.networks.front();
       networks::LearnedSamplingOptions o;
       o.mask = {.nx = kN, .ny = kN, .columns = type != "learned-2d", .rate = rate, .slope = mask_slope};
       o.network = network;
@@ -228,7 +231,7 @@ int main(int argc, char** argv) {
             net->mask->expand(net->mask->probability().detach()).reshape({1, 1, 1, kN, kN}));
       } else {
         // A fixed mask, or (for a further network) the learned mask of the first network's joint training.
-        e.mask = type.rfind("learned", 0) == 0 ? entry(type, rate, P.networks.front()).mask : fixed_mask(type, rate, seed + 77);
+        e.mask = is_learned(type) ? entry(type, rate, P.networks.front()).mask : fixed_mask(type, rate, seed + 77);
         const auto m = networks::Torch::from_eigen(e.mask).reshape({kN, kN});
         networks::TrainingTask task = networks::supervised_task(
             *net.ptr(), [net, m](const networks::Batch& b) mutable { return net->reconstruct(b.kspace, m); }, topt.loss);
@@ -331,7 +334,7 @@ int main(int argc, char** argv) {
         panels.push_back({type + " " + rate_tag(rate), e.mask, 0.f, 1.f});
       }
     int columns = 0;  // one row per rate: a learned mask's probability map, then its mask; a fixed mask alone
-    for (const auto& type : P.masks) columns += type.rfind("learned", 0) == 0 ? 2 : 1;
+    for (const auto& type : P.masks) columns += is_learned(type) ? 2 : 1;
     study::image_panel(panels, columns, out / "figures" / "masks.png",
                        "learned probability maps and masks beside the fixed masks (k-space, x = columns)");
     s.write_summary("Learned sampling study",

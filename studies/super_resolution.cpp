@@ -193,8 +193,9 @@ int main(int argc, char** argv) {
       return networks::TrainingBatches{networks::image_batch(torch::cat(xs), torch::cat(ys)),
                                        networks::image_batch(torch::cat(vx), torch::cat(vy))};
     };
-    const std::function<networks::TrainingBatches()> block_average_data = [&] {
-      return make_data(LowResolution::block_average);
+    // The training set of one low-resolution model, built only when a network trains (train_or_load).
+    auto data_of = [&](LowResolution model) {
+      return std::function<networks::TrainingBatches()>([&make_data, model] { return make_data(model); });
     };
     // model.json of a network with the low-resolution model it was trained on (the registry ignores the key).
     auto trained_on = [](nlohmann::json j, LowResolution model) {
@@ -240,14 +241,14 @@ int main(int argc, char** argv) {
     };
     // A generator trained adversarially against seed 002's discriminator (sr_gan_task), as a Reconstructor.
     auto gan = [&](const std::string& name, auto generator, networks::SrGanLoss loss, double g_lr_factor,
-                   const nlohmann::json& model_json) -> std::shared_ptr<Reconstructor> {
+                   const nlohmann::json& network_json) -> std::shared_ptr<Reconstructor> {
+      const nlohmann::json model_json = trained_on(network_json, LowResolution::block_average);
       networks::SrDiscriminator disc(networks::SrDiscriminatorOptions{.height = P.patch, .width_px = P.patch, .width = 3});
       networks::TrainingTask task = networks::sr_gan_task(generator, disc, loss, networks::seed002_generator_lr(g_lr_factor),
                                                           networks::seed002_discriminator_lr(lr_factor));
       networks::TrainOptions o = topt;
       o.lr_schedule = "constant";  // the task's own schedules
-      auto summary = networks::train_or_load(task, out / name, trained_on(model_json, LowResolution::block_average),
-                                             block_average_data, o);
+      auto summary = networks::train_or_load(task, out / name, model_json, data_of(LowResolution::block_average), o);
       if (!summary.empty()) {
         summary["content_weight"] = loss.content_weight;
         summary["adversarial_weight"] = loss.adversarial_weight;
@@ -261,9 +262,7 @@ int main(int argc, char** argv) {
     auto l1_resnet = [&](const std::string& name, LowResolution model) {
       networks::SrResNet net(ropt);
       const nlohmann::json model_json = trained_on(networks::network_json(ropt), model);
-      auto summary = networks::train_or_load(net, out / name, model_json,
-                                             std::function<networks::TrainingBatches()>([&] { return make_data(model); }),
-                                             topt);
+      auto summary = networks::train_or_load(net, out / name, model_json, data_of(model), topt);
       if (!summary.empty()) manifest["training"][name] = summary;
       return std::make_shared<networks::SrNetworkReconstructor<networks::SrResNet>>(net, name, model_json, 4);
     };

@@ -16,6 +16,13 @@ std::filesystem::path tmp(const std::string& name) {
   std::filesystem::create_directories(d);
   return d / name;
 }
+/// An empty folder tmp(name) for a manifest.
+std::filesystem::path empty_dir(const std::string& name) {
+  const auto dir = tmp(name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 }  // namespace
 
 TEST(ResultsTable, PersistsAndResumes) {
@@ -62,9 +69,7 @@ TEST(Summary, MeanAndSampleStd) {
 }
 
 TEST(Manifest, ChooseWeightPicksTheBestScoreAndResumesWithoutEvaluating) {
-  const auto dir = tmp("manifest_dir");
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const auto dir = empty_dir("manifest_dir");
   char arg0[] = "study";
   char* argv[] = {arg0};
   {
@@ -84,9 +89,7 @@ TEST(Manifest, ChooseWeightPicksTheBestScoreAndResumesWithoutEvaluating) {
 }
 
 TEST(Manifest, FixedSettingsRefuseAResumeUnderOtherValues) {
-  const auto dir = tmp("manifest_fix");
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const auto dir = empty_dir("manifest_fix");
   char arg0[] = "study";
   char* argv[] = {arg0};
   const nlohmann::json sizes = {{"epochs", 20}, {"features", 16}};
